@@ -1,0 +1,24 @@
+# One image for the gateway and the reference department services (see docker-compose.yml).
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+
+WORKDIR /app
+
+# Dependencies first, in their own layer, so editing the code does not reinstall them.
+COPY pyproject.toml ./
+RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" \
+        > /tmp/requirements.txt \
+    && pip install -r /tmp/requirements.txt \
+    && rm /tmp/requirements.txt
+
+# The project itself; policies/ and schemas/ stay in /app, where the settings look for them.
+COPY . .
+RUN pip install --no-deps . \
+    && useradd --system --uid 10001 --no-create-home gateway
+
+USER gateway
+CMD ["gateway", "--help"]

@@ -1,0 +1,436 @@
+"""Requester traffic over the shipped agreements: mostly valid requests, plus the mistakes and
+abuses the gateway must refuse or trim.
+
+Generation is pure (:func:`plan_requests`, no broker); :func:`run_traffic` sends a plan at a
+steady rate through :class:`gateway.departments.DepartmentClient` and counts what came back.
+Valid requests name subjects from the same synthetic datasets the reference departments serve
+(:mod:`consumers.datasets`, same size and seed), so most of them are answered FOUND.
+
+``python -m consumers.traffic --bootstrap HOST:PORT --rate 50 --count 500`` prints the counts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import enum
+import json
+import random
+import time
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from functools import cache
+from typing import Any
+
+from consumers.datasets import DEFAULT_SEED, DEFAULT_SIZE, generate
+from gateway.departments.client import DepartmentClient, ExchangeTimeout
+from gateway.envelope.codec import Codec
+from gateway.envelope.models import Reply, ReplyOutcome
+from gateway.transport.topics import TopicNames
+
+__all__ = [
+    "MIX",
+    "PlannedRequest",
+    "RequestKind",
+    "TrafficStats",
+    "main",
+    "plan_requests",
+    "run_traffic",
+]
+
+
+class RequestKind(enum.StrEnum):
+    VALID = "valid"
+    """A purpose the agreement allows, with allowed fields, for a subject the provider holds."""
+    UNKNOWN_SUBJECT = "unknown-subject"
+    """Valid, but the provider holds no record of the subject: answered NOT_FOUND."""
+    WRONG_PURPOSE = "wrong-purpose"
+    """A purpose the named agreement does not list: denied."""
+    EXPIRED_AGREEMENT = "expired-agreement"
+    """Under the ended DWP interview pilot: denied."""
+    PROHIBITED_PURPOSE = "prohibited-purpose"
+    """A purpose an agreement rules out: denied with the agreement's reason."""
+    EXTRA_QUERY_FIELDS = "extra-query-fields"
+    """Sends fields the purpose does not need: routed with them removed."""
+    WANTED_NOT_ALLOWED = "wanted-not-allowed"
+    """Asks for fields the purpose does not allow beside allowed ones: routed, narrowed."""
+
+
+MIX: Mapping[RequestKind, float] = {
+    RequestKind.VALID: 0.70,
+    RequestKind.UNKNOWN_SUBJECT: 0.05,
+    RequestKind.WRONG_PURPOSE: 0.05,
+    RequestKind.EXPIRED_AGREEMENT: 0.04,
+    RequestKind.PROHIBITED_PURPOSE: 0.04,
+    RequestKind.EXTRA_QUERY_FIELDS: 0.06,
+    RequestKind.WANTED_NOT_ALLOWED: 0.06,
+}
+"""Share of each kind in a plan; :func:`plan_requests` hits these counts exactly (rounded)."""
+
+_DEFAULT_TOPICS = TopicNames()
+_DENIED_KINDS = frozenset(
+    {RequestKind.WRONG_PURPOSE, RequestKind.EXPIRED_AGREEMENT, RequestKind.PROHIBITED_PURPOSE}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _Purpose:
+    """What a shipped agreement lets one purpose send and receive (mirrors ``policies/``)."""
+
+    agreement_id: str
+    requester: str
+    provider: str
+    purpose: str
+    identifiers: tuple[str, ...]
+    request_fields: tuple[str, ...]
+    response_fields: tuple[str, ...]
+    weight: int
+    """Relative volume among valid requests."""
+
+
+_PURPOSES = (
+    _Purpose(
+        "rtw-ho-status-check", "rtw", "ho", "right-to-work", ("person_id",),
+        ("person_id", "date_of_birth"), ("conditions.right_to_work",), 28,
+    ),
+    _Purpose(
+        "rtw-ho-status-check", "rtw", "ho", "right-to-rent", ("person_id",),
+        ("person_id", "date_of_birth"), ("conditions.right_to_rent",), 17,
+    ),
+    _Purpose(
+        "nhs-ho-status-check", "nhs", "ho", "overseas-visitor-charging",
+        ("person_id", "case_reference"),
+        ("person_id", "case_reference", "surname", "forenames", "date_of_birth", "nationality"),
+        ("immigration_status", "leave_expiry", "conditions.immigration_health_surcharge_paid"),
+        20,
+    ),
+    _Purpose(
+        "ho-hmrc-shared-houses", "ho", "hmrc", "identify-shared-houses", ("nino",),
+        ("nino", "surname", "forenames", "date_of_birth"),
+        ("properties[].uprn", "properties[].address.postcode",
+         "properties[].occupants_declared", "employments[].employer_name"),
+        15,
+    ),
+    _Purpose(
+        "ho-dfe-school-census", "ho", "dfe", "locate-immigration-offender", ("upn",),
+        ("upn", "surname", "forenames", "date_of_birth"),
+        ("home_address", "school_name", "school_urn"), 10,
+    ),
+    _Purpose(
+        "ho-nhs-debtor-reporting", "ho", "nhs", "immigration-application-debt-check",
+        ("nhs_number",), ("nhs_number", "surname", "date_of_birth"),
+        ("outstanding_debt_gbp", "debt_first_incurred"), 10,
+    ),
+)  # fmt: skip
+_EXPIRED = _Purpose(
+    "dwp-ho-interview-pilot", "ho", "dwp", "arrange-interview", ("nino",),
+    ("nino", "surname", "date_of_birth"), ("address", "claim_status", "next_interview"), 0,
+)  # fmt: skip
+_PROHIBITED = (  # agreement, the purpose it rules out, and its provider
+    ("ho-dfe-school-census", "nationality-data-collection", "dfe"),
+    ("ho-hmrc-shared-houses", "income-profiling", "hmrc"),
+    ("ho-nhs-tracing-withdrawn", "immigration-enforcement-tracing", "nhs"),
+)
+_UNKNOWN_SPREAD = 50
+"""Unknown subjects are drawn from this many records just past the end of a dataset."""
+_WITHHELD_FIELDS = {  # fields a requester may be tempted to ask for, never allowed
+    "ho": ("address", "nationality", "case_reference", "conditions.right_to_rent"),
+    "hmrc": ("employments[].annual_pay_gbp", "properties[].rental_income_gbp", "address"),
+    "dfe": ("nationality", "country_of_birth", "ethnicity", "sen_provision"),
+    "nhs": ("treatment_summary", "address", "gp_practice_code"),
+}
+_EXTRA_QUERY = ("address.postcode", "phone_number", "nationality", "email", "employer_name")
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedRequest:
+    """One request to send, and what the gateway should do with it."""
+
+    kind: RequestKind
+    requester: str
+    provider: str
+    agreement_id: str
+    purpose: str
+    query: Mapping[str, str]
+    wanted: tuple[str, ...] = ()
+
+    @property
+    def expect_denied(self) -> bool:
+        return self.kind in _DENIED_KINDS
+
+
+def plan_requests(
+    n: int,
+    seed: int = DEFAULT_SEED,
+    *,
+    dataset_size: int = DEFAULT_SIZE,
+    dataset_seed: int = DEFAULT_SEED,
+) -> list[PlannedRequest]:
+    """``n`` requests in :data:`MIX` proportions, shuffled; the same for the same arguments.
+
+    Subjects come from ``generate(provider, dataset_size, dataset_seed)``; unknown subjects
+    are records just past the end of that dataset, so they look as real as the others.
+    """
+    if n < 0:
+        raise ValueError(f"n must not be negative, not {n}")
+    rng = random.Random(f"traffic:{seed}")
+    kinds = [kind for kind, count in _counts(n).items() for _ in range(count)]
+    rng.shuffle(kinds)
+    return [_plan_one(kind, rng, dataset_size, dataset_seed) for kind in kinds]
+
+
+def _counts(n: int) -> dict[RequestKind, int]:
+    """Largest-remainder rounding of ``n * share``, so the counts always add up to ``n``."""
+    exact = {kind: n * share for kind, share in MIX.items()}
+    counts = {kind: int(value) for kind, value in exact.items()}
+    by_remainder = sorted(MIX, key=lambda kind: (counts[kind] - exact[kind], list(MIX).index(kind)))
+    for kind in by_remainder[: n - sum(counts.values())]:
+        counts[kind] += 1
+    return counts
+
+
+@cache
+def _dataset(provider: str, size: int, seed: int) -> tuple[dict[str, Any], ...]:
+    return tuple(generate(provider, size, seed))
+
+
+def _plan_one(kind: RequestKind, rng: random.Random, size: int, seed: int) -> PlannedRequest:
+    if kind is RequestKind.EXPIRED_AGREEMENT:
+        return _request(kind, _EXPIRED, _subject(rng, "dwp", size, seed), rng)
+    if kind is RequestKind.PROHIBITED_PURPOSE:
+        agreement_id, purpose_id, provider = rng.choice(_PROHIBITED)
+        # asked the way the Home Office asks this provider for an allowed purpose
+        like = next(p for p in _PURPOSES if p.requester == "ho" and p.provider == provider)
+        planned = _request(kind, like, _subject(rng, provider, size, seed), rng)
+        return _replace(planned, agreement_id=agreement_id, purpose=purpose_id)
+    purpose = rng.choices(_PURPOSES, [p.weight for p in _PURPOSES])[0]
+    if kind is RequestKind.UNKNOWN_SUBJECT:
+        beyond = _dataset(purpose.provider, size + _UNKNOWN_SPREAD, seed)[size:]
+        return _request(kind, purpose, rng.choice(beyond), rng)
+    planned = _request(kind, purpose, _subject(rng, purpose.provider, size, seed), rng)
+    if kind is RequestKind.WRONG_PURPOSE:
+        others = sorted({p.purpose for p in _PURPOSES if p.agreement_id != purpose.agreement_id})
+        return _replace(planned, purpose=rng.choice(others))
+    if kind is RequestKind.EXTRA_QUERY_FIELDS:
+        extra = [f for f in _EXTRA_QUERY if f not in purpose.request_fields]
+        query = dict(planned.query)
+        for name in rng.sample(extra, rng.randint(1, 2)):
+            query[name] = _extra_value(name, rng)
+        return _replace(planned, query=query)
+    if kind is RequestKind.WANTED_NOT_ALLOWED:
+        allowed = rng.sample(purpose.response_fields, rng.randint(1, len(purpose.response_fields)))
+        withheld = rng.sample(_WITHHELD_FIELDS[purpose.provider], rng.randint(1, 2))
+        return _replace(planned, wanted=tuple(allowed + withheld))
+    return planned
+
+
+def _subject(rng: random.Random, provider: str, size: int, seed: int) -> dict[str, Any]:
+    return rng.choice(_dataset(provider, size, seed))
+
+
+def _request(
+    kind: RequestKind, purpose: _Purpose, record: Mapping[str, Any], rng: random.Random
+) -> PlannedRequest:
+    """A request for ``record``'s subject: an identifier, some matching fields, maybe a subset."""
+    identifier = purpose.identifiers[0]  # the one the providers' lookup uses
+    query = {identifier: _text(record[identifier])}
+    for name in purpose.request_fields:
+        if name != identifier and rng.random() < 0.6:
+            query[name] = _text(record[name])
+    wanted: tuple[str, ...] = ()
+    if len(purpose.response_fields) > 1 and rng.random() < 0.25:
+        wanted = tuple(rng.sample(purpose.response_fields, len(purpose.response_fields) - 1))
+    return PlannedRequest(
+        kind=kind,
+        requester=purpose.requester,
+        provider=purpose.provider,
+        agreement_id=purpose.agreement_id,
+        purpose=purpose.purpose,
+        query=query,
+        wanted=wanted,
+    )
+
+
+def _replace(planned: PlannedRequest, **changes: Any) -> PlannedRequest:
+    fields = {name: getattr(planned, name) for name in PlannedRequest.__dataclass_fields__}
+    return PlannedRequest(**{**fields, **changes})
+
+
+def _text(value: Any) -> str:
+    return value.isoformat() if isinstance(value, date) else str(value)
+
+
+def _extra_value(name: str, rng: random.Random) -> str:
+    return {
+        "address.postcode": f"QA{rng.randint(1, 19)} {rng.randint(1, 9)}XY",
+        "phone_number": f"07700 900{rng.randrange(1000):03d}",  # Ofcom's drama range
+        "nationality": rng.choice(("POL", "IND", "NGA", "SYR")),
+        "email": f"person{rng.randrange(10_000)}@example.org",
+        "employer_name": "Northwind Logistics Ltd",
+    }[name]
+
+
+# --- sending ------------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class TrafficStats:
+    """What a traffic run sent and what came back."""
+
+    sent: int = 0
+    timeouts: int = 0
+    outcomes: Counter[str] = field(default_factory=Counter)
+    """Replies by outcome (APPROVED, REDACTED, DENIED), plus TIMEOUT."""
+    statuses: Counter[str] = field(default_factory=Counter)
+    """Answered replies by provider status (FOUND, NOT_FOUND, ERROR)."""
+    by_kind: dict[str, Counter[str]] = field(default_factory=dict)
+    """Outcomes per :class:`RequestKind`."""
+    unexpected: int = 0
+    """Replies whose denial (or not) differs from what the plan expected."""
+    latencies_ms: list[float] = field(default_factory=list)
+    elapsed_s: float = 0.0
+
+    @property
+    def replied(self) -> int:
+        return self.sent - self.timeouts
+
+    def percentile_ms(self, q: float) -> float:
+        """Reply latency at quantile ``q`` (0-1), 0.0 if nothing came back."""
+        if not self.latencies_ms:
+            return 0.0
+        ordered = sorted(self.latencies_ms)
+        return ordered[min(int(q * len(ordered)), len(ordered) - 1)]
+
+    def record(self, planned: PlannedRequest, result: Reply | ExchangeTimeout, ms: float) -> None:
+        per_kind = self.by_kind.setdefault(planned.kind.value, Counter())
+        if isinstance(result, ExchangeTimeout):
+            self.timeouts += 1
+            self.outcomes["TIMEOUT"] += 1
+            per_kind["TIMEOUT"] += 1
+            return
+        self.latencies_ms.append(ms)
+        self.outcomes[result.outcome.value] += 1
+        per_kind[result.outcome.value] += 1
+        if result.status is not None:
+            self.statuses[result.status.value] += 1
+        if (result.outcome is ReplyOutcome.DENIED) != planned.expect_denied:
+            self.unexpected += 1
+
+    def summary(self) -> dict[str, Any]:
+        """A JSON-ready digest."""
+        return {
+            "sent": self.sent,
+            "replied": self.replied,
+            "timeouts": self.timeouts,
+            "outcomes": dict(self.outcomes),
+            "statuses": dict(self.statuses),
+            "by_kind": {kind: dict(counts) for kind, counts in sorted(self.by_kind.items())},
+            "unexpected": self.unexpected,
+            "latency_ms": {
+                "p50": round(self.percentile_ms(0.50), 1),
+                "p95": round(self.percentile_ms(0.95), 1),
+                "p99": round(self.percentile_ms(0.99), 1),
+            },
+            "elapsed_s": round(self.elapsed_s, 2),
+            "rate_per_s": round(self.sent / self.elapsed_s, 1) if self.elapsed_s else 0.0,
+        }
+
+
+async def run_traffic(
+    bootstrap: str,
+    rate_per_s: float = 50.0,
+    duration_s: float | None = None,
+    count: int | None = None,
+    seed: int = DEFAULT_SEED,
+    *,
+    topics: TopicNames = _DEFAULT_TOPICS,
+    reply_timeout_s: float = 10.0,
+    dataset_size: int = DEFAULT_SIZE,
+    dataset_seed: int = DEFAULT_SEED,
+    codec: Codec | None = None,
+) -> TrafficStats:
+    """Send ``count`` planned requests (or ``rate_per_s * duration_s``) at ``rate_per_s``.
+
+    One :class:`DepartmentClient` per requesting department; every request is awaited up to
+    ``reply_timeout_s``. Returns when every request is answered or timed out.
+    """
+    if rate_per_s <= 0:
+        raise ValueError(f"rate_per_s must be positive, not {rate_per_s}")
+    if count is None:
+        if duration_s is None:
+            raise ValueError("give duration_s or count")
+        count = int(rate_per_s * duration_s)
+    plan = plan_requests(count, seed, dataset_size=dataset_size, dataset_seed=dataset_seed)
+    stats = TrafficStats()
+    codec = codec or Codec.default()
+    clients = {
+        dept: DepartmentClient(dept, bootstrap, topics=topics, codec=codec)
+        for dept in sorted({p.requester for p in plan})
+    }
+    try:
+        for client in clients.values():
+            await client.start()
+
+        async def one(planned: PlannedRequest) -> None:
+            client = clients[planned.requester]
+            started = time.perf_counter()
+            try:
+                result: Reply | ExchangeTimeout = await client.request(
+                    planned.provider,
+                    planned.agreement_id,
+                    planned.purpose,
+                    planned.query,
+                    planned.wanted,
+                    timeout=reply_timeout_s,
+                )
+            except ExchangeTimeout as exc:
+                result = exc
+            stats.record(planned, result, (time.perf_counter() - started) * 1000)
+
+        began = time.perf_counter()
+        tasks: list[asyncio.Task[None]] = []
+        for i, planned in enumerate(plan):
+            delay = began + i / rate_per_s - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(one(planned)))
+            stats.sent += 1
+        await asyncio.gather(*tasks)
+        stats.elapsed_s = time.perf_counter() - began
+    finally:
+        for client in clients.values():
+            await client.stop()
+    return stats
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Send mixed requester traffic through the gateway and print what came back as JSON."""
+    parser = argparse.ArgumentParser(prog="python -m consumers.traffic", description=main.__doc__)
+    parser.add_argument("--bootstrap", required=True, metavar="HOST:PORT")
+    parser.add_argument("--rate", type=float, default=50.0, help="requests per second")
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--count", type=int, help="number of requests (default 500)")
+    group.add_argument("--duration", type=float, help="seconds to send for")
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    parser.add_argument("--topic-prefix", default=_DEFAULT_TOPICS.prefix)
+    parser.add_argument("--timeout", type=float, default=10.0, help="seconds to await each reply")
+    args = parser.parse_args(argv)
+    count = args.count if args.count is not None or args.duration is not None else 500
+    stats = asyncio.run(
+        run_traffic(
+            args.bootstrap,
+            args.rate,
+            args.duration,
+            count,
+            args.seed,
+            topics=TopicNames(prefix=args.topic_prefix),
+            reply_timeout_s=args.timeout,
+        )
+    )
+    print(json.dumps(stats.summary(), indent=2))
+
+
+if __name__ == "__main__":
+    main()

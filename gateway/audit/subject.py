@@ -1,0 +1,32 @@
+"""Pseudonymous subject keys: find one person's records without storing who they are."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+__all__ = ["SubjectKeyer", "normalise_identifier"]
+
+
+def normalise_identifier(value: str) -> str:
+    """The form an identifier is hashed in: case and inner spacing do not change the key."""
+    return "".join(value.split()).casefold()
+
+
+class SubjectKeyer:
+    """Keyed hash (HMAC-SHA256) of a subject identifier, e.g. ``nhs_number=9990001234``.
+
+    The key is secret, so the hash cannot be reversed by hashing every possible identifier; the
+    same identifier always gives the same key, so a subject access report can find the records.
+    """
+
+    __slots__ = ("_key",)
+
+    def __init__(self, secret: bytes) -> None:
+        if len(secret) < 16:
+            raise ValueError("subject key secret must be at least 16 bytes")
+        self._key = secret
+
+    def key(self, field: str, value: str) -> str:
+        message = f"{field}={normalise_identifier(value)}".encode()
+        return hmac.new(self._key, message, hashlib.sha256).hexdigest()[:32]

@@ -1,0 +1,48 @@
+"""``gateway run``: the gateway itself, on an existing cluster or on the embedded broker."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import click
+
+from gateway.cli._common import configure_logging, load_settings, stop_on_signals
+from gateway.service import running_gateway
+from gateway.settings import GatewaySettings
+
+__all__ = ["run_command"]
+
+log = logging.getLogger("gateway")
+
+
+@click.command("run")
+@click.option("--bootstrap", help="Kafka bootstrap servers; omit to start the embedded broker.")
+@click.option("--policies", "policies_dir", type=click.Path(file_okay=False), help="Agreements.")
+@click.option("--prefix", "topic_prefix", help="Topic name prefix (default dx).")
+@click.option("--instance", "instance_id", help="This instance's name in audit records.")
+@click.option("--partitions", type=int, help="Partitions per topic (embedded broker only).")
+@click.option("-v", "--verbose", is_flag=True)
+def run_command(verbose: bool, **options: object) -> None:
+    """Run the exchange gateway until SIGINT or SIGTERM."""
+    configure_logging(verbose)
+    settings = load_settings(**options)
+    asyncio.run(_run(settings))
+
+
+async def _run(settings: GatewaySettings) -> None:
+    stop = stop_on_signals()
+    async with running_gateway(settings, stop) as gw:
+        where = "embedded broker" if gw.broker else "Kafka"
+        click.echo(f"bootstrap={gw.bootstrap}", err=False)
+        log.info(
+            "gateway %s running on %s %s; policy set %s; departments %s",
+            settings.instance_id,
+            where,
+            gw.bootstrap,
+            gw.runner.processor.policy.version,
+            ",".join(settings.departments),
+        )
+        await stop.wait()
+    stats = gw.runner.stats
+    log.info("stopped after %d records in %d batches", stats.records_in, stats.batches)

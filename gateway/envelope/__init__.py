@@ -1,0 +1,56 @@
+"""Envelope: the gateway's messages as pydantic models, their Avro schemas and the wire codec."""
+
+from gateway.envelope.codec import ENVELOPE_NAMESPACE, Codec
+from gateway.envelope.datasets import (
+    DATASET_BY_PROVIDER,
+    SUBJECT_IDENTIFIER_BY_PROVIDER,
+    field_paths,
+)
+from gateway.envelope.models import (
+    AgreementId,
+    AuditOutcome,
+    AuditRecord,
+    AuditStage,
+    DeadLetter,
+    DeptId,
+    ExchangeRequest,
+    ProviderResponse,
+    Reason,
+    Reply,
+    ReplyOutcome,
+    RequestId,
+    ResponseStatus,
+    RoutedRequest,
+)
+from gateway.envelope.schemas import (
+    MARKER,
+    RegisteredSchema,
+    SchemaRegistry,
+    default_schemas_dir,
+)
+
+__all__ = [
+    "DATASET_BY_PROVIDER",
+    "ENVELOPE_NAMESPACE",
+    "MARKER",
+    "SUBJECT_IDENTIFIER_BY_PROVIDER",
+    "AgreementId",
+    "AuditOutcome",
+    "AuditRecord",
+    "AuditStage",
+    "Codec",
+    "DeadLetter",
+    "DeptId",
+    "ExchangeRequest",
+    "ProviderResponse",
+    "Reason",
+    "RegisteredSchema",
+    "Reply",
+    "ReplyOutcome",
+    "RequestId",
+    "ResponseStatus",
+    "RoutedRequest",
+    "SchemaRegistry",
+    "default_schemas_dir",
+    "field_paths",
+]

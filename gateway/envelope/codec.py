@@ -1,0 +1,243 @@
+"""Avro single-object encoding of envelope models and dataset records.
+
+A message is the marker ``C3 01``, the writer schema's 8-byte CRC-64-AVRO fingerprint
+(little-endian), then the Avro binary body. Envelope models use the schema named
+``dx.gateway.<ClassName>``; dataset records name their schema explicitly.
+
+Avro ``timestamp-millis`` keeps milliseconds: sub-millisecond digits of a datetime are dropped on
+encode, and naive datetimes are refused rather than guessed at. Error messages name schemas,
+fields and byte counts, never the values of a message.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from io import BytesIO
+from typing import Any, NoReturn, TypeVar, cast, get_args
+
+from fastavro import schemaless_reader, schemaless_writer
+from fastavro.validation import ValidationError as AvroValidationError
+from fastavro.validation import validate as avro_validate
+from pydantic import BaseModel, ValidationError
+
+from gateway.envelope.schemas import MARKER, RegisteredSchema, SchemaRegistry, default_schemas_dir
+from gateway.errors import DecodeError, EnvelopeError, SchemaError, UnknownSchemaError
+
+__all__ = ["ENVELOPE_NAMESPACE", "Codec"]
+
+ENVELOPE_NAMESPACE = "dx.gateway"
+M = TypeVar("M", bound=BaseModel)
+
+_HEADER_LEN = len(MARKER) + 8
+# What fastavro raises on bytes that are not Avro of the writer schema, or run out early.
+_BODY_ERRORS = (EOFError, ValueError, IndexError, KeyError, TypeError, OverflowError)
+
+
+@dataclass(frozen=True, slots=True)
+class _ModelState:
+    """What encoding and decoding one model class needs, worked out once."""
+
+    model_type: type[BaseModel]
+    schema: RegisteredSchema
+    timestamp_fields: tuple[str, ...]
+    nested_fields: tuple[str, ...]
+    """Fields holding models (or lists of them) that must become plain dicts for fastavro."""
+
+
+class Codec:
+    """Encodes and decodes messages against the schemas of one :class:`SchemaRegistry`."""
+
+    __slots__ = ("_models", "_registry")
+
+    def __init__(self, registry: SchemaRegistry) -> None:
+        self._registry = registry
+        self._models: dict[type[BaseModel], _ModelState] = {}
+
+    @classmethod
+    def default(cls) -> Codec:
+        """A shared codec over the repository's ``schemas/`` directory."""
+        return _default_codec()
+
+    @property
+    def registry(self) -> SchemaRegistry:
+        return self._registry
+
+    # --- envelope models --------------------------------------------------------------------
+
+    def encode(self, model: BaseModel) -> bytes:
+        """Single-object encode ``model`` with the schema named after its class."""
+        state = self._models.get(type(model)) or self._model_state(type(model))
+        record = model.__dict__
+        for name in state.timestamp_fields:
+            if (stamp := record[name]) is not None and stamp.tzinfo is None:
+                raise EnvelopeError(
+                    f"{state.schema.name}.{name} is a naive datetime; timestamps must be "
+                    "timezone-aware"
+                )
+        if state.nested_fields:
+            record = dict(record)
+            for name in state.nested_fields:
+                record[name] = _plain(record[name])
+        return _write(state.schema, record)
+
+    def decode(self, data: bytes, model_type: type[M]) -> M:
+        """Decode ``data`` as a ``model_type`` message, validated by the model."""
+        state = self._models.get(model_type) or self._model_state(model_type)
+        schema = state.schema
+        if not data.startswith(schema.header):
+            self._raise_wrong_header(data, schema.name)
+        record = _read_body(data, schema)
+        try:
+            return model_type.model_validate(record)
+        except ValidationError as exc:
+            raise DecodeError(
+                f"{schema.name} message is not a valid {model_type.__name__}: {_summary(exc)}"
+            ) from None
+
+    # --- dataset records --------------------------------------------------------------------
+
+    def encode_record(self, schema_name: str, record: Mapping[str, Any]) -> bytes:
+        """Single-object encode a plain record, checked against the named schema."""
+        schema = self._registry.get(schema_name)
+        try:
+            avro_validate(record, schema.parsed, raise_errors=True)
+        except AvroValidationError as exc:
+            fields = ", ".join(sorted({e.field or schema_name for e in exc.errors}))
+            raise EnvelopeError(
+                f"record does not fit {schema_name}: bad value for {fields}"
+            ) from None
+        except (ValueError, TypeError, OverflowError) as exc:
+            raise EnvelopeError(
+                f"record does not fit {schema_name}: a value cannot be converted "
+                f"({type(exc).__name__})"
+            ) from None
+        return _write(schema, record, strict_allow_default=True)
+
+    def decode_record(self, data: bytes) -> tuple[str, dict[str, Any]]:
+        """Decode a message of any known schema; return the schema's full name and the record."""
+        schema = self._registry.by_fingerprint(_fingerprint(data))
+        return schema.name, _read_body(data, schema)
+
+    def decode_record_as(self, data: bytes, schema_name: str) -> dict[str, Any]:
+        """Decode ``data``, insisting that it was written with the named schema."""
+        schema = self._registry.get(schema_name)
+        if not data.startswith(schema.header):
+            self._raise_wrong_header(data, schema_name)
+        return _read_body(data, schema)
+
+    # --- internals --------------------------------------------------------------------------
+
+    def _model_state(self, model_type: type[BaseModel]) -> _ModelState:
+        schema = self._registry.get(f"{ENVELOPE_NAMESPACE}.{model_type.__name__}")
+        fields = schema.parsed["fields"]
+        avro_names = [f["name"] for f in fields]
+        model_names = list(model_type.model_fields)
+        if avro_names != model_names:
+            raise SchemaError(
+                f"{schema.path} does not match {model_type.__name__}: schema fields "
+                f"{avro_names}, model fields {model_names}"
+            )
+        state = _ModelState(
+            model_type=model_type,
+            schema=schema,
+            timestamp_fields=tuple(
+                f["name"] for f in fields if _logical_type(f["type"]) == "timestamp-millis"
+            ),
+            nested_fields=tuple(
+                name
+                for name, info in model_type.model_fields.items()
+                if _holds_model(info.annotation)
+            ),
+        )
+        self._models[model_type] = state
+        return state
+
+    def _raise_wrong_header(self, data: bytes, expected: str) -> NoReturn:
+        fingerprint = _fingerprint(data)
+        try:
+            found = self._registry.by_fingerprint(fingerprint)
+        except UnknownSchemaError:
+            raise UnknownSchemaError(
+                f"unknown schema fingerprint {fingerprint.hex()}; expected a {expected} message "
+                f"(fingerprint {self._registry.get(expected).fingerprint.hex()})"
+            ) from None
+        raise DecodeError(f"expected a {expected} message, got a {found.name} message")
+
+
+@functools.cache
+def _default_codec() -> Codec:
+    return Codec(SchemaRegistry.from_dir(default_schemas_dir()))
+
+
+def _fingerprint(data: bytes) -> bytes:
+    """The fingerprint of a single-object message; :class:`DecodeError` if there is none."""
+    if len(data) < _HEADER_LEN:
+        raise DecodeError(
+            f"message is {len(data)} bytes; single-object encoding needs at least {_HEADER_LEN}"
+        )
+    if not data.startswith(MARKER):
+        raise DecodeError(
+            f"message starts with {data[:2].hex(' ')}, not the single-object marker c3 01"
+        )
+    return bytes(data[len(MARKER) : _HEADER_LEN])
+
+
+def _write(schema: RegisteredSchema, record: Mapping[str, Any], **options: bool) -> bytes:
+    out = BytesIO()
+    out.write(schema.header)
+    try:
+        schemaless_writer(out, schema.parsed, record, **options)
+    except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as exc:
+        raise EnvelopeError(f"cannot encode {schema.name}: {exc}") from None
+    return out.getvalue()
+
+
+def _read_body(data: bytes, schema: RegisteredSchema) -> dict[str, Any]:
+    """The Avro body after the header, which must use up every remaining byte."""
+    buf = BytesIO(data)
+    buf.seek(_HEADER_LEN)
+    try:
+        record = cast(dict[str, Any], schemaless_reader(buf, schema.parsed, None))
+    except _BODY_ERRORS as exc:
+        if buf.tell() >= len(data):
+            raise DecodeError(f"{schema.name} body is truncated") from None
+        raise DecodeError(f"{schema.name} body is not valid Avro ({type(exc).__name__})") from None
+    if (extra := len(data) - buf.tell()) > 0:
+        raise DecodeError(f"{extra} trailing byte(s) after the {schema.name} body")
+    return record
+
+
+def _plain(value: Any) -> Any:
+    """Nested models as the plain dicts and lists fastavro writes."""
+    if isinstance(value, BaseModel):
+        return {k: _plain(v) for k, v in value.__dict__.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, datetime) and value.tzinfo is None:
+        raise EnvelopeError("nested timestamps must be timezone-aware")
+    return value
+
+
+def _summary(exc: ValidationError) -> str:
+    """Where and why pydantic refused, without the offending values."""
+    return "; ".join(
+        f"{'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['msg']}"
+        for err in exc.errors(include_url=False, include_input=False)
+    )
+
+
+def _logical_type(avro_type: Any) -> str | None:
+    for branch in avro_type if isinstance(avro_type, list) else [avro_type]:
+        if isinstance(branch, dict) and "logicalType" in branch:
+            return str(branch["logicalType"])
+    return None
+
+
+def _holds_model(annotation: Any) -> bool:
+    """Whether a field's type is, or contains, a pydantic model."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return True
+    return any(_holds_model(arg) for arg in get_args(annotation))

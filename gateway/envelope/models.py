@@ -1,0 +1,193 @@
+"""The messages that cross the gateway, as pydantic models.
+
+Each model maps one-to-one onto an Avro schema in ``schemas/`` (see :mod:`gateway.envelope.codec`).
+Timestamps are timezone-aware UTC datetimes (Avro ``timestamp-millis``). Field names in
+``query`` and ``wanted`` are data-field names or dotted paths (``address.postcode``), never values.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import NewType
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = [
+    "AgreementId",
+    "AuditOutcome",
+    "AuditRecord",
+    "AuditStage",
+    "DeadLetter",
+    "DeptId",
+    "ExchangeRequest",
+    "ProviderResponse",
+    "Reason",
+    "Reply",
+    "ReplyOutcome",
+    "RequestId",
+    "ResponseStatus",
+    "RoutedRequest",
+]
+
+DeptId = NewType("DeptId", str)
+RequestId = NewType("RequestId", str)
+AgreementId = NewType("AgreementId", str)
+
+
+class _Envelope(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Reason(_Envelope):
+    """Why a decision went the way it did: a stable rule id and plain-English text."""
+
+    code: str
+    message: str
+
+
+class ExchangeRequest(_Envelope):
+    """What a department publishes on ``dx.requests.<dept>``: a question about one subject."""
+
+    request_id: str = Field(min_length=1, max_length=128)
+    requester: str
+    provider: str
+    agreement_id: str
+    purpose: str
+    query: dict[str, str] = Field(default_factory=dict)
+    """Identifiers and matching attributes the requester supplies (values are personal data)."""
+    wanted: list[str] = Field(default_factory=list)
+    """Response fields asked for; empty means everything the purpose allows."""
+    sent_at: datetime
+
+
+class RoutedRequest(_Envelope):
+    """An approved, minimised request on the provider's ``dx.inbox.<dept>``."""
+
+    request_id: str
+    requester: str
+    provider: str
+    agreement_id: str
+    purpose: str
+    query: dict[str, str]
+    wanted: list[str]
+    """Response fields the provider may return: the purpose's allow-list, narrowed by the ask."""
+    policy_version: str
+    issued_at: datetime
+    token: str
+    """Gateway-issued proof of approval; the response must carry it back unchanged."""
+
+
+class ResponseStatus(StrEnum):
+    FOUND = "FOUND"
+    NOT_FOUND = "NOT_FOUND"
+    ERROR = "ERROR"
+
+
+class ProviderResponse(_Envelope):
+    """A provider's answer on ``dx.responses.<dept>``, echoing the routed request's context."""
+
+    request_id: str
+    responder: str
+    requester: str
+    agreement_id: str
+    purpose: str
+    wanted: list[str]
+    issued_at: datetime
+    token: str
+    status: ResponseStatus
+    record: bytes | None = None
+    """The subject's record, Avro single-object encoded with the provider's dataset schema."""
+    error: str | None = None
+    sent_at: datetime
+
+
+class ReplyOutcome(StrEnum):
+    APPROVED = "APPROVED"
+    """Answered; nothing the provider sent had to be withheld."""
+    REDACTED = "REDACTED"
+    """Answered; fields the purpose does not allow were withheld."""
+    DENIED = "DENIED"
+    """Not routed; ``reasons`` say why."""
+
+
+class Reply(_Envelope):
+    """What the requester receives on ``dx.replies.<dept>``."""
+
+    request_id: str
+    requester: str
+    provider: str
+    agreement_id: str
+    purpose: str
+    outcome: ReplyOutcome
+    reasons: list[Reason] = Field(default_factory=list)
+    status: ResponseStatus | None = None
+    record_json: str | None = None
+    """Released fields as a JSON object; its shape depends on the purpose."""
+    released_fields: list[str] = Field(default_factory=list)
+    withheld_fields: list[str] = Field(default_factory=list)
+    removed_query_fields: list[str] = Field(default_factory=list)
+    policy_version: str
+    replied_at: datetime
+
+
+class AuditStage(StrEnum):
+    REQUEST = "REQUEST"
+    RESPONSE = "RESPONSE"
+    INPUT = "INPUT"
+    """Input that never became an exchange: undecodable bytes, unknown topics."""
+
+
+class AuditOutcome(StrEnum):
+    APPROVED = "APPROVED"
+    APPROVED_MINIMISED = "APPROVED_MINIMISED"
+    DENIED = "DENIED"
+    RELEASED = "RELEASED"
+    REDACTED = "REDACTED"
+    BLOCKED = "BLOCKED"
+    DEAD_LETTERED = "DEAD_LETTERED"
+    DUPLICATE = "DUPLICATE"
+    """A redelivered request or a repeated response: recognised, recorded, not answered twice."""
+
+
+class AuditRecord(_Envelope):
+    """One decision, provable afterwards. Field names and pseudonymous keys, never values."""
+
+    decision_id: str
+    request_id: str | None
+    stage: AuditStage
+    at: datetime
+    requester: str | None
+    provider: str | None
+    agreement_id: str | None
+    purpose: str | None
+    outcome: AuditOutcome
+    reasons: list[Reason]
+    fields_requested: list[str] = Field(default_factory=list)
+    fields_released: list[str] = Field(default_factory=list)
+    fields_transformed: list[str] = Field(default_factory=list)
+    fields_withheld: list[str] = Field(default_factory=list)
+    subject_key: str | None = None
+    """Keyed hash of the subject's identifier: finds one person's records without naming them."""
+    policy_version: str
+    input_topic: str
+    input_partition: int
+    input_offset: int
+    gateway_instance: str
+    prev_hash: str | None = None
+    record_hash: str | None = None
+
+
+class DeadLetter(_Envelope):
+    """Input the gateway could not process, kept with the reason on ``dx.deadletter``."""
+
+    dead_letter_id: str
+    at: datetime
+    input_topic: str
+    input_partition: int
+    input_offset: int
+    key: bytes | None
+    payload: bytes
+    error_code: str
+    reason: str
+    gateway_instance: str

@@ -1,0 +1,106 @@
+"""One error hierarchy for the whole gateway.
+
+Every error has a stable ``code`` (used in dead-letter and audit records, and mapped to CLI exit
+statuses in one table in :mod:`gateway.cli`) and a ``retriable`` flag, so callers decide whether
+to retry by reading an attribute rather than parsing text.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+__all__ = [
+    "BrokerError",
+    "ConfigError",
+    "DecodeError",
+    "EnvelopeError",
+    "GatewayError",
+    "IdentityError",
+    "PolicyError",
+    "PolicyLoadError",
+    "SchemaError",
+    "TransportError",
+    "UnknownSchemaError",
+]
+
+
+class GatewayError(Exception):
+    """Root of every error the gateway raises on purpose."""
+
+    code: ClassVar[str] = "gateway_error"
+    retriable: ClassVar[bool] = False
+
+
+class ConfigError(GatewayError):
+    """Settings or command-line input that cannot be used."""
+
+    code = "config_error"
+
+
+# --- envelope -------------------------------------------------------------------------------
+
+
+class EnvelopeError(GatewayError):
+    """A message that cannot be turned into a valid envelope."""
+
+    code = "envelope_error"
+
+
+class SchemaError(EnvelopeError):
+    """An Avro schema file that is missing or invalid."""
+
+    code = "schema_error"
+
+
+class DecodeError(EnvelopeError):
+    """Bytes that are not a valid single-object-encoded Avro message of the expected type."""
+
+    code = "undecodable"
+
+
+class UnknownSchemaError(DecodeError):
+    """Single-object bytes whose schema fingerprint is not one we know."""
+
+    code = "unknown_schema"
+
+
+class IdentityError(EnvelopeError):
+    """A message whose sender is not who it claims to be."""
+
+    code = "identity_mismatch"
+
+
+# --- policy ---------------------------------------------------------------------------------
+
+
+class PolicyError(GatewayError):
+    """A policy problem."""
+
+    code = "policy_error"
+
+
+class PolicyLoadError(PolicyError):
+    """Agreement files that cannot be loaded or compiled; carries every problem found."""
+
+    code = "policy_invalid"
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = list(problems)
+        super().__init__("; ".join(self.problems) if self.problems else "invalid policy set")
+
+
+# --- transport ------------------------------------------------------------------------------
+
+
+class TransportError(GatewayError):
+    """Kafka could not be reached or did not acknowledge a write."""
+
+    code = "transport_error"
+    retriable = True
+
+
+class BrokerError(TransportError):
+    """The embedded broker could not be started or configured."""
+
+    code = "broker_error"
+    retriable = False

@@ -1,0 +1,495 @@
+"""The exchange processor: the gateway's pure core.
+
+One input record in, output records out; no I/O, no clock of its own (the runner passes ``now``
+per batch). The request path decides and routes or denies; the response path verifies, redacts
+and replies. Every decision, and every input that could not be processed, yields an audit record.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from gateway.audit.subject import SubjectKeyer
+from gateway.envelope.codec import Codec
+from gateway.envelope.datasets import DATASET_BY_PROVIDER, SUBJECT_IDENTIFIER_BY_PROVIDER
+from gateway.envelope.models import (
+    AuditOutcome,
+    AuditRecord,
+    AuditStage,
+    DeadLetter,
+    ExchangeRequest,
+    ProviderResponse,
+    Reason,
+    Reply,
+    ReplyOutcome,
+    ResponseStatus,
+    RoutedRequest,
+)
+from gateway.errors import DecodeError, GatewayError
+from gateway.exchange.dedupe import SeenIds
+from gateway.exchange.messages import BatchOutputs, InputMessage, OutputMessage
+from gateway.exchange.release import ReleaseChecker
+from gateway.exchange.tokens import TokenSigner
+from gateway.policy import CompiledPolicy, decide
+from gateway.redaction import redact
+from gateway.transport.topics import TopicNames
+
+__all__ = ["ExchangeProcessor"]
+
+
+def _json_default(value: object) -> object:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return value.hex()
+    raise TypeError(f"cannot represent {type(value).__name__} in JSON")
+
+
+class ExchangeProcessor:
+    """Turns batches of input records into audit records, routed messages and dead letters."""
+
+    def __init__(
+        self,
+        *,
+        policy: CompiledPolicy,
+        codec: Codec,
+        topics: TopicNames,
+        signer: TokenSigner,
+        subjects: SubjectKeyer,
+        instance_id: str,
+        token_ttl: timedelta = timedelta(hours=24),
+        seen: SeenIds | None = None,
+    ) -> None:
+        self.policy = policy
+        """The active policy set; replacing it takes effect from the next record."""
+        self._codec = codec
+        self._topics = topics
+        self._signer = signer
+        self._subjects = subjects
+        self._instance = instance_id
+        self._token_ttl = token_ttl
+        self._seen = seen if seen is not None else SeenIds()
+        self._release = ReleaseChecker()
+
+    # --- batch entry point ----------------------------------------------------------------------
+
+    def process_batch(self, messages: Iterable[InputMessage], now: datetime) -> BatchOutputs:
+        out = BatchOutputs()
+        for msg in messages:
+            self.process(msg, now, out)
+        return out
+
+    def forget(self, out: BatchOutputs) -> None:
+        """Undo the de-duplication marks of a batch whose outputs were not written."""
+        for key in out.seen_keys:
+            self._seen.discard(key)
+
+    def process(self, msg: InputMessage, now: datetime, out: BatchOutputs) -> None:
+        """Process one record; never raises for bad input (it is dead-lettered instead)."""
+        parsed = self._topics.parse(msg.topic)
+        try:
+            if parsed is None or parsed[0] not in ("requests", "responses"):
+                raise _Unroutable(f"the gateway does not consume topic {msg.topic!r}")
+            if msg.value is None:
+                raise DecodeError("record has no value (tombstone)")
+            kind, dept = parsed
+            if kind == "requests":
+                self._on_request(msg, dept, now, out)
+            else:
+                self._on_response(msg, dept, now, out)
+        except GatewayError as exc:
+            self._dead_letter(msg, exc.code, str(exc), now, out)
+        except Exception as exc:  # error boundary: a bug must not stop the gateway or lose input
+            self._dead_letter(msg, "internal_error", f"{type(exc).__name__}: {exc}", now, out)
+
+    # --- request path ---------------------------------------------------------------------------
+
+    def _on_request(self, msg: InputMessage, dept: str, now: datetime, out: BatchOutputs) -> None:
+        request = self._codec.decode(msg.value or b"", ExchangeRequest)
+        policy = self.policy
+        subject_key = self._subject_key(request.provider, request.query)
+        seen_key = ("request", dept, request.request_id)
+        if not self._seen.add(seen_key):
+            self._audit_duplicate(msg, request.request_id, dept, request, subject_key, now, out)
+            return
+        out.seen_keys.append(seen_key)
+
+        decision = decide(policy, request, sender=dept, now=now)
+        wanted = list(decision.response_fields)
+        record = dict(
+            request_id=request.request_id,
+            requester=request.requester,
+            provider=request.provider,
+            agreement_id=request.agreement_id,
+            purpose=request.purpose,
+            outcome=decision.outcome,
+            reasons=list(decision.reasons),
+            fields_requested=sorted(request.wanted) if request.wanted else wanted,
+            fields_released=sorted(decision.query) if decision.allowed else [],
+            fields_withheld=list(decision.removed_query_fields),
+            subject_key=subject_key,
+            policy_version=decision.policy_version,
+        )
+        self._audit(msg, AuditStage.REQUEST, now, out, **record)
+        key = request.request_id.encode()
+        if decision.allowed:
+            token = self._signer.issue(
+                request_id=request.request_id,
+                requester=request.requester,
+                provider=request.provider,
+                agreement_id=request.agreement_id,
+                purpose=request.purpose,
+                wanted=wanted,
+                issued_at=now,
+            )
+            routed = RoutedRequest(
+                request_id=request.request_id,
+                requester=request.requester,
+                provider=request.provider,
+                agreement_id=request.agreement_id,
+                purpose=request.purpose,
+                query=decision.query,
+                wanted=wanted,
+                policy_version=decision.policy_version,
+                issued_at=now,
+                token=token,
+            )
+            out.routed.append(
+                OutputMessage(self._topics.inbox(request.provider), key, self._codec.encode(routed))
+            )
+            return
+        # A denial goes back to the department that sent the request, whoever it claimed to be.
+        reply = Reply(
+            request_id=request.request_id,
+            requester=request.requester,
+            provider=request.provider,
+            agreement_id=request.agreement_id,
+            purpose=request.purpose,
+            outcome=ReplyOutcome.DENIED,
+            reasons=list(decision.reasons),
+            removed_query_fields=list(decision.removed_query_fields),
+            policy_version=decision.policy_version,
+            replied_at=now,
+        )
+        out.routed.append(OutputMessage(self._topics.replies(dept), key, self._codec.encode(reply)))
+
+    # --- response path --------------------------------------------------------------------------
+
+    def _on_response(self, msg: InputMessage, dept: str, now: datetime, out: BatchOutputs) -> None:
+        response = self._codec.decode(msg.value or b"", ProviderResponse)
+        policy = self.policy
+        context: dict[str, Any] = dict(
+            request_id=response.request_id,
+            requester=response.requester,
+            provider=response.responder,
+            agreement_id=response.agreement_id,
+            purpose=response.purpose,
+            policy_version=policy.version,
+            fields_requested=list(response.wanted),
+        )
+        blocked = self._response_problems(response, dept, now)
+        if blocked:
+            # Unverified context is recorded as claimed; nothing reaches the claimed requester.
+            self._audit(
+                msg,
+                AuditStage.RESPONSE,
+                now,
+                out,
+                outcome=AuditOutcome.BLOCKED,
+                reasons=blocked,
+                **context,
+            )
+            return
+        seen_key = ("response", dept, response.request_id)
+        if not self._seen.add(seen_key):
+            self._audit(
+                msg,
+                AuditStage.RESPONSE,
+                now,
+                out,
+                outcome=AuditOutcome.DUPLICATE,
+                reasons=[_DUPLICATE_RESPONSE],
+                **context,
+            )
+            return
+        out.seen_keys.append(seen_key)
+
+        release = self._release.check(policy, response, now)
+        reply_fields: dict[str, Any] = dict(
+            request_id=response.request_id,
+            requester=response.requester,
+            provider=response.responder,
+            agreement_id=response.agreement_id,
+            purpose=response.purpose,
+            status=response.status,
+            policy_version=policy.version,
+            replied_at=now,
+        )
+        if not release.allowed:
+            self._audit(
+                msg,
+                AuditStage.RESPONSE,
+                now,
+                out,
+                outcome=AuditOutcome.BLOCKED,
+                reasons=list(release.reasons),
+                **context,
+            )
+            self._reply(
+                out, reply_fields, outcome=ReplyOutcome.DENIED, reasons=list(release.reasons)
+            )
+            return
+        if response.status is not ResponseStatus.FOUND or response.record is None:
+            reason = (
+                _NOTHING_TO_RELEASE
+                if response.status is not ResponseStatus.ERROR
+                else (
+                    Reason(code="provider.error", message=response.error or "the provider failed")
+                )
+            )
+            self._audit(
+                msg,
+                AuditStage.RESPONSE,
+                now,
+                out,
+                outcome=AuditOutcome.RELEASED,
+                reasons=[reason],
+                **context,
+            )
+            self._reply(out, reply_fields, outcome=ReplyOutcome.APPROVED, reasons=[reason])
+            return
+        try:
+            record = self._codec.decode_record_as(
+                response.record, DATASET_BY_PROVIDER[response.responder]
+            )
+        except DecodeError as exc:
+            self._audit(
+                msg,
+                AuditStage.RESPONSE,
+                now,
+                out,
+                outcome=AuditOutcome.DEAD_LETTERED,
+                reasons=[Reason(code=exc.code, message=f"provider record unreadable: {exc}")],
+                **context,
+            )
+            self._dead_letter_only(msg, exc.code, str(exc), now, out)
+            self._reply(
+                out,
+                reply_fields,
+                outcome=ReplyOutcome.DENIED,
+                status=ResponseStatus.ERROR,
+                reasons=[_UNREADABLE_RECORD],
+            )
+            return
+        result = redact(record, release.paths)
+        outcome = AuditOutcome.REDACTED if result.withheld else AuditOutcome.RELEASED
+        reasons = list(release.reasons)
+        if result.withheld:
+            reasons.append(_withheld_reason(result.withheld))
+        identifier = SUBJECT_IDENTIFIER_BY_PROVIDER.get(response.responder)
+        subject_value = record.get(identifier) if identifier else None
+        self._audit(
+            msg,
+            AuditStage.RESPONSE,
+            now,
+            out,
+            outcome=outcome,
+            reasons=reasons,
+            fields_released=list(result.released),
+            fields_withheld=list(result.withheld),
+            subject_key=(
+                self._subjects.key(identifier, subject_value)
+                if identifier and isinstance(subject_value, str)
+                else None
+            ),
+            **context,
+        )
+        self._reply(
+            out,
+            reply_fields,
+            outcome=ReplyOutcome.REDACTED if result.withheld else ReplyOutcome.APPROVED,
+            reasons=reasons,
+            record_json=json.dumps(result.record, default=_json_default, separators=(",", ":")),
+            released_fields=list(result.released),
+            withheld_fields=list(result.withheld),
+        )
+
+    def _response_problems(
+        self, response: ProviderResponse, dept: str, now: datetime
+    ) -> list[Reason]:
+        if response.responder != dept:
+            return [
+                Reason(
+                    code="identity.responder_mismatch",
+                    message=f"response on {dept!r}'s topic claims to come from "
+                    f"{response.responder!r}; a department can only answer as itself",
+                )
+            ]
+        valid = self._signer.verify(
+            response.token,
+            request_id=response.request_id,
+            requester=response.requester,
+            provider=response.responder,
+            agreement_id=response.agreement_id,
+            purpose=response.purpose,
+            wanted=response.wanted,
+            issued_at=response.issued_at,
+        )
+        if not valid:
+            return [
+                Reason(
+                    code="token.invalid",
+                    message="unsolicited or altered response: its approval token does not match "
+                    "a request the gateway approved for this responder",
+                )
+            ]
+        if now - response.issued_at > self._token_ttl:
+            return [
+                Reason(
+                    code="token.expired",
+                    message=f"response arrived more than {self._token_ttl} after approval",
+                )
+            ]
+        return []
+
+    # --- outputs --------------------------------------------------------------------------------
+
+    def _subject_key(self, provider: str, values: Mapping[str, Any]) -> str | None:
+        identifier = SUBJECT_IDENTIFIER_BY_PROVIDER.get(provider)
+        value = values.get(identifier) if identifier else None
+        if identifier and isinstance(value, str) and value:
+            return self._subjects.key(identifier, value)
+        return None
+
+    def _reply(self, out: BatchOutputs, fields: Mapping[str, Any], **extra: Any) -> None:
+        reply = Reply(**{**fields, **extra})
+        out.routed.append(
+            OutputMessage(
+                self._topics.replies(reply.requester),
+                reply.request_id.encode(),
+                self._codec.encode(reply),
+            )
+        )
+
+    def _audit(
+        self, msg: InputMessage, stage: AuditStage, now: datetime, out: BatchOutputs, **fields: Any
+    ) -> None:
+        record = AuditRecord(
+            decision_id=uuid.uuid4().hex,
+            stage=stage,
+            at=now,
+            input_topic=msg.topic,
+            input_partition=msg.partition,
+            input_offset=msg.offset,
+            gateway_instance=self._instance,
+            **fields,
+        )
+        key = (record.request_id or record.decision_id).encode()
+        out.audit.append(OutputMessage(self._topics.audit, key, self._codec.encode(record)))
+
+    def _audit_duplicate(
+        self,
+        msg: InputMessage,
+        request_id: str,
+        dept: str,
+        request: ExchangeRequest,
+        subject_key: str | None,
+        now: datetime,
+        out: BatchOutputs,
+    ) -> None:
+        self._audit(
+            msg,
+            AuditStage.REQUEST,
+            now,
+            out,
+            request_id=request_id,
+            requester=dept,
+            provider=request.provider,
+            agreement_id=request.agreement_id,
+            purpose=request.purpose,
+            outcome=AuditOutcome.DUPLICATE,
+            reasons=[_DUPLICATE_REQUEST],
+            subject_key=subject_key,
+            policy_version=self.policy.version,
+        )
+
+    def _dead_letter(
+        self, msg: InputMessage, code: str, reason: str, now: datetime, out: BatchOutputs
+    ) -> None:
+        self._audit(
+            msg,
+            AuditStage.INPUT,
+            now,
+            out,
+            request_id=None,
+            requester=None,
+            provider=None,
+            agreement_id=None,
+            purpose=None,
+            outcome=AuditOutcome.DEAD_LETTERED,
+            reasons=[Reason(code=code, message=_audit_safe(reason))],
+            policy_version=self.policy.version,
+        )
+        self._dead_letter_only(msg, code, reason, now, out)
+
+    def _dead_letter_only(
+        self, msg: InputMessage, code: str, reason: str, now: datetime, out: BatchOutputs
+    ) -> None:
+        letter = DeadLetter(
+            dead_letter_id=uuid.uuid4().hex,
+            at=now,
+            input_topic=msg.topic,
+            input_partition=msg.partition,
+            input_offset=msg.offset,
+            key=msg.key,
+            payload=msg.value or b"",
+            error_code=code,
+            reason=reason,
+            gateway_instance=self._instance,
+        )
+        out.routed.append(
+            OutputMessage(self._topics.deadletter, msg.key, self._codec.encode(letter))
+        )
+
+
+class _Unroutable(GatewayError):
+    code = "unknown_topic"
+
+
+_DUPLICATE_REQUEST = Reason(
+    code="exchange.duplicate_request",
+    message="this request id was already decided; the redelivered copy is not answered again",
+)
+_DUPLICATE_RESPONSE = Reason(
+    code="exchange.duplicate_response",
+    message="this request was already answered; a second response is not released",
+)
+_NOTHING_TO_RELEASE = Reason(
+    code="response.no_record", message="the provider holds no record for this subject"
+)
+_UNREADABLE_RECORD = Reason(
+    code="response.unreadable",
+    message="the provider's record could not be read against its dataset schema; nothing released",
+)
+
+
+def _withheld_reason(withheld: Sequence[str]) -> Reason:
+    return Reason(
+        code="fields.withheld",
+        message=f"{len(withheld)} field(s) the purpose does not allow were withheld: "
+        + ", ".join(withheld),
+    )
+
+
+_QUOTED_INPUT = re.compile(r"input_value=.*?(?=, input_type=|\]|$)", re.MULTILINE)
+
+
+def _audit_safe(reason: str, limit: int = 300) -> str:
+    """Error text for the audit log: bounded, with any quoted input value removed."""
+    text = _QUOTED_INPUT.sub("input_value=<withheld>", reason)
+    return text if len(text) <= limit else text[: limit - 1] + "…"

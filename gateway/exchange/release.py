@@ -1,0 +1,75 @@
+"""May a verified response be released now, and which paths of its record?
+
+The request was approved earlier; the policy set may have changed since (an agreement ended,
+a purpose was withdrawn). Release is therefore checked again against the active policy, and the
+record is cut to the purpose's allow-list as it stands now, narrowed to what was asked for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from gateway.envelope.models import ProviderResponse, Reason
+from gateway.policy import CompiledPolicy, CompiledPurpose
+from gateway.redaction import EMPTY_PATHS, PathSet
+
+__all__ = ["ReleaseCheck", "ReleaseChecker"]
+
+
+@dataclass(frozen=True, slots=True)
+class ReleaseCheck:
+    allowed: bool
+    reasons: tuple[Reason, ...]
+    paths: PathSet = field(default=EMPTY_PATHS)
+
+
+class ReleaseChecker:
+    """Checks releases against a policy set, caching the narrowed allow-lists it computes."""
+
+    __slots__ = ("_narrowed",)
+
+    _CACHE_LIMIT = 4096
+
+    def __init__(self) -> None:
+        self._narrowed: dict[tuple[CompiledPurpose, tuple[str, ...]], PathSet] = {}
+
+    def check(
+        self, policy: CompiledPolicy, response: ProviderResponse, now: datetime
+    ) -> ReleaseCheck:
+        agreement = policy.agreement(response.agreement_id)
+        purpose = policy.purpose(response.agreement_id, response.purpose)
+        if agreement is None or purpose is None:
+            return _blocked(
+                "release.purpose_withdrawn",
+                f"agreement {response.agreement_id!r} no longer allows purpose "
+                f"{response.purpose!r}; nothing released",
+            )
+        if (agreement.requester, agreement.provider) != (response.requester, response.responder):
+            return _blocked(
+                "release.parties",
+                f"agreement {agreement.id!r} is between {agreement.requester!r} and "
+                f"{agreement.provider!r}; nothing released",
+            )
+        if not agreement.in_force_on(now.date()):
+            return _blocked(
+                "release.agreement_not_in_force",
+                f"agreement {agreement.id!r} is no longer in force "
+                f"(status {agreement.status.value}); nothing released",
+            )
+        return ReleaseCheck(True, (purpose.approval,), self._paths(purpose, response.wanted))
+
+    def _paths(self, purpose: CompiledPurpose, wanted: Sequence[str]) -> PathSet:
+        key = (purpose, tuple(wanted))
+        paths = self._narrowed.get(key)
+        if paths is None:
+            paths = purpose.response_paths.narrow(wanted) if wanted else purpose.response_paths
+            if len(self._narrowed) >= self._CACHE_LIMIT:
+                self._narrowed.clear()
+            self._narrowed[key] = paths
+        return paths
+
+
+def _blocked(code: str, message: str) -> ReleaseCheck:
+    return ReleaseCheck(False, (Reason(code=code, message=message),))

@@ -1,0 +1,78 @@
+"""Approval tokens: proof that the gateway approved a request for one responder.
+
+The gateway signs the routed request's context with a key only it holds (HMAC-SHA256). A provider
+echoes the context and the token in its response; the gateway recomputes the MAC. So a provider
+can neither answer a request it was not sent, nor change the purpose or widen the fields it may
+return, nor answer as another department.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+from collections.abc import Sequence
+from datetime import datetime
+
+__all__ = ["TokenSigner"]
+
+_SEP = b"\x1f"
+
+
+class TokenSigner:
+    """Issues and verifies approval tokens with one secret key."""
+
+    __slots__ = ("_key",)
+
+    def __init__(self, secret: bytes) -> None:
+        if len(secret) < 16:
+            raise ValueError("token secret must be at least 16 bytes")
+        self._key = secret
+
+    def issue(
+        self,
+        *,
+        request_id: str,
+        requester: str,
+        provider: str,
+        agreement_id: str,
+        purpose: str,
+        wanted: Sequence[str],
+        issued_at: datetime,
+    ) -> str:
+        message = _SEP.join(
+            (
+                request_id.encode(),
+                requester.encode(),
+                provider.encode(),
+                agreement_id.encode(),
+                purpose.encode(),
+                "\x1e".join(wanted).encode(),
+                str(int(issued_at.timestamp() * 1000)).encode(),
+            )
+        )
+        digest = hmac.new(self._key, message, hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+    def verify(
+        self,
+        token: str,
+        *,
+        request_id: str,
+        requester: str,
+        provider: str,
+        agreement_id: str,
+        purpose: str,
+        wanted: Sequence[str],
+        issued_at: datetime,
+    ) -> bool:
+        expected = self.issue(
+            request_id=request_id,
+            requester=requester,
+            provider=provider,
+            agreement_id=agreement_id,
+            purpose=purpose,
+            wanted=wanted,
+            issued_at=issued_at,
+        )
+        return hmac.compare_digest(expected, token)

@@ -1,0 +1,63 @@
+"""One settings object for the gateway, read from ``GATEWAY_*`` environment variables.
+
+It fails closed: an unusable value stops start-up with a clear message instead of falling back.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["DEFAULT_DEPARTMENTS", "GatewaySettings"]
+
+DEFAULT_DEPARTMENTS = ("dfe", "dwp", "hmrc", "ho", "nhs", "rtw")
+"""Home Office, Department for Education, HM Revenue & Customs, Department for Work and
+Pensions, NHS, and the right-to-work/right-to-rent checking service used by employers,
+landlords and banks."""
+
+_DEV_SECRET = "dev-only-token-secret-change-me"
+
+
+class GatewaySettings(BaseSettings):
+    """Everything the gateway needs to run; defaults suit the embedded development broker."""
+
+    model_config = SettingsConfigDict(env_prefix="GATEWAY_", extra="ignore")
+
+    bootstrap: str | None = None
+    """Kafka bootstrap servers; None starts the embedded broker in-process."""
+    topic_prefix: str = "dx"
+    departments: tuple[str, ...] = DEFAULT_DEPARTMENTS
+    partitions: int = Field(default=4, ge=1, le=256)
+    policies_dir: Path = Path("policies")
+    schemas_dir: Path = Path("schemas")
+    group_id: str = "dx-gateway"
+    instance_id: str = "gateway-1"
+    token_secret: SecretStr = SecretStr(_DEV_SECRET)
+    """HMAC key for approval tokens; providers never see it, so they cannot forge a token."""
+    subject_key_secret: SecretStr = SecretStr("dev-only-subject-key-change-me")
+    """HMAC key for pseudonymous subject keys in audit records."""
+    token_ttl_seconds: int = Field(default=24 * 3600, ge=1)
+    batch_max_records: int = Field(default=2000, ge=1)
+    batch_timeout_ms: int = Field(default=50, ge=0)
+    dedupe_capacity: int = Field(default=1_000_000, ge=1)
+
+    @field_validator("departments", mode="before")
+    @classmethod
+    def _split_departments(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("departments")
+    @classmethod
+    def _valid_departments(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for dept in value:
+            if not dept.isidentifier() or not dept.islower():
+                raise ValueError(f"department id {dept!r} must be a lower-case identifier")
+        return value
+
+    @property
+    def uses_dev_secrets(self) -> bool:
+        return self.token_secret.get_secret_value() == _DEV_SECRET

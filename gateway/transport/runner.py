@@ -1,0 +1,231 @@
+"""The Kafka runner: drives the pure exchange processor in batches with aiokafka.
+
+Per batch: ``getmany`` -> ``process_batch`` -> write the audit records and wait for every
+acknowledgement -> write routed messages, replies and dead letters and wait -> commit the input
+offsets. If the audit topic cannot be written, nothing is routed: the runner keeps retrying the
+same audit records, says so loudly, and only then moves on (fail closed). A crash anywhere before
+the commit means the batch is redelivered; the processor's de-duplication keeps a redelivered
+request from being answered twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.errors import CommitFailedError, KafkaError
+
+from gateway.errors import TransportError
+from gateway.exchange.messages import InputMessage, OutputMessage
+from gateway.exchange.processor import ExchangeProcessor
+from gateway.transport.topics import TopicNames
+
+__all__ = ["GatewayRunner", "RunnerStats"]
+
+log = logging.getLogger("gateway.runner")
+
+
+@dataclass(slots=True)
+class RunnerStats:
+    """Counters an operator (or the demo) can read while the runner works."""
+
+    batches: int = 0
+    records_in: int = 0
+    audit_out: int = 0
+    routed_out: int = 0
+    audit_paused: bool = False
+    audit_failures: int = 0
+    commit_failures: int = 0
+    started_at: float = field(default_factory=time.monotonic)
+
+
+class GatewayRunner:
+    """Consumes every department's requests and responses topics and writes the results."""
+
+    def __init__(
+        self,
+        processor: ExchangeProcessor,
+        *,
+        bootstrap: str,
+        topics: TopicNames,
+        departments: Sequence[str],
+        group_id: str = "dx-gateway",
+        batch_max_records: int = 2000,
+        batch_timeout_ms: int = 50,
+        audit_retry_max_s: float = 5.0,
+        producer_request_timeout_ms: int = 10_000,
+        shard: tuple[int, int] | None = None,
+    ) -> None:
+        self.processor = processor
+        self.stats = RunnerStats()
+        self._bootstrap = bootstrap
+        self._inputs = [t for d in departments for t in (topics.requests(d), topics.responses(d))]
+        self._group_id = group_id
+        self._max_records = batch_max_records
+        self._timeout_ms = batch_timeout_ms
+        self._audit_retry_max_s = audit_retry_max_s
+        self._request_timeout_ms = producer_request_timeout_ms
+        self._shard = shard
+        """``(index, count)``: own the input partitions ``p`` with ``p % count == index`` instead
+        of joining the consumer group's rebalancing (offsets are still committed to the group)."""
+        self._consumer: AIOKafkaConsumer | None = None
+        self._producer: AIOKafkaProducer | None = None
+        self._assigned = asyncio.Event()
+
+    async def start(self) -> None:
+        self._producer = AIOKafkaProducer(
+            bootstrap_servers=self._bootstrap,
+            acks="all",
+            enable_idempotence=True,
+            linger_ms=2,
+            max_batch_size=256 * 1024,
+            request_timeout_ms=self._request_timeout_ms,
+        )
+        self._consumer = AIOKafkaConsumer(
+            bootstrap_servers=self._bootstrap,
+            group_id=self._group_id,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            max_poll_records=self._max_records,
+            fetch_max_wait_ms=self._timeout_ms,
+            max_partition_fetch_bytes=4 * 1024 * 1024,
+        )
+        try:
+            await self._producer.start()
+            await self._consumer.start()
+            if self._shard is None:
+                self._consumer.subscribe(self._inputs)
+            else:
+                self._consumer.assign(await self._shard_partitions(*self._shard))
+        except KafkaError as exc:
+            await self.stop()
+            raise TransportError(f"cannot connect to Kafka at {self._bootstrap}: {exc}") from exc
+
+    async def _shard_partitions(self, index: int, count: int) -> list[TopicPartition]:
+        producer = self._producer
+        assert producer is not None
+        owned = []
+        for topic in self._inputs:
+            partitions = await producer.partitions_for(topic)
+            owned += [TopicPartition(topic, p) for p in sorted(partitions) if p % count == index]
+        return owned
+
+    async def stop(self) -> None:
+        if self._consumer is not None:
+            await self._consumer.stop()
+            self._consumer = None
+        if self._producer is not None:
+            await self._producer.stop()
+            self._producer = None
+
+    def assigned(self) -> int:
+        """How many input partitions this instance owns right now."""
+        return len(self._consumer.assignment()) if self._consumer is not None else 0
+
+    async def wait_assigned(self, within: float = 30.0) -> None:
+        """Wait until this instance owns at least one input partition."""
+        consumer = self._require_consumer()
+        deadline = time.monotonic() + within
+        while not consumer.assignment():
+            if time.monotonic() > deadline:
+                raise TransportError("no input partitions assigned within the timeout")
+            await asyncio.sleep(0.05)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Process batches until ``stop`` is set; the batch in hand is finished first."""
+        consumer = self._require_consumer()
+        while not stop.is_set():
+            try:
+                batch = await consumer.getmany(
+                    timeout_ms=self._timeout_ms, max_records=self._max_records
+                )
+            except KafkaError as exc:  # group coordination trouble: aiokafka rejoins by itself
+                log.warning("consumer error, retrying: %s", exc)
+                await asyncio.sleep(0.5)
+                continue
+            if batch:
+                await self._handle(batch, stop)
+
+    async def _handle(self, batch: dict[TopicPartition, list[object]], stop: asyncio.Event) -> None:
+        messages: list[InputMessage] = []
+        commits: dict[TopicPartition, int] = {}
+        for tp, records in batch.items():
+            for r in records:
+                messages.append(
+                    InputMessage(r.topic, r.partition, r.offset, r.key, r.value)  # type: ignore[attr-defined]
+                )
+            commits[tp] = records[-1].offset + 1  # type: ignore[attr-defined]
+        out = self.processor.process_batch(messages, datetime.now(UTC))
+        if not await self._deliver(out.audit, stop, audit=True) or not await self._deliver(
+            out.routed, stop, audit=False
+        ):
+            # Stopped while Kafka refused writes: nothing committed, so the batch is redelivered
+            # and must not then count as already seen.
+            self.processor.forget(out)
+            return
+        self.stats.batches += 1
+        self.stats.records_in += len(messages)
+        self.stats.audit_out += len(out.audit)
+        self.stats.routed_out += len(out.routed)
+        try:
+            await self._require_consumer().commit(commits)
+        except (CommitFailedError, KafkaError) as exc:
+            # The partitions moved to another instance, which re-reads from the last commit.
+            self.stats.commit_failures += 1
+            log.warning("offset commit failed after a rebalance: %s", exc)
+
+    async def _deliver(
+        self, messages: list[OutputMessage], stop: asyncio.Event, *, audit: bool
+    ) -> bool:
+        """Write until acknowledged, retrying with backoff; False only if stopped meanwhile."""
+        delay = 0.1
+        what = (
+            "AUDIT LOG UNAVAILABLE: routing is paused until audit records"
+            if audit
+            else ("OUTPUT TOPICS UNAVAILABLE: the batch's routed messages")
+        )
+        while True:
+            try:
+                await self._write(messages)
+            except (KafkaError, TransportError) as exc:
+                if audit:
+                    self.stats.audit_failures += 1
+                    self.stats.audit_paused = True
+                log.error(
+                    "%s cannot be written (%s: %s); retrying in %.1fs",
+                    what,
+                    type(exc).__name__,
+                    exc,
+                    delay,
+                )
+                if stop.is_set():
+                    return False
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=delay)
+                delay = min(delay * 2, self._audit_retry_max_s)
+                continue
+            if audit and self.stats.audit_paused:
+                log.warning("audit log writable again: routing resumed")
+                self.stats.audit_paused = False
+            return True
+
+    async def _write(self, messages: list[OutputMessage]) -> None:
+        """Send every message and wait until Kafka has acknowledged all of them."""
+        if not messages:
+            return
+        producer = self._producer
+        if producer is None:
+            raise TransportError("runner not started")
+        futures = [await producer.send(m.topic, m.value, key=m.key) for m in messages]
+        await asyncio.gather(*futures)
+
+    def _require_consumer(self) -> AIOKafkaConsumer:
+        if self._consumer is None:
+            raise TransportError("runner not started")
+        return self._consumer

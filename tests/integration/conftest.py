@@ -1,0 +1,76 @@
+"""A running gateway on the embedded broker, with its own topics, and department clients."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack
+
+import pytest
+
+from gateway.departments import Answer, DepartmentClient, Handler
+from gateway.testing import fresh_topics, gateway_runner
+from gateway.transport.broker import EmbeddedBroker
+from gateway.transport.runner import GatewayRunner
+from gateway.transport.topics import TopicNames
+
+ClientFactory = Callable[[str], Awaitable[DepartmentClient]]
+ProviderFactory = Callable[[str, Handler], Awaitable[list[object]]]
+
+
+@pytest.fixture(scope="module")
+async def topics(broker: EmbeddedBroker) -> TopicNames:
+    return fresh_topics(broker)
+
+
+@pytest.fixture(scope="module")
+async def gateway(bootstrap: str, topics: TopicNames) -> AsyncIterator[GatewayRunner]:
+    """One gateway instance processing the module's topics for the module's tests."""
+    runner = gateway_runner(bootstrap, topics)
+    stop = asyncio.Event()
+    await runner.start()
+    task = asyncio.create_task(runner.run(stop))
+    await runner.wait_assigned()
+    yield runner
+    stop.set()
+    await task
+    await runner.stop()
+
+
+@pytest.fixture
+async def department(
+    bootstrap: str, topics: TopicNames, gateway: GatewayRunner
+) -> AsyncIterator[ClientFactory]:
+    """``await department("nhs")``: a started client for that department, stopped afterwards."""
+    async with AsyncExitStack() as stack:
+
+        async def make(dept: str) -> DepartmentClient:
+            return await stack.enter_async_context(DepartmentClient(dept, bootstrap, topics=topics))
+
+        yield make
+
+
+@pytest.fixture
+async def provider(department: ClientFactory) -> AsyncIterator[ProviderFactory]:
+    """``seen = await provider("ho", handler)``: serve that inbox; ``seen`` collects each
+    routed request the provider received."""
+    stop = asyncio.Event()
+    tasks: list[asyncio.Task[int]] = []
+
+    async def make(dept: str, handler: Handler) -> list[object]:
+        client = await department(dept)
+        seen: list[object] = []
+
+        def recording(routed: object) -> Answer | Awaitable[Answer]:
+            seen.append(routed)
+            return handler(routed)  # type: ignore[arg-type]
+
+        # A fresh group per test: the embedded broker is slow to forget a member that left.
+        group = f"{client.topics.prefix}.{dept}.{uuid.uuid4().hex[:6]}"
+        tasks.append(asyncio.create_task(client.serve(recording, group_id=group, stop=stop)))
+        return seen
+
+    yield make
+    stop.set()
+    await asyncio.gather(*tasks)
