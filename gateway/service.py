@@ -60,19 +60,21 @@ async def running_gateway(settings: GatewaySettings, stop: asyncio.Event) -> Asy
     """Start the broker (unless ``settings.bootstrap`` names one) and a runner processing until
     ``stop`` is set; on exit, finish the batch in hand and close everything."""
     topics = TopicNames(settings.topic_prefix)
+    processor = build_processor(settings)  # bad policies fail here, before anything starts
     broker: EmbeddedBroker | None = None
     bootstrap = settings.bootstrap
     if bootstrap is None:
         broker = start_gateway_broker(topics, settings.departments, settings.partitions)
         bootstrap = broker.bootstrap
     runner = GatewayRunner(
-        build_processor(settings),
+        processor,
         bootstrap=bootstrap,
         topics=topics,
         departments=settings.departments,
         group_id=settings.group_id,
         batch_max_records=settings.batch_max_records,
         batch_timeout_ms=settings.batch_timeout_ms,
+        shard=settings.shard_spec,
     )
     try:
         await runner.start()

@@ -6,9 +6,10 @@ It fails closed: an unusable value stops start-up with a clear message instead o
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 __all__ = ["DEFAULT_DEPARTMENTS", "GatewaySettings"]
 
@@ -28,7 +29,7 @@ class GatewaySettings(BaseSettings):
     bootstrap: str | None = None
     """Kafka bootstrap servers; None starts the embedded broker in-process."""
     topic_prefix: str = "dx"
-    departments: tuple[str, ...] = DEFAULT_DEPARTMENTS
+    departments: Annotated[tuple[str, ...], NoDecode] = DEFAULT_DEPARTMENTS
     partitions: int = Field(default=4, ge=1, le=256)
     policies_dir: Path = Path("policies")
     schemas_dir: Path = Path("schemas")
@@ -42,6 +43,24 @@ class GatewaySettings(BaseSettings):
     batch_max_records: int = Field(default=2000, ge=1)
     batch_timeout_ms: int = Field(default=50, ge=0)
     dedupe_capacity: int = Field(default=1_000_000, ge=1)
+    shard: str | None = None
+    """``I/N``: this instance owns input partitions ``p % N == I`` (static, no rebalancing)."""
+
+    @field_validator("shard")
+    @classmethod
+    def _valid_shard(cls, value: str | None) -> str | None:
+        if value is not None:
+            index, _, count = value.partition("/")
+            if not (index.isdigit() and count.isdigit() and int(index) < int(count)):
+                raise ValueError(f"shard must look like I/N with 0 <= I < N, not {value!r}")
+        return value
+
+    @property
+    def shard_spec(self) -> tuple[int, int] | None:
+        if self.shard is None:
+            return None
+        index, _, count = self.shard.partition("/")
+        return int(index), int(count)
 
     @field_validator("departments", mode="before")
     @classmethod

@@ -32,10 +32,11 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from gateway.cli import broker, run
+    from gateway.cli import broker, demo, run
 
     cli.add_command(broker.broker_command)
     cli.add_command(run.run_command)
+    cli.add_command(demo.demo_command)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -22,6 +22,11 @@ log = logging.getLogger("gateway")
 @click.option("--prefix", "topic_prefix", help="Topic name prefix (default dx).")
 @click.option("--instance", "instance_id", help="This instance's name in audit records.")
 @click.option("--partitions", type=int, help="Partitions per topic (embedded broker only).")
+@click.option("--group", "group_id", help="Consumer group shared by gateway instances.")
+@click.option(
+    "--shard",
+    help="I/N: own input partitions p with p % N == I instead of group rebalancing.",
+)
 @click.option("-v", "--verbose", is_flag=True)
 def run_command(verbose: bool, **options: object) -> None:
     """Run the exchange gateway until SIGINT or SIGTERM."""

@@ -55,7 +55,7 @@ __all__ = [
 
 log = logging.getLogger("gateway.departments")
 
-_POLL_MS = 100
+_POLL_MS = 50
 _DEFAULT_TOPICS = TopicNames()
 
 

@@ -284,17 +284,15 @@ async def test_serve_answers_routed_requests_echoing_their_context(
     known = _routed({"person_id": records[7]["person_id"], "date_of_birth": "1990-01-01"})
     unknown = _routed({"person_id": "HO-999999x"})
     inbox = await producer_factory()
-    for value, key in [
+    for value, message_key in [
         (b"not an envelope", b"junk"),
         (codec.encode(known), known.request_id.encode()),
         (codec.encode(unknown), unknown.request_id.encode()),
     ]:
-        await inbox.send_and_wait(topics.inbox("ho"), value, key=key)
+        await inbox.send_and_wait(topics.inbox("ho"), value, key=message_key)
     responses_topic = await consumer_factory(topics.responses("ho"))
 
-    answers = dict(
-        (r.request_id, (key, r)) for key, r in await _responses(responses_topic, codec, 2)
-    )
+    answers = {r.request_id: (key, r) for key, r in await _responses(responses_topic, codec, 2)}
     stop.set()
     assert await asyncio.wait_for(server, 10) == 2
 

@@ -1,0 +1,46 @@
+"""``gateway demo``: the whole exchange on the embedded broker, with live counts."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import click
+from rich.console import Console
+
+from gateway.cli._common import configure_logging, load_settings
+from gateway.demo import run_demo
+from gateway.demo.run import render_tally
+
+__all__ = ["demo_command"]
+
+
+@click.command("demo")
+@click.option("--seconds", default=15.0, show_default=True, help="How long traffic runs.")
+@click.option("--rate", default=100.0, show_default=True, help="Requests per second.")
+@click.option("--policies", "policies_dir", type=click.Path(file_okay=False, exists=True))
+@click.option("-v", "--verbose", is_flag=True)
+def demo_command(seconds: float, rate: float, verbose: bool, policies_dir: str | None) -> None:
+    """Run broker, gateway, reference departments and traffic; show live counts per agreement.
+
+    Everything runs in this process on the embedded broker (in memory, for development).
+    Exits 0 when every request was answered as the traffic plan expected.
+    """
+    if seconds <= 0 or rate <= 0:
+        raise click.BadParameter("--seconds and --rate must be positive")
+    configure_logging(verbose)
+    settings = load_settings(policies_dir=policies_dir)
+    console = Console() if Console().is_terminal else Console(width=160)
+    result = asyncio.run(run_demo(settings, seconds=seconds, rate=rate, console=console))
+    console.print(render_tally(result.tally))
+    summary = result.traffic.summary()
+    console.print(
+        f"[bold]traffic[/] sent {summary['sent']}, replied {summary['replied']}, "
+        f"timeouts {summary['timeouts']}, unexpected {summary['unexpected']}; "
+        f"latency p50 {summary['latency_ms']['p50']} ms, p99 {summary['latency_ms']['p99']} ms"
+    )
+    console.print(f"[bold]outcomes[/] {json.dumps(summary['outcomes'], sort_keys=True)}")
+    console.print(f"[bold]answered by department[/] {json.dumps(result.answered_by)}")
+    console.print(f"finished in {result.elapsed_s:.1f}s")
+    if not result.ok:
+        raise click.ClickException("some requests were not answered as expected (see above)")

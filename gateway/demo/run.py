@@ -1,0 +1,216 @@
+"""Run the whole exchange on the embedded broker and show what the audit log says, live.
+
+One process: the embedded broker, one gateway instance, the faust reference departments
+(``consumers.departments``), the requester traffic generator (``consumers.traffic``) and an audit
+tail that counts decisions per agreement. When the traffic is done and every reply is in, it all
+stops in order and a summary is printed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
+
+from consumers.datasets import PROVIDERS
+from consumers.departments import (
+    INTERNAL_TOPIC_PARTITIONS,
+    app_id,
+    required_topics,
+    run_departments,
+)
+from consumers.traffic import TrafficStats, run_traffic
+from gateway.demo.tally import AuditTally
+from gateway.envelope.codec import Codec
+from gateway.envelope.models import AuditRecord
+from gateway.errors import DecodeError
+from gateway.service import running_gateway
+from gateway.settings import GatewaySettings
+from gateway.transport.broker import EmbeddedBroker, start_gateway_broker
+from gateway.transport.topics import TopicNames
+
+__all__ = ["DemoResult", "run_demo"]
+
+AuditExport = Callable[[str, TopicNames], Awaitable[Any]]
+
+
+@dataclass(slots=True)
+class DemoResult:
+    traffic: TrafficStats
+    tally: AuditTally
+    answered_by: dict[str, int] = field(default_factory=dict)
+    elapsed_s: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        """Every request was answered and every answer was the one the plan expected."""
+        return self.traffic.timeouts == 0 and self.traffic.unexpected == 0
+
+
+async def run_demo(
+    settings: GatewaySettings,
+    *,
+    seconds: float,
+    rate: float,
+    console: Console,
+    after: AuditExport | None = None,
+) -> DemoResult:
+    """Run the demo for ``seconds`` of traffic at ``rate`` requests/s; ``after`` runs on the
+    still-running broker once everything else has stopped (e.g. to export the audit log)."""
+    began = time.monotonic()
+    topics = TopicNames(settings.topic_prefix)
+    broker = start_gateway_broker(topics, settings.departments, settings.partitions)
+    try:
+        faust_topics = required_topics(app_id(d, topics) for d in PROVIDERS)
+        broker.create_topics(faust_topics, INTERNAL_TOPIC_PARTITIONS)
+        settings = settings.model_copy(update={"bootstrap": broker.bootstrap})
+        result = await _run(settings, topics, broker, seconds, rate, console)
+        if after is not None:
+            await after(broker.bootstrap, topics)
+        result.elapsed_s = time.monotonic() - began
+        return result
+    finally:
+        broker.stop()
+
+
+async def _run(
+    settings: GatewaySettings,
+    topics: TopicNames,
+    broker: EmbeddedBroker,
+    seconds: float,
+    rate: float,
+    console: Console,
+) -> DemoResult:
+    tally = AuditTally()
+    gateway_stop, departments_stop, tail_stop = asyncio.Event(), asyncio.Event(), asyncio.Event()
+    console.print(f"[bold]embedded broker[/] {broker.bootstrap} (in memory, development only)")
+    async with running_gateway(settings, gateway_stop) as gw:
+        await gw.runner.wait_assigned()
+        console.print(
+            f"[bold]gateway[/] {settings.instance_id}: policy set "
+            f"{gw.runner.processor.policy.version}, "
+            f"{len(gw.runner.processor.policy.agreements)} agreements"
+        )
+        ready = asyncio.Event()
+        departments = asyncio.create_task(
+            run_departments(
+                broker.bootstrap, PROVIDERS, departments_stop, topics=topics, ready=ready
+            )
+        )
+        tail = asyncio.create_task(_tail_audit(broker.bootstrap, topics, tally, tail_stop))
+        await ready.wait()
+        console.print(
+            f"[bold]departments[/] {', '.join(PROVIDERS)} answering; "
+            f"traffic {rate:g}/s for {seconds:g}s"
+        )
+        traffic = asyncio.create_task(
+            run_traffic(broker.bootstrap, rate_per_s=rate, duration_s=seconds, topics=topics)
+        )
+        await _show(console, tally, traffic)
+        stats = traffic.result()
+        await _settle(tally)
+        departments_stop.set()
+        answered_by = await departments
+        tail_stop.set()
+        await tail
+    return DemoResult(traffic=stats, tally=tally, answered_by=answered_by)
+
+
+async def _tail_audit(
+    bootstrap: str, topics: TopicNames, tally: AuditTally, stop: asyncio.Event
+) -> None:
+    codec = Codec.default()
+    consumer = AIOKafkaConsumer(
+        topics.audit,
+        bootstrap_servers=bootstrap,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        group_id=None,
+    )
+    await consumer.start()
+    try:
+        while not stop.is_set():
+            batch = await consumer.getmany(timeout_ms=200)
+            for records in batch.values():
+                for r in records:
+                    with contextlib.suppress(DecodeError):
+                        tally.add(codec.decode(r.value, AuditRecord))
+    finally:
+        await consumer.stop()
+
+
+async def _show(console: Console, tally: AuditTally, traffic: asyncio.Task[Any]) -> None:
+    """Refresh the live table until the traffic task ends (plain lines when not a terminal)."""
+    if console.is_terminal:
+        with Live(render_tally(tally), console=console, refresh_per_second=4) as live:
+            while not traffic.done():
+                await asyncio.sleep(0.25)
+                live.update(render_tally(tally))
+        return
+    last = 0.0
+    while not traffic.done():
+        await asyncio.sleep(0.25)
+        if time.monotonic() - last >= 5:
+            last = time.monotonic()
+            console.print(_one_line(tally))
+
+
+async def _settle(tally: AuditTally, quiet_for: float = 1.0, within: float = 15.0) -> None:
+    """Wait until the audit tail has stopped growing (every reply's record is in)."""
+    deadline = time.monotonic() + within
+    seen, since = tally.records, time.monotonic()
+    while time.monotonic() < deadline:
+        await asyncio.sleep(0.1)
+        if tally.records != seen:
+            seen, since = tally.records, time.monotonic()
+        elif time.monotonic() - since >= quiet_for:
+            return
+
+
+def _one_line(tally: AuditTally) -> str:
+    approved = sum(t.approved for t in tally.agreements.values())
+    denied = sum(t.denials for t in tally.agreements.values())
+    redacted = sum(t.redacted for t in tally.agreements.values())
+    return (
+        f"audit records {tally.records}: approved {approved}, denied {denied}, "
+        f"redacted answers {redacted}, dead letters {tally.dead_letters}"
+    )
+
+
+def render_tally(tally: AuditTally) -> Table:
+    """The per-agreement table: approvals, denials by reason, answers and withheld fields."""
+    table = Table(title="Decisions per agreement (from the audit log)", expand=False)
+    for column in (
+        "agreement",
+        "approved",
+        "minimised",
+        "denied (by reason)",
+        "answered",
+        "redacted",
+        "fields withheld",
+        "blocked",
+    ):
+        table.add_column(column, justify="left" if column.startswith(("agr", "den")) else "right")
+    for agreement_id in sorted(tally.agreements):
+        t = tally.agreements[agreement_id]
+        reasons = ", ".join(f"{code} {n}" for code, n in t.denied.most_common(3))
+        table.add_row(
+            agreement_id,
+            str(t.approved),
+            str(t.minimised),
+            f"{t.denials}" + (f" ({reasons})" if reasons else ""),
+            str(t.answered),
+            str(t.redacted),
+            str(sum(t.withheld_fields.values())),
+            str(t.blocked),
+        )
+    table.caption = _one_line(tally)
+    return table
