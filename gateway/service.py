@@ -17,7 +17,11 @@ from gateway.exchange.processor import ExchangeProcessor
 from gateway.exchange.tokens import TokenSigner
 from gateway.policy import compile_policies, load_policies
 from gateway.settings import GatewaySettings
-from gateway.transport.broker import EmbeddedBroker, start_gateway_broker
+from gateway.transport.broker import (
+    EMBEDDED_SESSION_TIMEOUT_MS,
+    EmbeddedBroker,
+    start_gateway_broker,
+)
 from gateway.transport.runner import GatewayRunner
 from gateway.transport.topics import TopicNames
 
@@ -75,6 +79,7 @@ async def running_gateway(settings: GatewaySettings, stop: asyncio.Event) -> Asy
         batch_max_records=settings.batch_max_records,
         batch_timeout_ms=settings.batch_timeout_ms,
         shard=settings.shard_spec,
+        session_timeout_ms=EMBEDDED_SESSION_TIMEOUT_MS if broker is not None else 10_000,
     )
     try:
         await runner.start()

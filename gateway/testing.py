@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 from gateway.service import build_processor
 from gateway.settings import DEFAULT_DEPARTMENTS, GatewaySettings
-from gateway.transport.broker import EmbeddedBroker
+from gateway.transport.broker import EMBEDDED_SESSION_TIMEOUT_MS, EmbeddedBroker
 from gateway.transport.runner import GatewayRunner
 from gateway.transport.topics import TopicNames
 
@@ -51,4 +51,5 @@ def gateway_runner(
         batch_timeout_ms=20,
         producer_request_timeout_ms=2000,
         shard=shard,
+        session_timeout_ms=EMBEDDED_SESSION_TIMEOUT_MS,
     )

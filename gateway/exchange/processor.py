@@ -89,6 +89,28 @@ class ExchangeProcessor:
         for key in out.seen_keys:
             self._seen.discard(key)
 
+    def recall(self, topic: str, value: bytes | None) -> None:
+        """Remember the exchange behind one of our earlier outputs (inbox request or reply).
+
+        A fresh instance calls this for the recent tail of the output topics before it
+        consumes, so a request redelivered after a crash or restart is still answered once.
+        """
+        parsed = self._topics.parse(topic)
+        if parsed is None or value is None:
+            return
+        kind, dept = parsed
+        try:
+            if kind == "inbox":
+                routed = self._codec.decode(value, RoutedRequest)
+                self._seen.add(("request", routed.requester, routed.request_id))
+            elif kind == "replies":
+                reply = self._codec.decode(value, Reply)
+                self._seen.add(("request", dept, reply.request_id))
+                if reply.status is not None:  # an answer: the response was released already
+                    self._seen.add(("response", reply.provider, reply.request_id))
+        except DecodeError:
+            return
+
     def process(self, msg: InputMessage, now: datetime, out: BatchOutputs) -> None:
         """Process one record; never raises for bad input (it is dead-lettered instead)."""
         parsed = self._topics.parse(msg.topic)

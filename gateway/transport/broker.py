@@ -31,6 +31,7 @@ from gateway.transport.topics import TopicNames
 
 __all__ = [
     "EMBEDDED_BROKER_LIMITS",
+    "EMBEDDED_SESSION_TIMEOUT_MS",
     "ApiKey",
     "EmbeddedBroker",
     "start_gateway_broker",
@@ -49,6 +50,11 @@ EMBEDDED_BROKER_LIMITS = (
     "no TLS or SASL; for development and tests only",
 )
 """What the embedded broker cannot do; shown by ``gateway broker`` and worth knowing in tests."""
+
+EMBEDDED_SESSION_TIMEOUT_MS = 2_000
+"""Consumer session timeout for groups on the embedded broker: it makes a joining member wait
+``session_timeout_ms - 1 s`` after another left, so a short timeout keeps restarts quick. Real
+Kafka refuses timeouts below ``group.min.session.timeout.ms`` (6 s by default)."""
 
 _BROKER_ID = 1
 _LOOPBACK = "127.0.0.1"

@@ -24,6 +24,7 @@ from aiokafka.errors import CommitFailedError, KafkaError
 from gateway.errors import TransportError
 from gateway.exchange.messages import InputMessage, OutputMessage
 from gateway.exchange.processor import ExchangeProcessor
+from gateway.transport.recall import recall_recent_outputs
 from gateway.transport.topics import TopicNames
 
 __all__ = ["GatewayRunner", "RunnerStats"]
@@ -61,10 +62,13 @@ class GatewayRunner:
         audit_retry_max_s: float = 5.0,
         producer_request_timeout_ms: int = 10_000,
         shard: tuple[int, int] | None = None,
+        session_timeout_ms: int = 10_000,
     ) -> None:
         self.processor = processor
         self.stats = RunnerStats()
         self._bootstrap = bootstrap
+        self._topics = topics
+        self._departments = list(departments)
         self._inputs = [t for d in departments for t in (topics.requests(d), topics.responses(d))]
         self._group_id = group_id
         self._max_records = batch_max_records
@@ -72,6 +76,7 @@ class GatewayRunner:
         self._audit_retry_max_s = audit_retry_max_s
         self._request_timeout_ms = producer_request_timeout_ms
         self._shard = shard
+        self._session_timeout_ms = session_timeout_ms
         """``(index, count)``: own the input partitions ``p`` with ``p % count == index`` instead
         of joining the consumer group's rebalancing (offsets are still committed to the group)."""
         self._consumer: AIOKafkaConsumer | None = None
@@ -95,9 +100,18 @@ class GatewayRunner:
             max_poll_records=self._max_records,
             fetch_max_wait_ms=self._timeout_ms,
             max_partition_fetch_bytes=4 * 1024 * 1024,
+            session_timeout_ms=self._session_timeout_ms,
+            heartbeat_interval_ms=max(self._session_timeout_ms // 5, 100),
         )
         try:
             await self._producer.start()
+            await recall_recent_outputs(
+                self.processor,
+                bootstrap=self._bootstrap,
+                topics=self._topics,
+                departments=self._departments,
+                partitions_for=self._producer.partitions_for,
+            )
             await self._consumer.start()
             if self._shard is None:
                 self._consumer.subscribe(self._inputs)

@@ -441,3 +441,40 @@ async def _eventually(condition: Callable[[], bool], *, within: float) -> None:
     while not condition():
         assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
         await asyncio.sleep(0.05)
+
+
+async def test_a_request_redelivered_after_a_restart_is_still_answered_once(
+    broker: EmbeddedBroker,
+    bootstrap: str,
+    producer_factory: ProducerFactory,
+    consumer_factory: ConsumerFactory,
+) -> None:
+    topics = fresh_topics(broker, partitions=1)
+    request = ExchangeRequest(
+        request_id="restart-1",
+        requester="nhs",
+        provider="ho",
+        agreement_id="nhs-ho-status-check",
+        purpose="overseas-visitor-charging",
+        query=status_query(),
+        sent_at=datetime.now(UTC),
+    )
+    producer = await producer_factory()
+    for instance in ("before-restart", "after-restart"):
+        runner = gateway_runner(bootstrap, topics, instance=instance)
+        stop = asyncio.Event()
+        await runner.start()
+        task = asyncio.create_task(runner.run(stop))
+        try:
+            await producer.send_and_wait(topics.requests("nhs"), CODEC.encode(request), key=b"r")
+            await _eventually(lambda: runner.stats.records_in == 1, within=10)  # noqa: B023
+        finally:
+            stop.set()
+            await task
+            await runner.stop()
+
+    records = await audit_for(consumer_factory, topics, "restart-1", count=2)
+    assert [r.outcome for r in records] == [AuditOutcome.APPROVED, AuditOutcome.DUPLICATE]
+    assert records[1].gateway_instance == "after-restart"
+    inbox = await read_all(consumer_factory, topics.inbox("ho"), until=lambda v: False, within=0.5)
+    assert len(inbox) == 1
