@@ -141,7 +141,7 @@ _WITHHELD_FIELDS = {  # fields a requester may be tempted to ask for, never allo
     "dfe": ("nationality", "country_of_birth", "ethnicity", "sen_provision"),
     "nhs": ("treatment_summary", "address", "gp_practice_code"),
 }
-_EXTRA_QUERY = ("address.postcode", "phone_number", "nationality", "email", "employer_name")
+_EXTRA_QUERY = ("postcode", "phone_number", "nationality", "email", "employer_name")
 
 
 @dataclass(frozen=True, slots=True)
@@ -264,7 +264,7 @@ def _text(value: Any) -> str:
 
 def _extra_value(name: str, rng: random.Random) -> str:
     return {
-        "address.postcode": f"QA{rng.randint(1, 19)} {rng.randint(1, 9)}XY",
+        "postcode": f"QA{rng.randint(1, 19)} {rng.randint(1, 9)}XY",
         "phone_number": f"07700 900{rng.randrange(1000):03d}",  # Ofcom's drama range
         "nationality": rng.choice(("POL", "IND", "NGA", "SYR")),
         "email": f"person{rng.randrange(10_000)}@example.org",

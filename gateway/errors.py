@@ -10,7 +10,13 @@ from __future__ import annotations
 from typing import ClassVar
 
 __all__ = [
+    "AuditError",
+    "AuditExportError",
+    "AuditKeyError",
+    "AuditStoreError",
+    "AuditStoreUnavailable",
     "BrokerError",
+    "ChainBrokenError",
     "ConfigError",
     "DecodeError",
     "EnvelopeError",
@@ -104,3 +110,43 @@ class BrokerError(TransportError):
 
     code = "broker_error"
     retriable = False
+
+
+# --- audit ----------------------------------------------------------------------------------
+
+
+class AuditError(GatewayError):
+    """A problem with the tamper-evident audit log."""
+
+    code = "audit_error"
+
+
+class ChainBrokenError(AuditError):
+    """An audit chain that does not verify, or cannot be continued from its last record."""
+
+    code = "audit_chain_broken"
+
+
+class AuditExportError(AuditError):
+    """An audit export or saved checkpoint file that cannot be read."""
+
+    code = "audit_export_invalid"
+
+
+class AuditKeyError(AuditError, ConfigError):
+    """A checkpoint signing or verification key that cannot be loaded."""
+
+    code = "audit_key_invalid"
+
+
+class AuditStoreError(AuditError):
+    """The audit store (the queryable index of the audit topic) refused an operation."""
+
+    code = "audit_store_error"
+
+
+class AuditStoreUnavailable(AuditStoreError):
+    """The audit store cannot be reached or is busy; the same operation may succeed later."""
+
+    code = "audit_store_unavailable"
+    retriable = True

@@ -4,18 +4,27 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
+from gateway.audit.setup import audit_chain_from_settings
 from gateway.audit.subject import SubjectKeyer
 from gateway.envelope.codec import Codec
 from gateway.envelope.schemas import SchemaRegistry
 from gateway.exchange.dedupe import SeenIds
 from gateway.exchange.processor import ExchangeProcessor
 from gateway.exchange.tokens import TokenSigner
-from gateway.policy import compile_policies, load_policies
+from gateway.policy import (
+    CompiledPolicy,
+    PolicyHolder,
+    PolicySet,
+    PolicyWatcher,
+    compile_policies,
+    load_policies,
+)
 from gateway.settings import GatewaySettings
 from gateway.transport.broker import (
     EMBEDDED_SESSION_TIMEOUT_MS,
@@ -24,30 +33,41 @@ from gateway.transport.broker import (
 )
 from gateway.transport.runner import GatewayRunner
 from gateway.transport.topics import TopicNames
+from gateway.transport.volume_restore import restore_volume
 
-__all__ = ["Gateway", "build_processor", "running_gateway"]
+__all__ = ["Gateway", "build_processor", "policy_compiler", "running_gateway"]
 
 log = logging.getLogger("gateway")
 
 
 def build_processor(settings: GatewaySettings, codec: Codec | None = None) -> ExchangeProcessor:
     """Load and compile the policies and assemble the pure core."""
-    policy = compile_policies(load_policies(settings.policies_dir))
+    policy = policy_compiler(settings)(load_policies(settings.policies_dir))
+    if settings.uses_dev_pseudonym_secret:
+        log.warning("using the development pseudonym secret; set GATEWAY_PSEUDONYM_SECRET")
     if settings.uses_dev_secrets:
         log.warning(
             "using the development token and subject-key secrets; set GATEWAY_TOKEN_SECRET "
             "and GATEWAY_SUBJECT_KEY_SECRET in production"
         )
+    codec = codec or Codec(SchemaRegistry.from_dir(settings.schemas_dir))
     return ExchangeProcessor(
         policy=policy,
-        codec=codec or Codec(SchemaRegistry.from_dir(settings.schemas_dir)),
+        codec=codec,
         topics=TopicNames(settings.topic_prefix),
         signer=TokenSigner(settings.token_secret.get_secret_value().encode()),
         subjects=SubjectKeyer(settings.subject_key_secret.get_secret_value().encode()),
         instance_id=settings.instance_id,
         token_ttl=timedelta(seconds=settings.token_ttl_seconds),
         seen=SeenIds(settings.dedupe_capacity),
+        audit_chain=audit_chain_from_settings(settings, codec),
     )
+
+
+def policy_compiler(settings: GatewaySettings) -> Callable[[PolicySet], CompiledPolicy]:
+    """Compiles a loaded policy set with the gateway's pseudonym secret."""
+    secret = settings.pseudonym_secret.get_secret_value().encode()
+    return functools.partial(compile_policies, pseudonym_secret=secret)
 
 
 @dataclass(slots=True)
@@ -57,6 +77,8 @@ class Gateway:
     runner: GatewayRunner
     bootstrap: str
     broker: EmbeddedBroker | None
+    policies: PolicyHolder | None = None
+    """The active policy set, reloaded when the policy directory changes."""
 
 
 @contextlib.asynccontextmanager
@@ -81,14 +103,34 @@ async def running_gateway(settings: GatewaySettings, stop: asyncio.Event) -> Asy
         shard=settings.shard_spec,
         session_timeout_ms=EMBEDDED_SESSION_TIMEOUT_MS if broker is not None else 10_000,
     )
+    holder = PolicyHolder(processor.policy)
+    holder.subscribe(lambda change: setattr(processor, "policy", change.new))
     try:
+        if any(p.caps is not None for p in processor.policy.by_purpose.values()):
+            await restore_volume(
+                processor.volume,
+                bootstrap=bootstrap,
+                audit_topic=topics.audit,
+                codec=Codec(SchemaRegistry.from_dir(settings.schemas_dir)),
+                now=datetime.now(UTC),
+            )
         await runner.start()
         task = asyncio.create_task(runner.run(stop), name="gateway-runner")
+        watcher = PolicyWatcher(
+            settings.policies_dir,
+            holder,
+            compile=policy_compiler(settings),
+            interval=settings.policy_reload_seconds,
+        )
+        reload = settings.policy_reload_seconds > 0
+        watching = asyncio.create_task(watcher.run(stop), name="policy-watcher") if reload else None
         try:
-            yield Gateway(runner=runner, bootstrap=bootstrap, broker=broker)
+            yield Gateway(runner=runner, bootstrap=bootstrap, broker=broker, policies=holder)
         finally:
             stop.set()
             await task
+            if watching is not None:
+                await watching
     finally:
         await runner.stop()
         if broker is not None:

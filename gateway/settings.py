@@ -19,6 +19,7 @@ Pensions, NHS, and the right-to-work/right-to-rent checking service used by empl
 landlords and banks."""
 
 _DEV_SECRET = "dev-only-token-secret-change-me"
+_DEV_PSEUDONYM_SECRET = "dev-only-pseudonym-secret-change-me"
 
 
 class GatewaySettings(BaseSettings):
@@ -43,8 +44,26 @@ class GatewaySettings(BaseSettings):
     batch_max_records: int = Field(default=2000, ge=1)
     batch_timeout_ms: int = Field(default=50, ge=0)
     dedupe_capacity: int = Field(default=1_000_000, ge=1)
+    pseudonym_secret: SecretStr = SecretStr(_DEV_PSEUDONYM_SECRET)
+    """Secret each agreement's pseudonym key is derived from (``pseudonym`` transforms)."""
+    policy_reload_seconds: float = Field(default=1.0, ge=0)
+    """How often the policy directory is checked for changes; 0 turns hot reload off."""
+    audit_db: SecretStr = SecretStr("sqlite:///audit.db")
+    """The audit store ``consumers.audit_indexer`` fills and ``gateway audit query`` and
+    ``gateway report`` read: ``sqlite:///FILE`` or ``postgresql://...`` (which may hold a
+    password, hence secret)."""
     shard: str | None = None
     """``I/N``: this instance owns input partitions ``p % N == I`` (static, no rebalancing)."""
+    audit_chain: bool = True
+    """Hash-chain and sign the audit log. ``GATEWAY_AUDIT_CHAIN=false`` turns both off, only to
+    measure what they cost: such records cannot be verified."""
+    audit_signing_key: SecretStr | None = None
+    """Ed25519 key that signs audit checkpoints: a PEM file's path or the PEM text. None uses
+    the development key in ``config/``, with a warning."""
+    audit_checkpoint_every: int = Field(default=1000, ge=1)
+    """A signed checkpoint after this many records of an audit partition..."""
+    audit_checkpoint_seconds: float = Field(default=60.0, gt=0)
+    """...or when its oldest record not yet covered is this old, whichever comes first."""
 
     @field_validator("shard")
     @classmethod
@@ -76,6 +95,10 @@ class GatewaySettings(BaseSettings):
             if not dept.isidentifier() or not dept.islower():
                 raise ValueError(f"department id {dept!r} must be a lower-case identifier")
         return value
+
+    @property
+    def uses_dev_pseudonym_secret(self) -> bool:
+        return self.pseudonym_secret.get_secret_value() == _DEV_PSEUDONYM_SECRET
 
     @property
     def uses_dev_secrets(self) -> bool:

@@ -32,11 +32,26 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from gateway.cli import broker, demo, run
+    from gateway.cli import bench, broker, demo, run
 
     cli.add_command(broker.broker_command)
     cli.add_command(run.run_command)
     cli.add_command(demo.demo_command)
+    cli.add_command(bench.bench_command)
+
+    from gateway.cli import policy, register
+
+    cli.add_command(policy.policy_group)
+    cli.add_command(register.register_command)
+
+    from gateway.cli import audit
+
+    cli.add_command(audit.audit_group)
+
+    from gateway.cli import audit_query, report
+
+    audit.audit_group.add_command(audit_query.query_command)
+    cli.add_command(report.report_group)
 
 
 def main(argv: list[str] | None = None) -> None:

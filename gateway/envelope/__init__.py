@@ -8,6 +8,7 @@ from gateway.envelope.datasets import (
 )
 from gateway.envelope.models import (
     AgreementId,
+    AuditCheckpoint,
     AuditOutcome,
     AuditRecord,
     AuditStage,
@@ -35,6 +36,7 @@ __all__ = [
     "MARKER",
     "SUBJECT_IDENTIFIER_BY_PROVIDER",
     "AgreementId",
+    "AuditCheckpoint",
     "AuditOutcome",
     "AuditRecord",
     "AuditStage",

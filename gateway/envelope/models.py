@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import NewType
+from typing import Annotated, NewType
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 __all__ = [
     "AgreementId",
+    "AuditCheckpoint",
     "AuditOutcome",
     "AuditRecord",
     "AuditStage",
@@ -35,6 +36,18 @@ RequestId = NewType("RequestId", str)
 AgreementId = NewType("AgreementId", str)
 
 
+FieldName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
+"""A data field's name. Names, unlike values, reach the audit log, so they are kept to this
+shape: a requester cannot smuggle personal data into the log as a field name."""
+FieldPath = Annotated[
+    str,
+    StringConstraints(
+        pattern=r"^[a-z][a-z0-9_]*(\[\])?(\.[a-z][a-z0-9_]*(\[\])?)*$", max_length=200
+    ),
+]
+"""A dotted field path such as ``address.postcode`` or ``employments[].employer_name``."""
+
+
 class _Envelope(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -50,13 +63,13 @@ class ExchangeRequest(_Envelope):
     """What a department publishes on ``dx.requests.<dept>``: a question about one subject."""
 
     request_id: str = Field(min_length=1, max_length=128)
-    requester: str
-    provider: str
-    agreement_id: str
-    purpose: str
-    query: dict[str, str] = Field(default_factory=dict)
+    requester: str = Field(max_length=64)
+    provider: str = Field(max_length=64)
+    agreement_id: str = Field(max_length=128)
+    purpose: str = Field(max_length=128)
+    query: dict[FieldName, str] = Field(default_factory=dict, max_length=64)
     """Identifiers and matching attributes the requester supplies (values are personal data)."""
-    wanted: list[str] = Field(default_factory=list)
+    wanted: list[FieldPath] = Field(default_factory=list, max_length=256)
     """Response fields asked for; empty means everything the purpose allows."""
     sent_at: datetime
 
@@ -148,11 +161,23 @@ class AuditOutcome(StrEnum):
     DEAD_LETTERED = "DEAD_LETTERED"
     DUPLICATE = "DUPLICATE"
     """A redelivered request or a repeated response: recognised, recorded, not answered twice."""
+    INPUT_GAP = "INPUT_GAP"
+    """Input offsets the gateway never read (deleted before it got to them): ``input.gap``."""
 
 
 class AuditRecord(_Envelope):
-    """One decision, provable afterwards. Field names and pseudonymous keys, never values."""
+    """One decision, provable afterwards. Field names and pseudonymous keys, never values.
 
+    ``prev_hash`` and ``sequence`` come first, so a verifier reads them from the raw bytes right
+    after the 10-byte single-object header without decoding the rest (see
+    :mod:`gateway.audit.chain`). A message's hash is the SHA-256 of its complete bytes.
+    """
+
+    prev_hash: str
+    """Hex SHA-256 of the previous message in this audit partition; the partition's genesis
+    value for the first; empty when the chain is switched off."""
+    sequence: int
+    """Position in this audit partition's chain, from 0; -1 when the chain is switched off."""
     decision_id: str
     request_id: str | None
     stage: AuditStage
@@ -174,8 +199,26 @@ class AuditRecord(_Envelope):
     input_partition: int
     input_offset: int
     gateway_instance: str
-    prev_hash: str | None = None
-    record_hash: str | None = None
+
+
+class AuditCheckpoint(_Envelope):
+    """A signed statement of an audit partition's chain head, itself a link in that chain.
+
+    It certifies that the messages before ``sequence`` end with hash ``prev_hash``. The Ed25519
+    ``signature`` covers :func:`gateway.audit.checkpoint.signed_bytes` of the other fields.
+    """
+
+    prev_hash: str
+    """Hex SHA-256 of the message before this one: the head this checkpoint certifies."""
+    sequence: int
+    """This checkpoint's own position in the chain."""
+    partition: int
+    """The audit partition whose chain this is."""
+    at: datetime
+    gateway_instance: str
+    key_id: str
+    """Which signing key: the first 16 hex digits of SHA-256 of the raw public key."""
+    signature: bytes
 
 
 class DeadLetter(_Envelope):

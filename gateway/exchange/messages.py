@@ -23,6 +23,9 @@ class OutputMessage:
     topic: str
     key: bytes | None
     value: bytes
+    partition: int | None = None
+    """Where to write it; None lets the producer choose by key. Audit records name theirs, since
+    each audit partition holds one hash chain."""
 
 
 @dataclass(slots=True)

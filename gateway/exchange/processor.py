@@ -8,18 +8,20 @@ and replies. Every decision, and every input that could not be processed, yields
 from __future__ import annotations
 
 import json
+import logging
 import re
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from gateway.audit.chain import CHECKPOINT_KEY, AuditChain
+from gateway.audit.gaps import InputGap, InputGapDetector
 from gateway.audit.subject import SubjectKeyer
 from gateway.envelope.codec import Codec
 from gateway.envelope.datasets import DATASET_BY_PROVIDER, SUBJECT_IDENTIFIER_BY_PROVIDER
 from gateway.envelope.models import (
     AuditOutcome,
-    AuditRecord,
     AuditStage,
     DeadLetter,
     ExchangeRequest,
@@ -33,13 +35,15 @@ from gateway.envelope.models import (
 from gateway.errors import DecodeError, GatewayError
 from gateway.exchange.dedupe import SeenIds
 from gateway.exchange.messages import BatchOutputs, InputMessage, OutputMessage
-from gateway.exchange.release import ReleaseChecker
+from gateway.exchange.release import ReleaseCheck, ReleaseChecker
 from gateway.exchange.tokens import TokenSigner
-from gateway.policy import CompiledPolicy, decide
-from gateway.redaction import redact
+from gateway.policy import CompiledPolicy, InMemoryVolumeCounter, VolumeCounter, decide
+from gateway.redaction import RedactionResult, leaf_paths, redact
 from gateway.transport.topics import TopicNames
 
 __all__ = ["ExchangeProcessor"]
+
+log = logging.getLogger("gateway.audit")
 
 
 def _json_default(value: object) -> object:
@@ -64,6 +68,9 @@ class ExchangeProcessor:
         instance_id: str,
         token_ttl: timedelta = timedelta(hours=24),
         seen: SeenIds | None = None,
+        volume: VolumeCounter | None = None,
+        audit_chain: AuditChain | None = None,
+        audit_partitions: int = 1,
     ) -> None:
         self.policy = policy
         """The active policy set; replacing it takes effect from the next record."""
@@ -75,6 +82,15 @@ class ExchangeProcessor:
         self._token_ttl = token_ttl
         self._seen = seen if seen is not None else SeenIds()
         self._release = ReleaseChecker()
+        self.volume: VolumeCounter = volume if volume is not None else InMemoryVolumeCounter()
+        """Approvals per capped purpose and requester; restore it before consuming."""
+        self.audit_chain = audit_chain or AuditChain(codec, instance_id=instance_id)
+        """Seals audit records into one hash chain per audit partition."""
+        self.audit_partitions = audit_partitions
+        """The audit topic's partition count: input partition ``p`` is audited on partition
+        ``p % audit_partitions`` (the runner sets it once it knows the topic)."""
+        self.input_gaps = InputGapDetector()
+        """Offsets expected next per input partition; a jump past them is audited."""
 
     # --- batch entry point ----------------------------------------------------------------------
 
@@ -113,6 +129,9 @@ class ExchangeProcessor:
 
     def process(self, msg: InputMessage, now: datetime, out: BatchOutputs) -> None:
         """Process one record; never raises for bad input (it is dead-lettered instead)."""
+        gap = self.input_gaps.observe(msg.topic, msg.partition, msg.offset)
+        if gap is not None:
+            self._audit_gap(gap, now, out)
         parsed = self._topics.parse(msg.topic)
         try:
             if parsed is None or parsed[0] not in ("requests", "responses"):
@@ -141,7 +160,9 @@ class ExchangeProcessor:
             return
         out.seen_keys.append(seen_key)
 
-        decision = decide(policy, request, sender=dept, now=now)
+        decision = decide(policy, request, sender=dept, now=now, volume=self.volume)
+        if decision.cap_key is not None:  # an approval under a capped purpose counts now
+            self.volume.record(decision.cap_key, now)
         wanted = list(decision.response_fields)
         record = dict(
             request_id=request.request_id,
@@ -308,11 +329,8 @@ class ExchangeProcessor:
                 reasons=[_UNREADABLE_RECORD],
             )
             return
-        result = redact(record, release.paths)
+        result, reasons, withheld_whole = _redacted(release, record, now)
         outcome = AuditOutcome.REDACTED if result.withheld else AuditOutcome.RELEASED
-        reasons = list(release.reasons)
-        if result.withheld:
-            reasons.append(_withheld_reason(result.withheld))
         identifier = SUBJECT_IDENTIFIER_BY_PROVIDER.get(response.responder)
         subject_value = record.get(identifier) if identifier else None
         self._audit(
@@ -323,6 +341,7 @@ class ExchangeProcessor:
             outcome=outcome,
             reasons=reasons,
             fields_released=list(result.released),
+            fields_transformed=list(result.transformed),
             fields_withheld=list(result.withheld),
             subject_key=(
                 self._subjects.key(identifier, subject_value)
@@ -336,7 +355,9 @@ class ExchangeProcessor:
             reply_fields,
             outcome=ReplyOutcome.REDACTED if result.withheld else ReplyOutcome.APPROVED,
             reasons=reasons,
-            record_json=json.dumps(result.record, default=_json_default, separators=(",", ":")),
+            record_json=None
+            if withheld_whole
+            else json.dumps(result.record, default=_json_default, separators=(",", ":")),
             released_fields=list(result.released),
             withheld_fields=list(result.withheld),
         )
@@ -401,8 +422,13 @@ class ExchangeProcessor:
     def _audit(
         self, msg: InputMessage, stage: AuditStage, now: datetime, out: BatchOutputs, **fields: Any
     ) -> None:
-        record = AuditRecord(
-            decision_id=uuid.uuid4().hex,
+        """Seal an audit record into the chain of the input partition's audit partition."""
+        chain = self.audit_chain
+        partition = msg.partition % self.audit_partitions
+        decision_id = uuid.uuid4().hex
+        value = chain.seal(
+            partition,
+            decision_id=decision_id,
             stage=stage,
             at=now,
             input_topic=msg.topic,
@@ -411,8 +437,30 @@ class ExchangeProcessor:
             gateway_instance=self._instance,
             **fields,
         )
-        key = (record.request_id or record.decision_id).encode()
-        out.audit.append(OutputMessage(self._topics.audit, key, self._codec.encode(record)))
+        key = (fields.get("request_id") or decision_id).encode()
+        out.audit.append(OutputMessage(self._topics.audit, key, value, partition))
+        if chain.checkpoint_due(partition):
+            checkpoint = chain.checkpoint(partition, now)
+            out.audit.append(
+                OutputMessage(self._topics.audit, CHECKPOINT_KEY, checkpoint, partition)
+            )
+
+    def _audit_gap(self, gap: InputGap, now: datetime, out: BatchOutputs) -> None:
+        log.warning("input gap: %s", gap.describe())
+        self._audit(
+            InputMessage(gap.topic, gap.partition, gap.first, None, None),
+            AuditStage.INPUT,
+            now,
+            out,
+            request_id=None,
+            requester=None,
+            provider=None,
+            agreement_id=None,
+            purpose=None,
+            outcome=AuditOutcome.INPUT_GAP,
+            reasons=[Reason(code="input.gap", message=gap.describe())],
+            policy_version=self.policy.version,
+        )
 
     def _audit_duplicate(
         self,
@@ -498,6 +546,32 @@ _UNREADABLE_RECORD = Reason(
     code="response.unreadable",
     message="the provider's record could not be read against its dataset schema; nothing released",
 )
+
+
+def _redacted(
+    release: ReleaseCheck, record: Mapping[str, Any], now: datetime
+) -> tuple[RedactionResult, list[Reason], bool]:
+    """The record as the purpose may release it, the reasons to give, and whether the whole
+    record is withheld because of who its subject is (for example a child)."""
+    reasons = list(release.reasons)
+    problem = release.subject_problem(record, now)
+    if problem is not None:
+        reasons.append(problem)
+        return RedactionResult({}, (), leaf_paths(record)), reasons, True
+    result = redact(record, release.paths, transforms=release.transforms)
+    if result.withheld:
+        reasons.append(_withheld_reason(result.withheld))
+    if result.transformed:
+        reasons.append(_transformed_reason(result.transformed))
+    return result, reasons, False
+
+
+def _transformed_reason(transformed: Sequence[str]) -> Reason:
+    return Reason(
+        code="fields.transformed",
+        message=f"{len(transformed)} field(s) were released in a reduced form "
+        "(path:transform): " + ", ".join(transformed),
+    )
 
 
 def _withheld_reason(withheld: Sequence[str]) -> Reason:

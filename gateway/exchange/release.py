@@ -1,19 +1,22 @@
-"""May a verified response be released now, and which paths of its record?
+"""May a verified response be released now, which paths of its record, and in what form?
 
 The request was approved earlier; the policy set may have changed since (an agreement ended,
-a purpose was withdrawn). Release is therefore checked again against the active policy, and the
-record is cut to the purpose's allow-list as it stands now, narrowed to what was asked for.
+a purpose was withdrawn or globally prohibited). Release is therefore checked again against the
+active policy, the record's subject is checked against the purpose's age conditions, and the
+record is cut to the purpose's allow-list as it stands now, narrowed to what was asked for, with
+the purpose's transforms applied.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from gateway.envelope.models import ProviderResponse, Reason
 from gateway.policy import CompiledPolicy, CompiledPurpose
-from gateway.redaction import EMPTY_PATHS, PathSet
+from gateway.redaction import EMPTY_PATHS, EMPTY_PLAN, PathSet, TransformPlan
 
 __all__ = ["ReleaseCheck", "ReleaseChecker"]
 
@@ -23,6 +26,15 @@ class ReleaseCheck:
     allowed: bool
     reasons: tuple[Reason, ...]
     paths: PathSet = field(default=EMPTY_PATHS)
+    transforms: TransformPlan = field(default=EMPTY_PLAN)
+    purpose: CompiledPurpose | None = None
+
+    def subject_problem(self, record: Mapping[str, Any], now: datetime) -> Reason | None:
+        """Why the record's subject may not be released for this purpose today, if so."""
+        purpose = self.purpose
+        if purpose is None or purpose.subject is None:
+            return None
+        return purpose.subject.check(record, now.date())
 
 
 class ReleaseChecker:
@@ -58,7 +70,10 @@ class ReleaseChecker:
                 f"agreement {agreement.id!r} is no longer in force "
                 f"(status {agreement.status.value}); nothing released",
             )
-        return ReleaseCheck(True, (purpose.approval,), self._paths(purpose, response.wanted))
+        if purpose.prohibited_globally:
+            return ReleaseCheck(False, purpose.prohibited_globally)
+        paths = self._paths(purpose, response.wanted)
+        return ReleaseCheck(True, (purpose.approval,), paths, purpose.transforms, purpose)
 
     def _paths(self, purpose: CompiledPurpose, wanted: Sequence[str]) -> PathSet:
         key = (purpose, tuple(wanted))

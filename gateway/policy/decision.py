@@ -1,9 +1,11 @@
 """The pure policy decision: may this request be routed, and with what?
 
 Default deny: a request is approved only when an agreement in force between exactly these
-parties allows its purpose and nothing prohibits it. Every applicable denial reason is
-collected, in the order of :class:`~gateway.policy.rules.Rule`. Evaluation that fails for any
-reason denies (fail closed) with ``policy.evaluation_error``.
+parties allows its purpose, nothing prohibits it (the agreement or a global prohibition) and the
+requester is within the purpose's volume caps. Every applicable denial reason is collected, in
+the order of :class:`~gateway.policy.rules.Rule`; caps are only consulted for a request that
+would otherwise be approved. Evaluation that fails for any reason denies (fail closed) with
+``policy.evaluation_error``.
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ from datetime import datetime
 
 from gateway.envelope.models import AuditOutcome, ExchangeRequest, Reason
 from gateway.policy import rules
-from gateway.policy.compiler import CompiledPolicy
+from gateway.policy.caps import CapKey, VolumeCounter
+from gateway.policy.compiler import CompiledPolicy, CompiledPurpose
 from gateway.policy.model import AgreementStatus
 from gateway.redaction.paths import EMPTY_PATHS, PathSet
 from gateway.redaction.pipeline import minimise_query
@@ -47,20 +50,34 @@ class Decision:
     subject_fields: tuple[str, ...]
     """The identifier fields present in the query, to compute the subject key from."""
     policy_version: str
+    cap_key: CapKey | None = None
+    """Set on an approval under a capped purpose: record it in the volume counter."""
 
 
 def decide(
-    policy: CompiledPolicy, request: ExchangeRequest, *, sender: str, now: datetime
+    policy: CompiledPolicy,
+    request: ExchangeRequest,
+    *,
+    sender: str,
+    now: datetime,
+    volume: VolumeCounter | None = None,
 ) -> Decision:
-    """Decide ``request``, received from department ``sender`` at ``now`` (timezone-aware)."""
+    """Decide ``request``, received from department ``sender`` at ``now`` (timezone-aware).
+
+    ``volume`` is read, never written, to check caps; a capped purpose without one is denied.
+    """
     try:
-        return _evaluate(policy, request, sender, now)
+        return _evaluate(policy, request, sender, now, volume)
     except Exception as exc:  # fail closed: an evaluation error must deny, never approve
         return _denied(policy, request, [rules.evaluation_error(exc)])
 
 
 def _evaluate(
-    policy: CompiledPolicy, request: ExchangeRequest, sender: str, now: datetime
+    policy: CompiledPolicy,
+    request: ExchangeRequest,
+    sender: str,
+    now: datetime,
+    volume: VolumeCounter | None,
 ) -> Decision:
     if now.utcoffset() is None:
         raise ValueError("decisions need a timezone-aware time")
@@ -80,6 +97,10 @@ def _evaluate(
     prohibition = agreement.prohibited.get(request.purpose)
     if prohibition is not None:
         reasons.append(rules.purpose_prohibited(agreement.id, request.purpose, prohibition))
+    purpose = policy.purpose(agreement.id, request.purpose)
+    globally = purpose.prohibited_globally if purpose is not None else agreement.prohibited_globally
+    if globally:
+        reasons.extend(globally)
     if agreement.status is not _ACTIVE:
         reasons.append(rules.agreement_status(agreement.id, agreement.status.value))
     today = now.date()
@@ -88,11 +109,10 @@ def _evaluate(
     if agreement.valid_until is not None and today > agreement.valid_until:
         reasons.append(rules.agreement_expired(agreement.id, agreement.valid_until))
 
-    purpose = policy.purpose(agreement.id, request.purpose)
     if purpose is None:
         if prohibition is None:  # a prohibition already says more than "not allowed"
             reasons.append(
-                rules.purpose_not_allowed(agreement.id, request.purpose, agreement.purposes)
+                rules.purpose_not_allowed(agreement.id, request.purpose, tuple(agreement.purposes))
             )
         return _denied(policy, request, reasons)
 
@@ -107,6 +127,12 @@ def _evaluate(
         reasons.append(rules.fields_none_allowed(agreement.id, purpose.id))
     if reasons:
         return _denied(policy, request, reasons, query, removed, subject_fields)
+    cap_key: CapKey | None = None
+    if purpose.caps is not None:
+        cap_key = (agreement.id, purpose.id, request.requester)
+        reasons = _over_cap(purpose, cap_key, volume, now)
+        if reasons:
+            return _denied(policy, request, reasons, query, removed, subject_fields)
 
     if removed:
         outcome = _APPROVED_MINIMISED
@@ -126,7 +152,25 @@ def _evaluate(
         response_paths=paths,
         subject_fields=subject_fields,
         policy_version=policy.version,
+        cap_key=cap_key,
     )
+
+
+def _over_cap(
+    purpose: CompiledPurpose, key: CapKey, volume: VolumeCounter | None, now: datetime
+) -> list[Reason]:
+    """The cap reasons that deny one more approval for ``key`` now (none if within caps)."""
+    caps = purpose.caps
+    assert caps is not None
+    if volume is None:
+        return [rules.cap_unchecked(purpose.id)]
+    hour, day = volume.usage(key, now)
+    reasons = []
+    if caps.per_hour is not None and hour >= caps.per_hour:
+        reasons.append(rules.cap_hourly(purpose.id, key[2], caps.per_hour))
+    if caps.per_day is not None and day >= caps.per_day:
+        reasons.append(rules.cap_daily(purpose.id, key[2], caps.per_day))
+    return reasons
 
 
 def _denied(

@@ -6,103 +6,59 @@ cannot load by accident. See ``policies/README.md`` for the format in plain Engl
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
 from enum import StrEnum
 from types import MappingProxyType
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    Field,
+    PlainSerializer,
+    PlainValidator,
+    model_validator,
+)
 
-from gateway.redaction.paths import compile_paths, parse_path
+from gateway.policy._types import (
+    DepartmentId,
+    FieldPath,
+    KebabId,
+    KeyProblems,
+    PolicyDate,
+    QueryField,
+    Strict,
+    Text,
+    unique,
+)
+from gateway.policy.limits import Caps, SubjectConditions
+from gateway.policy.prohibitions import EMPTY_GLOBAL_POLICY, GlobalPolicy
+from gateway.redaction.paths import compile_paths
+from gateway.redaction.plan import check_transforms
+from gateway.redaction.transforms import KEEP, TransformKind, TransformSpec, parse_transform
 
 __all__ = [
     "Agreement",
     "AgreementStatus",
+    "Caps",
+    "Children",
+    "FieldRule",
     "KeyProblems",
     "PolicySet",
     "ProhibitedPurpose",
     "Purpose",
+    "SubjectConditions",
 ]
 
-_KEBAB = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
-_DEPARTMENT = re.compile(r"[a-z][a-z0-9_]*")
+ADULT_AGE = 18
+"""Subjects younger than this are children."""
 
+_DROP = TransformKind.DROP
 
-def _kebab(value: str) -> str:
-    if not _KEBAB.fullmatch(value):
-        raise ValueError(f"{value!r} must be lower-kebab-case, e.g. 'locate-immigration-offender'")
-    return value
-
-
-def _department(value: str) -> str:
-    if not _DEPARTMENT.fullmatch(value):
-        raise ValueError(f"{value!r} must be a lower-case department id, e.g. 'ho'")
-    return value
-
-
-def _query_field(value: str) -> str:
-    if any(seg.array for seg in parse_path(value)):
-        raise ValueError(f"query field {value!r} cannot contain '[]'")
-    return value
-
-
-def _field_path(value: str) -> str:
-    parse_path(value)
-    return value
-
-
-def _as_date(value: object) -> object:
-    """Accept a YAML date or an ISO ``YYYY-MM-DD`` string; nothing else (no times, no numbers)."""
-    if isinstance(value, datetime) or not isinstance(value, date | str):
-        raise ValueError("must be a date written as YYYY-MM-DD")
-    if isinstance(value, str):
-        try:
-            return date.fromisoformat(value)
-        except ValueError:
-            raise ValueError(f"{value!r} is not a date written as YYYY-MM-DD") from None
-    return value
-
-
-def _unique(values: tuple[str, ...]) -> tuple[str, ...]:
-    duplicates = sorted({v for v in values if values.count(v) > 1})
-    if duplicates:
-        raise ValueError(f"listed more than once: {', '.join(duplicates)}")
-    return values
-
-
-class KeyProblems(ValueError):
-    """Cross-field problems of one model, each tied to the key it is about.
-
-    Raised from model validators; the loader reads ``items`` to report each problem at the line
-    of its key.
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.items: list[tuple[str, str]] = []
-
-    def add(self, key: str, message: str) -> None:
-        self.items.append((key, message))
-
-    def raise_if_any(self) -> None:
-        if self.items:
-            self.args = ("; ".join(f"{key}: {message}" for key, message in self.items),)
-            raise self
-
-
-KebabId = Annotated[str, AfterValidator(_kebab)]
-DepartmentId = Annotated[str, AfterValidator(_department)]
-Text = Annotated[str, Field(min_length=1)]
-QueryField = Annotated[str, AfterValidator(_query_field)]
-FieldPath = Annotated[str, AfterValidator(_field_path)]
-PolicyDate = Annotated[date, BeforeValidator(_as_date)]
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+Transform = Annotated[
+    TransformSpec, PlainValidator(parse_transform), PlainSerializer(lambda s: s.as_yaml())
+]
 
 
 class AgreementStatus(StrEnum):
@@ -113,19 +69,73 @@ class AgreementStatus(StrEnum):
     """Ended or withdrawn; kept so that requests under it are denied with a clear reason."""
 
 
-class Purpose(_Strict):
+class Children(StrEnum):
+    """Whether records of subjects under 18 may be released for a purpose."""
+
+    ALLOWED = "allowed"
+    WITHHELD = "withheld"
+    """The default: a child's record is withheld, with a reason."""
+
+
+class FieldRule(Strict):
+    """One response field path and the form it is released in."""
+
+    path: FieldPath
+    transform: Transform = KEEP
+
+
+def _field_rules(value: object) -> object:
+    """A bare path in ``response_fields`` is shorthand for ``{path: ..., transform: keep}``."""
+    if isinstance(value, list | tuple):
+        return tuple({"path": item} if isinstance(item, str) else item for item in value)
+    return value
+
+
+def _unique_paths(rules: tuple[FieldRule, ...]) -> tuple[FieldRule, ...]:
+    unique(tuple(rule.path for rule in rules))
+    return rules
+
+
+class Purpose(Strict):
     """One purpose an agreement allows: what the requester may send and may receive."""
 
     id: KebabId
     description: Text
+    category: KebabId | None = None
+    """A category declared in ``global.yaml``; global prohibitions match purposes by it."""
     subject_identifiers: Annotated[
-        tuple[QueryField, ...], Field(min_length=1), AfterValidator(_unique)
+        tuple[QueryField, ...], Field(min_length=1), AfterValidator(unique)
     ]
     """Query fields that identify the subject; a request must carry at least one."""
-    request_fields: Annotated[tuple[QueryField, ...], Field(min_length=1), AfterValidator(_unique)]
+    request_fields: Annotated[tuple[QueryField, ...], Field(min_length=1), AfterValidator(unique)]
     """Query fields the requester may send for this purpose; others are removed."""
-    response_fields: Annotated[tuple[FieldPath, ...], Field(min_length=1), AfterValidator(_unique)]
-    """Dataset field paths the requester may receive."""
+    response_fields: Annotated[
+        tuple[FieldRule, ...],
+        BeforeValidator(_field_rules),
+        Field(min_length=1),
+        AfterValidator(_unique_paths),
+    ]
+    """Dataset field paths the requester may receive, each with its transform."""
+    children: Children = Children.WITHHELD
+    subject_conditions: SubjectConditions | None = None
+    caps: Caps | None = None
+
+    @property
+    def released_paths(self) -> tuple[str, ...]:
+        """The allow-list: every response field that is not dropped."""
+        return tuple(r.path for r in self.response_fields if r.transform.kind is not _DROP)
+
+    @property
+    def transform_rules(self) -> tuple[tuple[str, TransformSpec], ...]:
+        return tuple((r.path, r.transform) for r in self.response_fields)
+
+    @property
+    def min_age(self) -> int:
+        """The youngest age whose records may be released (18 unless children are allowed)."""
+        conditions = self.subject_conditions
+        if conditions is not None and conditions.min_age is not None:
+            return conditions.min_age
+        return 0 if self.children is Children.ALLOWED else ADULT_AGE
 
     @model_validator(mode="after")
     def _consistent(self) -> Purpose:
@@ -133,22 +143,58 @@ class Purpose(_Strict):
         missing = [f for f in self.subject_identifiers if f not in self.request_fields]
         if missing:
             problems.add("subject_identifiers", f"not in request_fields: {', '.join(missing)}")
-        try:
-            compile_paths(self.response_fields)
-        except ValueError as exc:
-            problems.add("response_fields", str(exc))
+        self._check_response_fields(problems)
+        self._check_ages(problems)
         problems.raise_if_any()
         return self
 
+    def _check_response_fields(self, problems: KeyProblems) -> None:
+        released = self.released_paths
+        if not released:
+            problems.add("response_fields", "every field is dropped: nothing could be released")
+        try:
+            compile_paths(released)
+            check_transforms(self.transform_rules)
+        except ValueError as exc:
+            problems.add("response_fields", str(exc))
+            return
+        for rule in self.response_fields:
+            if rule.transform.kind is TransformKind.KEEP:
+                continue
+            inside = [
+                r.path
+                for r in self.response_fields
+                if r.path.startswith((rule.path + ".", rule.path + "["))
+            ]
+            if inside:
+                verb = "dropped" if rule.transform.kind is _DROP else "transformed"
+                problems.add(
+                    "response_fields",
+                    f"{', '.join(inside)} lies inside {rule.path!r}, which is {verb}",
+                )
 
-class ProhibitedPurpose(_Strict):
+    def _check_ages(self, problems: KeyProblems) -> None:
+        conditions = self.subject_conditions
+        lowest = conditions.min_age if conditions is not None else None
+        highest = conditions.max_age if conditions is not None else None
+        if self.children is Children.ALLOWED:
+            if lowest is not None and lowest >= ADULT_AGE:
+                problems.add("children", f"'allowed' contradicts min_age {lowest}")
+            return
+        if lowest is not None and lowest < ADULT_AGE:
+            problems.add("subject_conditions", f"min_age {lowest} needs children: allowed")
+        if highest is not None and highest < ADULT_AGE:
+            problems.add("subject_conditions", f"max_age {highest} needs children: allowed")
+
+
+class ProhibitedPurpose(Strict):
     """A purpose the agreement rules out, with the reason a denial quotes."""
 
     id: KebabId
     reason: Text
 
 
-class Agreement(_Strict):
+class Agreement(Strict):
     """One data-sharing agreement between a requesting and a providing department."""
 
     id: KebabId
@@ -157,6 +203,7 @@ class Agreement(_Strict):
     provider: DepartmentId
     legal_basis: Text
     reference: Text
+    """Where the agreement and its data protection impact assessment are recorded."""
     owner: Text
     status: AgreementStatus
     valid_from: PolicyDate
@@ -190,20 +237,33 @@ class Agreement(_Strict):
 
 @dataclass(frozen=True, slots=True)
 class PolicySet:
-    """Agreements as loaded, before compilation."""
+    """Agreements and global rules as loaded, before compilation."""
 
     version: str
-    """Content hash of the agreement files, naming this revision in every decision."""
+    """Content hash of the policy files, naming this revision in every decision."""
     agreements: tuple[Agreement, ...]
     sources: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     """Agreement id -> the file it was loaded from."""
+    global_policy: GlobalPolicy = EMPTY_GLOBAL_POLICY
+    """Categories and prohibitions that apply to every agreement (``global.yaml``)."""
+    global_source: str | None = None
 
     @classmethod
     def of(
-        cls, agreements: Iterable[Agreement | Mapping[str, Any]], *, version: str = "unversioned"
+        cls,
+        agreements: Iterable[Agreement | Mapping[str, Any]],
+        *,
+        version: str = "unversioned",
+        global_policy: GlobalPolicy | Mapping[str, Any] | None = None,
     ) -> PolicySet:
         """A policy set from agreements or their mappings (for tests and tools)."""
         parsed = tuple(
             a if isinstance(a, Agreement) else Agreement.model_validate(a) for a in agreements
         )
-        return cls(version=version, agreements=parsed)
+        if global_policy is None:
+            rules = EMPTY_GLOBAL_POLICY
+        elif isinstance(global_policy, GlobalPolicy):
+            rules = global_policy
+        else:
+            rules = GlobalPolicy.model_validate(global_policy)
+        return cls(version=version, agreements=parsed, global_policy=rules)

@@ -1,12 +1,12 @@
 """The decision rules' stable ids and their plain-English reasons.
 
 Rule ids appear in replies, audit records and dashboards, so they never change meaning. Denial
-rules are listed in the order :func:`gateway.policy.decide` evaluates them.
+rules are listed in the order :func:`gateway.policy.decide` evaluates them; the ``subject.*``
+rules are judged later, on the provider's record, before anything is released.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import date
 from enum import StrEnum
 from functools import lru_cache
@@ -21,13 +21,21 @@ __all__ = [
     "agreement_parties",
     "agreement_status",
     "agreement_unknown",
+    "cap_daily",
+    "cap_hourly",
+    "cap_unchecked",
     "evaluation_error",
     "fields_none_allowed",
     "no_subject_identifier",
+    "prohibition_global",
     "purpose_not_allowed",
     "purpose_prohibited",
     "query_minimised",
     "requester_mismatch",
+    "subject_age_unknown",
+    "subject_child",
+    "subject_too_old",
+    "subject_too_young",
 ]
 
 
@@ -38,24 +46,41 @@ class Rule(StrEnum):
     AGREEMENT_UNKNOWN = "agreement.unknown"
     AGREEMENT_PARTIES = "agreement.parties"
     PURPOSE_PROHIBITED = "purpose.prohibited"
+    PROHIBITION_GLOBAL = "prohibition.global"
+    """A prohibition in ``global.yaml`` covers these parties and this purpose's category."""
     AGREEMENT_STATUS = "agreement.status"
     AGREEMENT_NOT_YET_VALID = "agreement.not_yet_valid"
     AGREEMENT_EXPIRED = "agreement.expired"
     PURPOSE_NOT_ALLOWED = "purpose.not_allowed"
     NO_SUBJECT_IDENTIFIER = "request.no_subject_identifier"
     FIELDS_NONE_ALLOWED = "fields.none_allowed"
+    CAP_HOURLY = "cap.hourly"
+    CAP_DAILY = "cap.daily"
+    CAP_UNCHECKED = "cap.unchecked"
+    """The purpose has caps but no volume counter was given, so they cannot be checked."""
     EVALUATION_ERROR = "policy.evaluation_error"
     """Evaluation itself failed; the request is denied (fail closed)."""
     AGREEMENT_ALLOWS = "agreement.allows"
     """Approval: the agreement allows this purpose between these parties."""
     QUERY_MINIMISED = "request.minimised"
     """Approval note: query fields the purpose does not need were removed."""
+    SUBJECT_CHILD = "subject.child"
+    """Response: the subject is under 18 and the purpose does not allow children's records."""
+    SUBJECT_MIN_AGE = "subject.min_age"
+    SUBJECT_MAX_AGE = "subject.max_age"
+    SUBJECT_AGE_UNKNOWN = "subject.age_unknown"
+
+
+_cached = lru_cache(maxsize=4096)
+"""Reasons are immutable and most decisions give the same few, so each is built once; the
+bound keeps ids a requester makes up (unknown agreements, say) from growing the cache."""
 
 
 def _reason(rule: Rule, message: str) -> Reason:
     return Reason(code=rule.value, message=message)
 
 
+@_cached
 def requester_mismatch(sender: str, claimed: str) -> Reason:
     return _reason(
         Rule.REQUESTER_MISMATCH,
@@ -64,10 +89,12 @@ def requester_mismatch(sender: str, claimed: str) -> Reason:
     )
 
 
+@_cached
 def agreement_unknown(agreement_id: str) -> Reason:
     return _reason(Rule.AGREEMENT_UNKNOWN, f"There is no data-sharing agreement '{agreement_id}'.")
 
 
+@_cached
 def agreement_parties(
     agreement_id: str, parties: tuple[str, str], requester: str, provider: str
 ) -> Reason:
@@ -78,6 +105,7 @@ def agreement_parties(
     )
 
 
+@_cached
 def purpose_prohibited(agreement_id: str, purpose: str, why: str) -> Reason:
     return _reason(
         Rule.PURPOSE_PROHIBITED,
@@ -85,6 +113,15 @@ def purpose_prohibited(agreement_id: str, purpose: str, why: str) -> Reason:
     )
 
 
+@_cached
+def prohibition_global(prohibition_id: str, why: str) -> Reason:
+    return _reason(
+        Rule.PROHIBITION_GLOBAL,
+        f"The global prohibition '{prohibition_id}' rules this out for every agreement: {why}",
+    )
+
+
+@_cached
 def agreement_status(agreement_id: str, status: str) -> Reason:
     if status == "suspended":
         text = f"Agreement '{agreement_id}' is suspended: nothing may be shared under it for now."
@@ -93,6 +130,7 @@ def agreement_status(agreement_id: str, status: str) -> Reason:
     return _reason(Rule.AGREEMENT_STATUS, text)
 
 
+@_cached
 def agreement_not_yet_valid(agreement_id: str, valid_from: date) -> Reason:
     return _reason(
         Rule.AGREEMENT_NOT_YET_VALID,
@@ -100,6 +138,7 @@ def agreement_not_yet_valid(agreement_id: str, valid_from: date) -> Reason:
     )
 
 
+@_cached
 def agreement_expired(agreement_id: str, valid_until: date) -> Reason:
     return _reason(
         Rule.AGREEMENT_EXPIRED,
@@ -107,7 +146,8 @@ def agreement_expired(agreement_id: str, valid_until: date) -> Reason:
     )
 
 
-def purpose_not_allowed(agreement_id: str, purpose: str, allowed: Iterable[str]) -> Reason:
+@_cached
+def purpose_not_allowed(agreement_id: str, purpose: str, allowed: tuple[str, ...]) -> Reason:
     listed = ", ".join(allowed) or "none"
     return _reason(
         Rule.PURPOSE_NOT_ALLOWED,
@@ -116,7 +156,8 @@ def purpose_not_allowed(agreement_id: str, purpose: str, allowed: Iterable[str])
     )
 
 
-def no_subject_identifier(purpose: str, identifiers: Iterable[str]) -> Reason:
+@_cached
+def no_subject_identifier(purpose: str, identifiers: tuple[str, ...]) -> Reason:
     return _reason(
         Rule.NO_SUBJECT_IDENTIFIER,
         f"The query identifies no subject: purpose '{purpose}' needs at least one of "
@@ -124,11 +165,39 @@ def no_subject_identifier(purpose: str, identifiers: Iterable[str]) -> Reason:
     )
 
 
+@_cached
 def fields_none_allowed(agreement_id: str, purpose: str) -> Reason:
     return _reason(
         Rule.FIELDS_NONE_ALLOWED,
         f"None of the fields asked for may be released for purpose '{purpose}' "
         f"under agreement '{agreement_id}'.",
+    )
+
+
+@_cached
+def cap_hourly(purpose: str, requester: str, limit: int) -> Reason:
+    return _reason(
+        Rule.CAP_HOURLY,
+        f"{requester} has had {limit} request(s) approved for '{purpose}' this hour (UTC), "
+        "the most the agreement allows.",
+    )
+
+
+@_cached
+def cap_daily(purpose: str, requester: str, limit: int) -> Reason:
+    return _reason(
+        Rule.CAP_DAILY,
+        f"{requester} has had {limit} request(s) approved for '{purpose}' today (UTC), "
+        "the most the agreement allows.",
+    )
+
+
+@_cached
+def cap_unchecked(purpose: str) -> Reason:
+    return _reason(
+        Rule.CAP_UNCHECKED,
+        f"Purpose '{purpose}' has volume caps, but no volume count was available to check "
+        "them, so the request is denied.",
     )
 
 
@@ -139,6 +208,7 @@ def evaluation_error(error: BaseException) -> Reason:
     )
 
 
+@_cached
 def agreement_allows(agreement_id: str, purpose: str, requester: str, provider: str) -> Reason:
     return _reason(
         Rule.AGREEMENT_ALLOWS,
@@ -153,4 +223,38 @@ def query_minimised(removed: tuple[str, ...]) -> Reason:
     return _reason(
         Rule.QUERY_MINIMISED,
         f"Query fields this purpose does not need were removed: {', '.join(removed)}.",
+    )
+
+
+@_cached
+def subject_child(agreement_id: str, purpose: str) -> Reason:
+    return _reason(
+        Rule.SUBJECT_CHILD,
+        f"The record is withheld: the subject is under 18, and purpose '{purpose}' of agreement "
+        f"'{agreement_id}' does not allow children's records.",
+    )
+
+
+@_cached
+def subject_too_young(purpose: str, min_age: int) -> Reason:
+    return _reason(
+        Rule.SUBJECT_MIN_AGE,
+        f"The record is withheld: purpose '{purpose}' covers subjects aged {min_age} or over.",
+    )
+
+
+@_cached
+def subject_too_old(purpose: str, max_age: int) -> Reason:
+    return _reason(
+        Rule.SUBJECT_MAX_AGE,
+        f"The record is withheld: purpose '{purpose}' covers subjects aged {max_age} or under.",
+    )
+
+
+@_cached
+def subject_age_unknown(purpose: str) -> Reason:
+    return _reason(
+        Rule.SUBJECT_AGE_UNKNOWN,
+        f"The record is withheld: purpose '{purpose}' limits the subject's age, and the record "
+        "has no readable date of birth.",
     )

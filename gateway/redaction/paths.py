@@ -178,7 +178,8 @@ def _freeze(draft: _Draft, path: str) -> PathNode:
         name: _freeze(child, f"{path}.{name}" if path else name)
         for name, child in sorted(draft.fields.items())
     }
-    return PathNode(path=path, whole=False, fields=MappingProxyType(fields), items=None)
+    # A plain dict, read-only by convention: redaction looks fields up for every record.
+    return PathNode(path=path, whole=False, fields=fields, items=None)
 
 
 def _whole_paths(node: PathNode) -> Iterator[str]:

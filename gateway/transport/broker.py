@@ -45,6 +45,8 @@ EMBEDDED_BROKER_LIMITS = (
     "no transactional abort filtering: read_committed consumers still see aborted records",
     "a client asking for an unknown topic creates it with 4 partitions "
     "(auto-creation is off on the real cluster)",
+    "one aiokafka member per consumer group: a second member's SyncGroup is refused "
+    "(INVALID_REQUEST, fatal to aiokafka), so test several instances on real Kafka",
     "a consumer joining a group just after a member left waits session_timeout_ms - 1 s "
     "(at least 1 s)",
     "no TLS or SASL; for development and tests only",

@@ -32,8 +32,11 @@ async def recall_recent_outputs(
     """Feed the last ``per_partition`` records of every inbox and replies topic to
     ``processor.recall``; returns how many records were read."""
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None,
-        fetch_max_wait_ms=10, max_partition_fetch_bytes=4 * 1024 * 1024,
+        bootstrap_servers=bootstrap,
+        enable_auto_commit=False,
+        group_id=None,
+        fetch_max_wait_ms=10,
+        max_partition_fetch_bytes=4 * 1024 * 1024,
     )
     await consumer.start()
     try:

@@ -6,30 +6,43 @@ offsets. If the audit topic cannot be written, nothing is routed: the runner kee
 same audit records, says so loudly, and only then moves on (fail closed). A crash anywhere before
 the commit means the batch is redelivered; the processor's de-duplication keeps a redelivered
 request from being answered twice.
+
+Audit records go to explicit audit partitions, each holding one hash chain (see
+:mod:`gateway.transport.audit_keeper` for the partition invariant): before the first batch from
+newly owned input partitions the runner continues their chains from the audit topic, and before
+partitions move away (after the batch in hand) it writes a signed checkpoint of their chains.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
+import random
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.coordinator.assignors.range import RangePartitionAssignor
 from aiokafka.errors import CommitFailedError, KafkaError
+from aiokafka.partitioner import murmur2
 
 from gateway.errors import TransportError
 from gateway.exchange.messages import InputMessage, OutputMessage
 from gateway.exchange.processor import ExchangeProcessor
+from gateway.transport.audit_keeper import AUDIT_UNAVAILABLE, AuditKeeper
 from gateway.transport.recall import recall_recent_outputs
 from gateway.transport.topics import TopicNames
 
-__all__ = ["GatewayRunner", "RunnerStats"]
+__all__ = ["GatewayRunner", "RunnerStats", "send_and_wait_all"]
 
 log = logging.getLogger("gateway.runner")
+
+_AUDIT_CHAINS = "AUDIT LOG UNAVAILABLE: routing is paused while the audit chains cannot be read"
 
 
 @dataclass(slots=True)
@@ -82,6 +95,13 @@ class GatewayRunner:
         self._consumer: AIOKafkaConsumer | None = None
         self._producer: AIOKafkaProducer | None = None
         self._assigned = asyncio.Event()
+        self._audit = AuditKeeper(
+            processor,
+            bootstrap=bootstrap,
+            topic=topics.audit,
+            timeout_s=producer_request_timeout_ms / 1000,
+            shard=shard,
+        )
 
     async def start(self) -> None:
         self._producer = AIOKafkaProducer(
@@ -100,6 +120,8 @@ class GatewayRunner:
             max_poll_records=self._max_records,
             fetch_max_wait_ms=self._timeout_ms,
             max_partition_fetch_bytes=4 * 1024 * 1024,
+            # The same partition numbers of every input topic: the audit partition invariant.
+            partition_assignment_strategy=(RangePartitionAssignor,),
             session_timeout_ms=self._session_timeout_ms,
             heartbeat_interval_ms=max(self._session_timeout_ms // 5, 100),
         )
@@ -113,10 +135,15 @@ class GatewayRunner:
                 partitions_for=self._producer.partitions_for,
             )
             await self._consumer.start()
+            await self._audit.start()
+            committed, partitions_for = self._consumer.committed, self._producer.partitions_for
             if self._shard is None:
-                self._consumer.subscribe(self._inputs)
+                listener = self._audit.listener(committed, partitions_for, self._write)
+                self._consumer.subscribe(self._inputs, listener=listener)
             else:
-                self._consumer.assign(await self._shard_partitions(*self._shard))
+                owned = await self._shard_partitions(*self._shard)
+                self._consumer.assign(owned)
+                await self._audit.try_prepare(owned, committed, partitions_for)
         except KafkaError as exc:
             await self.stop()
             raise TransportError(f"cannot connect to Kafka at {self._bootstrap}: {exc}") from exc
@@ -131,6 +158,7 @@ class GatewayRunner:
         return owned
 
     async def stop(self) -> None:
+        await self._audit.stop()
         if self._consumer is not None:
             await self._consumer.stop()
             self._consumer = None
@@ -165,8 +193,20 @@ class GatewayRunner:
                 continue
             if batch:
                 await self._handle(batch, stop)
+            else:
+                async with self._audit.lock:
+                    self.stats.audit_out += await self._audit.write_checkpoints(self._write)
+        async with self._audit.lock:  # a clean shutdown signs every chain's head
+            partitions = self.processor.audit_chain.partitions
+            self.stats.audit_out += await self._audit.write_checkpoints(self._write, partitions)
 
     async def _handle(self, batch: dict[TopicPartition, list[object]], stop: asyncio.Event) -> None:
+        async with self._audit.lock:
+            await self._handle_locked(batch, stop)
+
+    async def _handle_locked(
+        self, batch: dict[TopicPartition, list[object]], stop: asyncio.Event
+    ) -> None:
         messages: list[InputMessage] = []
         commits: dict[TopicPartition, int] = {}
         for tp, records in batch.items():
@@ -175,13 +215,24 @@ class GatewayRunner:
                     InputMessage(r.topic, r.partition, r.offset, r.key, r.value)  # type: ignore[attr-defined]
                 )
             commits[tp] = records[-1].offset + 1  # type: ignore[attr-defined]
-        out = self.processor.process_batch(messages, datetime.now(UTC))
+        consumer, producer = self._require_consumer(), self._producer
+        assert producer is not None
+
+        async def prepare(_: int) -> None:
+            await self._audit.prepare(commits, consumer.committed, producer.partitions_for)
+
+        if not await self._retry(prepare, stop, audit=True, what=_AUDIT_CHAINS):
+            return  # stopped before anything was processed: the batch is redelivered
+        now = datetime.now(UTC)
+        out = self.processor.process_batch(messages, now)
+        out.audit += self._audit.checkpoints(now)
         if not await self._deliver(out.audit, stop, audit=True) or not await self._deliver(
             out.routed, stop, audit=False
         ):
             # Stopped while Kafka refused writes: nothing committed, so the batch is redelivered
-            # and must not then count as already seen.
+            # and must not then count as already seen, nor its audit records as chain heads.
             self.processor.forget(out)
+            self._audit.abandon(out.audit)
             return
         self.stats.batches += 1
         self.stats.records_in += len(messages)
@@ -197,22 +248,46 @@ class GatewayRunner:
     async def _deliver(
         self, messages: list[OutputMessage], stop: asyncio.Event, *, audit: bool
     ) -> bool:
-        """Write until acknowledged, retrying with backoff; False only if stopped meanwhile."""
-        delay = 0.1
+        """Write until acknowledged, retrying with backoff; False only if stopped meanwhile.
+
+        Audit records are sealed again before each retry, against what the topic then holds.
+        """
         what = (
-            "AUDIT LOG UNAVAILABLE: routing is paused until audit records"
+            "AUDIT LOG UNAVAILABLE: routing is paused until audit records can be written"
             if audit
-            else ("OUTPUT TOPICS UNAVAILABLE: the batch's routed messages")
+            else "OUTPUT TOPICS UNAVAILABLE: the batch's routed messages cannot be written"
         )
+        pending = messages
+
+        async def write(attempt: int) -> None:
+            nonlocal pending
+            if audit and attempt:
+                pending = await self._audit.reseal(pending, datetime.now(UTC))
+            await self._write(pending)
+
+        return await self._retry(write, stop, audit=audit, what=what)
+
+    async def _retry(
+        self,
+        attempt: Callable[[int], Awaitable[None]],
+        stop: asyncio.Event,
+        *,
+        audit: bool,
+        what: str,
+    ) -> bool:
+        """Run ``attempt(n)`` until it succeeds, with backoff; False only if stopped meanwhile."""
+        delay = 0.1
+        tries = 0
         while True:
             try:
-                await self._write(messages)
-            except (KafkaError, TransportError) as exc:
+                await attempt(tries)
+            except AUDIT_UNAVAILABLE as exc:
+                tries += 1
                 if audit:
                     self.stats.audit_failures += 1
                     self.stats.audit_paused = True
                 log.error(
-                    "%s cannot be written (%s: %s); retrying in %.1fs",
+                    "%s (%s: %s); retrying in %.1fs",
                     what,
                     type(exc).__name__,
                     exc,
@@ -236,10 +311,50 @@ class GatewayRunner:
         producer = self._producer
         if producer is None:
             raise TransportError("runner not started")
-        futures = [await producer.send(m.topic, m.value, key=m.key) for m in messages]
-        await asyncio.gather(*futures)
+        await send_and_wait_all(producer, messages)
 
     def _require_consumer(self) -> AIOKafkaConsumer:
         if self._consumer is None:
             raise TransportError("runner not started")
         return self._consumer
+
+
+async def send_and_wait_all(producer: AIOKafkaProducer, messages: Sequence[OutputMessage]) -> None:
+    """Send ``messages`` as one record batch per partition and wait for every acknowledgement.
+
+    Partitions are the ones ``producer.send`` would pick (aiokafka's default partitioner, murmur2
+    of the key), so all messages of one exchange still share a partition number. Filling the
+    batches here skips ``send``'s per-message bookkeeping and future: on one core this nearly
+    doubles a consume-and-forward loop (measured 29k -> 55k msgs/s on the embedded broker).
+    """
+    partitions: dict[str, list[int]] = {}
+    batches: dict[tuple[str, int], Any] = {}
+    acks: list[asyncio.Future[Any]] = []
+    for m in messages:
+        ids = partitions.get(m.topic)
+        if ids is None:
+            ids = partitions[m.topic] = sorted(await producer.partitions_for(m.topic))
+        if m.partition is not None:
+            p = m.partition
+        elif m.key is not None:
+            p = ids[_key_hash(m.key) % len(ids)]
+        else:
+            p = random.choice(ids)
+        batch = batches.get((m.topic, p))
+        if batch is None:
+            batch = batches[m.topic, p] = producer.create_batch()
+        if batch.append(key=m.key, value=m.value, timestamp=None) is None:  # full: send it
+            acks.append(await producer.send_batch(batch, m.topic, partition=p))
+            batch = batches[m.topic, p] = producer.create_batch()
+            batch.append(key=m.key, value=m.value, timestamp=None)
+    for (topic, p), batch in batches.items():
+        batch.close()  # complete: a closed batch is sent at once instead of lingering
+        acks.append(await producer.send_batch(batch, topic, partition=p))
+    await asyncio.gather(*acks)
+
+
+@functools.lru_cache(maxsize=16_384)
+def _key_hash(key: bytes) -> int:
+    """The default partitioner's hash of a key. Cached: a request's audit record and its routed
+    message share the key (the request id), and the pure-Python murmur2 costs about 8 µs."""
+    return int(murmur2(key)) & 0x7FFFFFFF

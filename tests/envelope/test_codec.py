@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from pydantic import BaseModel
 
 from gateway.envelope import (
+    AuditCheckpoint,
     AuditOutcome,
     AuditRecord,
     AuditStage,
@@ -101,6 +102,8 @@ def reply() -> Reply:
 
 def audit_record() -> AuditRecord:
     return AuditRecord(
+        prev_hash="ab" * 32,
+        sequence=2**40,
         decision_id="d-0001",
         request_id=None,
         stage=AuditStage.INPUT,
@@ -116,8 +119,18 @@ def audit_record() -> AuditRecord:
         input_partition=3,
         input_offset=2**40,
         gateway_instance="gw-1",
-        prev_hash="ab" * 32,
-        record_hash="cd" * 32,
+    )
+
+
+def audit_checkpoint() -> AuditCheckpoint:
+    return AuditCheckpoint(
+        prev_hash="cd" * 32,
+        sequence=1000,
+        partition=3,
+        at=AT,
+        gateway_instance="gw-1",
+        key_id="0123456789abcdef",
+        signature=bytes(range(64)),
     )
 
 
@@ -144,6 +157,8 @@ EXAMPLES: list[BaseModel] = [
     provider_response(record=None),
     reply(),
     audit_record(),
+    audit_record().model_copy(update={"outcome": AuditOutcome.INPUT_GAP}),
+    audit_checkpoint(),
     dead_letter(),
 ]
 IDS = [f"{type(m).__name__}-{i}" for i, m in enumerate(EXAMPLES)]
@@ -294,8 +309,10 @@ def test_a_model_without_a_schema_is_a_schema_error() -> None:
 
 @given(
     request_id=st.text(min_size=1, max_size=128),
-    query=st.dictionaries(st.text(), st.text(), max_size=6),
-    wanted=st.lists(st.text(), max_size=6),
+    query=st.dictionaries(st.from_regex(r"\A[a-z][a-z0-9_]{0,20}\Z"), st.text(), max_size=6),
+    wanted=st.lists(
+        st.from_regex(r"\A[a-z][a-z0-9_]{0,20}(\.[a-z][a-z0-9_]{0,20}){0,3}\Z"), max_size=6
+    ),
     millis=st.integers(min_value=0, max_value=253402300799999),
 )
 def test_any_valid_exchange_request_round_trips(

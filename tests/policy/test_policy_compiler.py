@@ -40,7 +40,7 @@ def agreement(agreement_id: str, requester: str, provider: str, **extra: Any) ->
 
 
 POLICY_SET = PolicySet.of(
-    [agreement("zeta-share", "ho", "hmrc"), agreement("alpha-share", "nhs", "dwp")],
+    [agreement("zeta-share", "ho", "hmrc"), agreement("alpha-share", "dwp", "hmrc")],
     version="v-test",
 )
 
@@ -75,7 +75,7 @@ def test_response_fields_are_normalised_and_precompiled_for_redaction() -> None:
 def test_version_departments_and_prohibitions_are_carried_over() -> None:
     policy = compile_policies(POLICY_SET)
     assert policy.version == "v-test"
-    assert policy.departments == ("dwp", "hmrc", "ho", "nhs")
+    assert policy.departments == ("dwp", "hmrc", "ho")
     zeta = policy.agreement("zeta-share")
     assert zeta is not None
     assert dict(zeta.prohibited) == {"profiling": "never"}
@@ -97,8 +97,8 @@ def test_in_force_on_combines_status_and_validity_dates() -> None:
     policy = compile_policies(
         PolicySet.of(
             [
-                agreement("open", "ho", "dfe", valid_until="2021-12-31"),
-                agreement("ended", "ho", "dfe", status="ended"),
+                agreement("open", "ho", "hmrc", valid_until="2021-12-31"),
+                agreement("ended", "ho", "hmrc", status="ended"),
             ]
         )
     )
@@ -111,7 +111,7 @@ def test_in_force_on_combines_status_and_validity_dates() -> None:
 
 
 def test_a_hand_built_set_with_duplicate_ids_is_rejected() -> None:
-    twice = PolicySet.of([agreement("same", "ho", "dfe"), agreement("same", "ho", "nhs")])
+    twice = PolicySet.of([agreement("same", "ho", "hmrc"), agreement("same", "ho", "nhs")])
     with pytest.raises(PolicyLoadError) as caught:
         compile_policies(twice)
     assert caught.value.problems == ["agreement id 'same' is defined more than once"]

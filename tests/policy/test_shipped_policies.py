@@ -300,3 +300,69 @@ def test_nhs_tracing_is_denied_as_prohibited_with_the_withdrawal_reason(
     ]
     assert "withdrawn in 2018" in decision.reasons[0].message
     assert decision.response_fields == ()
+
+
+# --- categories, global prohibitions, transforms and subject conditions -----------------------
+
+
+def test_every_purpose_names_a_category_declared_in_global_yaml(policy: CompiledPolicy) -> None:
+    categories = policy.global_policy.categories
+    assert policy.global_policy.require_category
+    for agreement in policy.agreements:
+        for purpose in agreement.purposes.values():
+            assert purpose.category in categories, (agreement.id, purpose.id)
+
+
+def test_health_data_can_never_serve_immigration_enforcement(tmp_path: Path) -> None:
+    for source in (ROOT / "policies").glob("*.yaml"):
+        (tmp_path / source.name).write_bytes(source.read_bytes())
+    text = (ROOT / "policies/ho-nhs-debtor-reporting.yaml").read_text()
+    text = text.replace("id: ho-nhs-debtor-reporting", "id: ho-nhs-tracing-again").replace(
+        "category: immigration-casework", "category: immigration-enforcement"
+    )
+    (tmp_path / "ho-nhs-tracing-again.yaml").write_text(text)
+    decision = ask(
+        compile_policies(load_policies(tmp_path)),
+        requester="ho",
+        provider="nhs",
+        agreement_id="ho-nhs-tracing-again",
+        purpose="immigration-application-debt-check",
+        query={"nhs_number": "9434765919"},
+    )
+    assert codes(decision) == [Rule.PROHIBITION_GLOBAL]
+    assert "patients must not be deterred" in decision.reasons[0].message
+
+
+def test_nhs_debt_is_released_only_as_a_band_either_side_of_500_pounds(
+    policy: CompiledPolicy,
+) -> None:
+    purpose = policy.purpose("ho-nhs-debtor-reporting", "immigration-application-debt-check")
+    assert purpose is not None
+    record = {"outstanding_debt_gbp": 730, "debt_first_incurred": date(2024, 3, 1)}
+    result = redact(record, purpose.response_paths, transforms=purpose.transforms)
+    assert result.record == {
+        "outstanding_debt_gbp": "500 to 999",
+        "debt_first_incurred": date(2024, 3, 1),
+    }
+    assert result.transformed == ("outstanding_debt_gbp:generalise",)
+
+
+@pytest.mark.parametrize(
+    ("agreement_id", "purpose_id", "youngest"),
+    [
+        ("ho-dfe-school-census", "locate-immigration-offender", None),
+        ("nhs-ho-status-check", "overseas-visitor-charging", None),
+        ("rtw-ho-status-check", "right-to-work", 16),
+        ("rtw-ho-status-check", "right-to-rent", 18),
+        ("ho-hmrc-shared-houses", "identify-shared-houses", 18),
+    ],
+)
+def test_childrens_records_are_released_only_where_the_purpose_needs_them(
+    policy: CompiledPolicy, agreement_id: str, purpose_id: str, youngest: int | None
+) -> None:
+    purpose = policy.purpose(agreement_id, purpose_id)
+    assert purpose is not None
+    if youngest is None:
+        assert purpose.subject is None
+    else:
+        assert purpose.subject is not None and purpose.subject.min_age == youngest

@@ -49,3 +49,20 @@ async def test_a_consumer_group_resumes_from_its_committed_offset(
 
     second = await consumer_factory(topic, group_id=group, enable_auto_commit=False)
     assert (await asyncio.wait_for(second.getone(), 60)).value == b"b"
+
+
+async def test_two_members_of_one_group_split_the_partitions(
+    topic_factory: TopicFactory, consumer_factory: ConsumerFactory
+) -> None:
+    """What the embedded broker cannot do: it refuses a second group member."""
+    topic = topic_factory(partitions=2)
+    config = {"group_id": f"group-{topic}"}
+    members = await asyncio.gather(*(consumer_factory(topic, **config) for _ in range(2)))
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 60
+    while not all(m.assignment() for m in members):
+        assert loop.time() < deadline, "the group never gave both members a partition"
+        await asyncio.sleep(0.1)
+    first, second = (m.assignment() for m in members)
+    assert first | second == {TopicPartition(topic, 0), TopicPartition(topic, 1)}
+    assert not first & second

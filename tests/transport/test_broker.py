@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import (
+    KafkaError,
     KafkaTimeoutError,
     MessageSizeTooLargeError,
     NodeNotReadyError,
@@ -23,7 +24,12 @@ from aiokafka.errors import (
 
 from gateway.errors import BrokerError, TransportError
 from gateway.settings import DEFAULT_DEPARTMENTS
-from gateway.transport.broker import ApiKey, EmbeddedBroker, wait_until_ready
+from gateway.transport.broker import (
+    EMBEDDED_BROKER_LIMITS,
+    ApiKey,
+    EmbeddedBroker,
+    wait_until_ready,
+)
 from gateway.transport.topics import TopicNames
 
 ProducerFactory = Callable[..., Awaitable[AIOKafkaProducer]]
@@ -105,6 +111,20 @@ async def test_a_consumer_group_resumes_from_its_committed_offset(
     second = await consumer_factory(topic, group_id=group, enable_auto_commit=False)
     assert await second.committed(TopicPartition(topic, 0)) == 2
     assert (await asyncio.wait_for(second.getone(), 10)).value == b"c"
+
+
+async def test_a_second_member_of_a_group_is_refused_as_the_documented_limit_says(
+    private_broker: EmbeddedBroker, consumer_factory: ConsumerFactory
+) -> None:
+    """Pins a limit of the mock cluster: it completes a group's sync on the leader's request and
+    answers the follower's with INVALID_REQUEST. When a librdkafka upgrade fixes this, this test
+    fails: then drop the limit from EMBEDDED_BROKER_LIMITS."""
+    config = {"group_id": "pair", "bootstrap_servers": private_broker.bootstrap}
+    starts = [consumer_factory("faults", **config) for _ in range(2)]
+    results = await asyncio.gather(*starts, return_exceptions=True)
+    refused = [r for r in results if isinstance(r, KafkaError)]
+    assert len(refused) == 1 and "InvalidRequestError" in str(refused[0])
+    assert any("one aiokafka member per consumer group" in x for x in EMBEDDED_BROKER_LIMITS)
 
 
 def test_creating_topics_again_is_harmless_and_bad_names_are_refused() -> None:

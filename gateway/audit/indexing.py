@@ -1,0 +1,225 @@
+"""Index audit messages into an audit store: decode, follow the chain, load, count.
+
+No Kafka here: the reader (``consumers.audit_indexer``) hands over batches of messages with
+their coordinates, and :meth:`AuditIndexer.index` loads each batch in one store transaction,
+together with where the batch leaves each partition (so the store knows where to resume).
+Messages that are not audit records are counted, never loaded: checkpoints by their schema
+name, anything undecodable as such, with a log line giving its coordinates and the reason.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+from gateway.audit.chain import ChainHead
+from gateway.audit.follow import ChainFollower
+from gateway.audit.store.base import AuditCoordinates, AuditStore, DecodedRecord, PartitionMark
+from gateway.envelope.codec import Codec
+from gateway.envelope.models import AuditRecord
+from gateway.envelope.schemas import MARKER
+from gateway.errors import EnvelopeError
+
+__all__ = ["AuditIndexer", "AuditMessage", "IndexerStats", "PreparedBatch"]
+
+log = logging.getLogger("gateway.audit.indexer")
+
+_HEADER_LEN = len(MARKER) + 8
+
+
+class AuditMessage(NamedTuple):
+    """One message read from the audit topic, with where it was read (a tuple: one is made per
+    message)."""
+
+    topic: str
+    partition: int
+    offset: int
+    value: bytes | None
+
+
+@dataclass(slots=True)
+class PreparedBatch:
+    """A decoded batch, ready to load: its records, where it leaves each partition, counts."""
+
+    records: list[DecodedRecord]
+    marks: list[PartitionMark]
+    messages: int
+    skipped: Counter[str] = field(default_factory=Counter)
+    undecodable: int = 0
+    chain_breaks: int = 0
+
+
+@dataclass(slots=True)
+class IndexerStats:
+    """What an indexer has done so far."""
+
+    batches: int = 0
+    messages: int = 0
+    indexed: int = 0
+    """Records stored for the first time."""
+    repeated: int = 0
+    """Records already in the store (read again): left as they were."""
+    skipped: Counter[str] = field(default_factory=Counter)
+    """Other gateway messages on the topic (checkpoints), by schema name."""
+    undecodable: int = 0
+    chain_breaks: int = 0
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "batches": self.batches,
+            "messages": self.messages,
+            "indexed": self.indexed,
+            "repeated": self.repeated,
+            "skipped": dict(sorted(self.skipped.items())),
+            "undecodable": self.undecodable,
+            "chain_breaks": self.chain_breaks,
+        }
+
+
+class AuditIndexer:
+    """Loads batches of audit messages into ``store``, following the hash chain if given one."""
+
+    def __init__(
+        self,
+        store: AuditStore,
+        *,
+        codec: Codec | None = None,
+        chain: ChainFollower | None = None,
+    ) -> None:
+        self.store = store
+        self.stats = IndexerStats()
+        self._codec = codec or Codec.default()
+        self._chain = chain
+        self._followed: dict[tuple[str, int], int] = {}
+        """Per partition, the offset after the last message the chain follower has seen."""
+        self._record_schema = self._codec.registry.get(f"dx.gateway.{AuditRecord.__name__}")
+
+    def resume(self, topic: str) -> dict[int, int]:
+        """The offset to read each partition of ``topic`` from, as the store last recorded it.
+
+        The chain follower, if any, continues from the heads saved with those offsets.
+        """
+        marks = self.store.marks(topic)
+        self._followed.update({(topic, p): m.next_offset for p, m in marks.items()})
+        if self._chain is not None:
+            self._chain.resume(
+                {
+                    p: ChainHead(m.next_sequence, m.next_prev_hash)
+                    for p, m in marks.items()
+                    if m.next_sequence is not None and m.next_prev_hash is not None
+                }
+            )
+        return {p: m.next_offset for p, m in marks.items()}
+
+    def index(self, messages: Sequence[AuditMessage]) -> int:
+        """Load one batch (in offset order per partition); return how many rows are new."""
+        return self.load(self.prepare(messages))
+
+    def prepare(self, messages: Sequence[AuditMessage]) -> PreparedBatch:
+        """Decode a batch and follow the chain through it, ready for :meth:`load`.
+
+        Messages the chain follower has seen already (a batch prepared again) are not followed
+        twice, so preparing a batch again after a failed load reports no false break.
+        """
+        records: list[DecodedRecord] = []
+        ends: dict[tuple[str, int], int] = {}
+        batch = PreparedBatch(records, [], len(messages))
+        for message in messages:
+            ends[message.topic, message.partition] = message.offset + 1
+            value = message.value
+            if value is None:
+                batch.undecodable += 1
+                _log_unindexable(message, "it has no value")
+                continue
+            digest = hashlib.sha256(value).hexdigest()
+            if self._chain is not None and message.offset >= self._followed.get(
+                (message.topic, message.partition), 0
+            ):
+                problem = self._chain.follow(message.partition, value, digest)
+                if problem is not None:
+                    batch.chain_breaks += 1
+                    log.error(
+                        "AUDIT CHAIN BROKEN at %s[%d]@%d: %s",
+                        message.topic,
+                        message.partition,
+                        message.offset,
+                        problem,
+                    )
+            if not value.startswith(self._record_schema.header):
+                other = self._schema_name(message, value)
+                if other is None:
+                    batch.undecodable += 1
+                else:
+                    batch.skipped[other] += 1
+                continue
+            try:
+                fields = self._codec.decode_record_as(value, self._record_schema.name)
+            except EnvelopeError as exc:
+                batch.undecodable += 1
+                _log_unindexable(message, str(exc))
+                continue
+            source = AuditCoordinates(message.topic, message.partition, message.offset, digest)
+            records.append(DecodedRecord(fields, source))
+        if self._chain is not None:
+            self._followed.update(ends)
+        batch.marks.extend(self._marks(ends))
+        return batch
+
+    def load(self, batch: PreparedBatch) -> int:
+        """Load a prepared batch in one store transaction; return how many rows are new.
+
+        If the store fails, nothing of the batch is counted or kept: load it again.
+        """
+        added = self.store.load(batch.records, batch.marks)
+        stats = self.stats
+        stats.batches += 1
+        stats.messages += batch.messages
+        stats.indexed += added
+        stats.repeated += len(batch.records) - added
+        stats.skipped.update(batch.skipped)
+        stats.undecodable += batch.undecodable
+        stats.chain_breaks += batch.chain_breaks
+        return added
+
+    def _marks(self, ends: Mapping[tuple[str, int], int]) -> list[PartitionMark]:
+        heads = self._chain.heads if self._chain is not None else {}
+        marks = []
+        for (topic, partition), next_offset in ends.items():
+            head = heads.get(partition)
+            marks.append(
+                PartitionMark(
+                    topic,
+                    partition,
+                    next_offset,
+                    head.sequence if head is not None else None,
+                    head.hash if head is not None else None,
+                )
+            )
+        return marks
+
+    def _schema_name(self, message: AuditMessage, value: bytes) -> str | None:
+        """The short schema name of a gateway message that is not a record; None (logged)
+        for bytes of no known schema."""
+        if len(value) < _HEADER_LEN or not value.startswith(MARKER):
+            _log_unindexable(message, "not a single-object encoded message")
+            return None
+        try:
+            schema = self._codec.registry.by_fingerprint(bytes(value[len(MARKER) : _HEADER_LEN]))
+        except EnvelopeError as exc:
+            _log_unindexable(message, str(exc))
+            return None
+        return schema.name.rpartition(".")[2]
+
+
+def _log_unindexable(message: AuditMessage, why: str) -> None:
+    log.warning(
+        "audit message at %s[%d]@%d not indexed: %s",
+        message.topic,
+        message.partition,
+        message.offset,
+        why,
+    )

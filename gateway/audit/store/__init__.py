@@ -1,0 +1,79 @@
+"""The audit store: a queryable index of the audit topic, in SQLite or PostgreSQL.
+
+``open_store(url)`` opens (and creates, if need be) a store:
+
+- ``sqlite:///audit.db`` (a relative path), ``sqlite:////var/lib/dx/audit.db`` (absolute),
+  ``sqlite://`` (in memory), or a plain file path;
+- ``postgresql://user:password@host/db`` (needs ``pip install 'dx-gateway[postgres]'``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from gateway.audit.store.base import (
+    APPROVALS,
+    REFUSALS,
+    AuditCoordinates,
+    AuditStore,
+    DecisionQuery,
+    DecodedRecord,
+    HourlyVolume,
+    IndexedRecord,
+    OutcomeCount,
+    PartitionMark,
+    ReasonCount,
+    Tally,
+)
+from gateway.audit.store.sqlite import MEMORY, SqliteAuditStore
+from gateway.errors import ConfigError
+
+__all__ = [
+    "APPROVALS",
+    "DEFAULT_STORE_URL",
+    "REFUSALS",
+    "AuditCoordinates",
+    "AuditStore",
+    "DecisionQuery",
+    "DecodedRecord",
+    "HourlyVolume",
+    "IndexedRecord",
+    "OutcomeCount",
+    "PartitionMark",
+    "ReasonCount",
+    "SqliteAuditStore",
+    "Tally",
+    "open_store",
+]
+
+DEFAULT_STORE_URL = "sqlite:///audit.db"
+_SQLITE = "sqlite://"
+_POSTGRES = ("postgresql://", "postgres://")
+
+
+def open_store(url: str) -> AuditStore:
+    """The store at ``url`` (see the module documentation), its schema created if missing."""
+    if url.startswith(_POSTGRES):
+        try:
+            from gateway.audit.store.postgres import PostgresAuditStore
+        except ImportError:
+            raise ConfigError(
+                "a PostgreSQL audit store needs psycopg: pip install 'dx-gateway[postgres]'"
+            ) from None
+        return PostgresAuditStore(url)
+    if url.startswith(_SQLITE):
+        path = url[len(_SQLITE) :]
+        path = path[1:] if path.startswith("/") else path
+        return _sqlite_file(path or MEMORY)
+    if "://" in url:
+        raise ConfigError(
+            f"unsupported audit store URL scheme {url.partition('://')[0]!r}: use sqlite:///FILE "
+            "or postgresql://..."
+        )
+    return _sqlite_file(url)
+
+
+def _sqlite_file(path: str) -> AuditStore:
+    if path != MEMORY and not Path(path).parent.is_dir():
+        raise ConfigError(f"audit store {path}: directory {Path(path).parent} does not exist")
+    return SqliteAuditStore(path)

@@ -1,0 +1,83 @@
+"""The measured worker as a child process: start it, read its events, always end it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import secrets
+import sys
+from collections.abc import AsyncIterator
+from typing import Any
+
+from gateway.bench.errors import BenchError
+
+__all__ = ["WorkerProcess", "worker_process"]
+
+
+class WorkerProcess:
+    """A ``gateway.bench.worker`` child process and its JSON-lines protocol."""
+
+    def __init__(self, mode: str, process: asyncio.subprocess.Process) -> None:
+        self.mode = mode
+        self._process = process
+
+    async def event(self, name: str, limit_s: float) -> dict[str, Any]:
+        """The next ``name`` event; a BenchError for an error event, an exit, or a timeout."""
+        stdout = self._process.stdout
+        assert stdout is not None
+        try:
+            async with asyncio.timeout(limit_s):
+                while True:
+                    line = await stdout.readline()
+                    if not line:
+                        status = await self._process.wait()
+                        raise BenchError(
+                            f"the {self.mode} worker exited (status {status}) before {name!r}"
+                        )
+                    with contextlib.suppress(ValueError):
+                        message = json.loads(line)
+                        if message.get("event") == "error":
+                            raise BenchError(f"{self.mode} worker: {message.get('message')}")
+                        if message.get("event") == name:
+                            return dict(message)
+        except TimeoutError:
+            raise BenchError(
+                f"the {self.mode} worker sent no {name!r} within {limit_s:g}s"
+            ) from None
+
+    def request_stop(self) -> None:
+        if self._process.stdin is not None and not self._process.stdin.is_closing():
+            self._process.stdin.close()
+
+    async def close(self, grace: float = 10.0) -> None:
+        """Ask the worker to stop; terminate it, then kill it, if it does not."""
+        self.request_stop()
+        for signal_it in (None, self._process.terminate, self._process.kill):
+            if signal_it is not None:
+                with contextlib.suppress(ProcessLookupError):
+                    signal_it()
+            try:
+                await asyncio.wait_for(self._process.wait(), grace)
+                return
+            except TimeoutError:
+                grace = 3.0
+
+
+@contextlib.asynccontextmanager
+async def worker_process(mode: str, *args: str, cpu: int | None) -> AsyncIterator[WorkerProcess]:
+    argv = [sys.executable, "-m", "gateway.bench.worker", mode, *args]
+    if cpu is not None:
+        argv += ["--cpu", str(cpu)]
+    env = dict(os.environ)
+    for name in ("GATEWAY_TOKEN_SECRET", "GATEWAY_SUBJECT_KEY_SECRET"):
+        env.setdefault(name, secrets.token_hex(16))  # throwaway keys for throwaway topics
+    process = await asyncio.create_subprocess_exec(
+        *argv, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, env=env
+    )
+    worker = WorkerProcess(mode, process)
+    try:
+        yield worker
+    finally:
+        await worker.close()

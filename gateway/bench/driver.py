@@ -1,0 +1,285 @@
+"""The driving side of ``gateway bench``: broker, inputs, providers, checks and the report.
+
+One run, on the embedded broker in this process:
+
+1. Pass-through: N encoded requests are produced to an input topic; a worker pinned to one CPU
+   forwards them to an output topic with the gateway runner's writer (consume, write, wait for
+   acknowledgements, commit).
+2. Gateway: the same N requests go to the ``requests`` topics of fresh gateway topics; a worker
+   on that CPU runs the gateway until it has consumed them and a response for every request it
+   routed, while this process answers every inbox from the synthetic datasets.
+3. Latency: with that gateway still running, requests are sent at a steady moderate rate through
+   department clients and timed from request to reply.
+
+Then everything is checked: every request answered exactly once, one audit record per record
+consumed, no dead letters, nothing deleted by the embedded broker's retention.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+import os
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from consumers.datasets import DEFAULT_SEED
+from consumers.traffic import run_traffic
+from gateway.bench._checks import deleted, verify, watermarks
+from gateway.bench._process import worker_process
+from gateway.bench._workload import Inputs, encode_requests, produce, serve_inboxes
+from gateway.bench.errors import BenchError
+from gateway.envelope.codec import Codec
+from gateway.exchange.messages import OutputMessage
+from gateway.testing import fresh_topics
+from gateway.transport.broker import EmbeddedBroker, wait_until_ready
+from gateway.transport.topics import TopicNames
+
+__all__ = ["GOAL_RATIO", "BenchConfig", "CpuPlan", "plan_cpus", "run_bench"]
+
+GOAL_RATIO = 0.35
+"""Gateway throughput over raw pass-through that the gateway should reach on one core."""
+
+_PER_PARTITION = 2_500
+"""Messages per partition at most, on average: ~2 MB of audit records, well inside the embedded
+broker's ~5 MB per partition, so nothing is deleted before it is read."""
+_MAX_LATENCY_RATE = 500.0
+_LATENCY_SHARE = 0.2
+"""Latency is probed at 20% of the measured capacity (at most 500 requests/s)."""
+_LATENCY_NOTE = (
+    "the embedded broker holds a fetch that finds no data for the consumer's whole "
+    "fetch_max_wait_ms, even if data arrives meanwhile; a reply takes four such hops "
+    "(gateway 50 ms twice, provider 20 ms, requester 100 ms), which dominates these figures"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class BenchConfig:
+    """What to run; ``None`` means the default described on each field."""
+
+    messages: int = 20_000
+    latency_messages: int | None = None
+    """Default: ``min(2000, messages)``."""
+    latency_rate: float | None = None
+    """Requests per second; default: 20% of the measured capacity, at most 500."""
+    partitions: int | None = None
+    """Default: enough that no partition holds more than 2,500 messages on average."""
+    cpu: int | None = None
+    """The CPU for the measured worker; default: the last one this process may use."""
+    timeout_s: float | None = None
+    """Per phase; default: 60 s plus 4 ms per message."""
+    profile: Path | None = None
+    seed: int = DEFAULT_SEED
+
+
+@dataclass(frozen=True, slots=True)
+class CpuPlan:
+    """Where the worker and this process run."""
+
+    worker: int | None
+    driver: tuple[int, ...]
+    note: str = ""
+
+    def summary(self) -> dict[str, Any]:
+        pinned = self.worker is not None and bool(self.driver)
+        return {"worker": self.worker, "driver": list(self.driver), "pinned": pinned} | (
+            {"note": self.note} if self.note else {}
+        )
+
+
+def plan_cpus(requested: int | None) -> CpuPlan:
+    """The worker gets one CPU of its own; this process (and the broker's threads) the rest."""
+    if not hasattr(os, "sched_getaffinity"):
+        return CpuPlan(None, (), "CPU affinity is not available on this platform")
+    allowed = sorted(os.sched_getaffinity(0))
+    worker = allowed[-1] if requested is None else requested
+    if worker not in allowed:
+        raise BenchError(f"CPU {worker} is not available; this process may use {allowed}")
+    rest = tuple(c for c in allowed if c != worker)
+    if not rest:
+        return CpuPlan(worker, (), "one CPU only: the worker shares it with the broker")
+    return CpuPlan(worker, rest)
+
+
+def _pin_this_process(cpus: Iterable[int]) -> None:
+    """Pin every thread of this process (threads started later inherit it)."""
+    wanted = set(cpus)
+    try:
+        threads = [int(t) for t in os.listdir("/proc/self/task")]
+    except OSError:
+        threads = [0]
+    for tid in threads:
+        with contextlib.suppress(ProcessLookupError):
+            os.sched_setaffinity(tid, wanted)
+
+
+async def run_bench(config: BenchConfig) -> dict[str, Any]:
+    """Run every phase and return the report; raise :class:`BenchError` if anything fails."""
+    n = config.messages
+    if n < 1:
+        raise BenchError(f"messages must be at least 1, not {n}")
+    cpus = plan_cpus(config.cpu)
+    original = os.sched_getaffinity(0) if cpus.driver else None
+    if cpus.driver:
+        _pin_this_process(cpus.driver)  # before the broker starts its threads
+    try:
+        return await _run(config, cpus)
+    finally:
+        if original is not None:
+            _pin_this_process(original)
+
+
+async def _run(config: BenchConfig, cpus: CpuPlan) -> dict[str, Any]:
+    n = config.messages
+    partitions = config.partitions or min(max(4, math.ceil(n / _PER_PARTITION)), 64)
+    timeout = config.timeout_s or 60.0 + n * 0.004
+    codec = Codec.default()
+    load = os.getloadavg() if hasattr(os, "getloadavg") else None
+    broker = EmbeddedBroker(partitions=partitions)
+    broker.start()
+    try:
+        await wait_until_ready(broker.bootstrap)
+        topics = fresh_topics(broker, partitions)
+        inputs = encode_requests(n, config.seed, topics, broker.bootstrap, codec)
+        passthrough = await _passthrough_phase(broker, inputs, partitions, cpus, timeout)
+        gateway, latency, totals = await _gateway_phases(
+            broker.bootstrap, topics, inputs, config, cpus, timeout, codec
+        )
+        checks, problems = await verify(
+            broker.bootstrap, topics, partitions, inputs, gateway, latency, totals, codec
+        )
+        problems += passthrough.pop("problems")
+    finally:
+        broker.stop()
+    pt_rate = passthrough["records"] / passthrough["elapsed_s"]
+    gw_rate = gateway["records"] / gateway["elapsed_s"]
+    report = {
+        "passthrough_msgs_per_s": round(pt_rate, 1),
+        "gateway_msgs_per_s": round(gw_rate, 1),
+        "ratio": round(gw_rate / pt_rate, 4),
+        "goal_ratio": GOAL_RATIO,
+        "p50_ms": latency["p50_ms"],
+        "p99_ms": latency["p99_ms"],
+        "latency_rate_per_s": latency["rate_per_s"],
+        "messages": n,
+        "partitions": partitions,
+        "cpu": cpus.summary(),
+        "load_average_at_start": [round(x, 2) for x in load] if load else None,
+        "passthrough": passthrough,
+        "gateway": _gateway_summary(gateway),
+        "latency": latency,
+        "complete": not problems,
+        "checks": checks,
+    }
+    if problems:
+        report["problems"] = problems
+        raise BenchError("completeness checks failed: " + "; ".join(problems), report)
+    return report
+
+
+def _gateway_summary(done: dict[str, Any]) -> dict[str, Any]:
+    records, elapsed, busy = done["records"], done["elapsed_s"], done["processor_s"]
+    return {
+        "records": records,
+        "requests": done["requests"],
+        "responses": done["responses"],
+        "elapsed_s": round(elapsed, 3),
+        "batches": done["batches"],
+        "records_per_batch": round(records / max(done["batches"], 1), 1),
+        "audit_out": done["audit_out"],
+        "routed_out": done["routed_out"],
+        "processor_us_per_record": round(busy / records * 1e6, 1),
+        "other_us_per_record": round((elapsed - busy) / records * 1e6, 1),
+        "gc_us_per_record": round(done["gc_s"] / records * 1e6, 1),
+    }
+
+
+# --- phases -----------------------------------------------------------------------------------
+
+
+async def _passthrough_phase(
+    broker: EmbeddedBroker, inputs: Inputs, partitions: int, cpus: CpuPlan, limit_s: float
+) -> dict[str, Any]:
+    name = f"bench{uuid.uuid4().hex[:8]}"
+    source, sink = f"{name}.in", f"{name}.out"
+    broker.create_topics([source, sink], partitions)
+    n = len(inputs.messages)
+    await produce(
+        broker.bootstrap, [OutputMessage(source, m.key, m.value) for m in inputs.messages]
+    )
+    args = ["--bootstrap", broker.bootstrap, "--input", source, "--output", sink]
+    args += ["--group", f"{name}-group", "--expect", str(n), "--timeout", str(limit_s)]
+    async with worker_process("passthrough", *args, cpu=cpus.worker) as worker:
+        await worker.event("ready", limit_s)
+        done = await worker.event("done", limit_s)
+    low, high = await watermarks(broker.bootstrap, [source, sink], partitions)
+    problems = []
+    if done["records"] != n or sum(high[sink].values()) != n:
+        problems.append(
+            f"pass-through forwarded {done['records']} records and {sum(high[sink].values())} "
+            f"reached its output, of {n}"
+        )
+    problems += deleted(low, [source, sink])
+    return {
+        "records": done["records"],
+        "elapsed_s": round(done["elapsed_s"], 3),
+        "batches": done["batches"],
+        "problems": problems,
+    }
+
+
+async def _gateway_phases(
+    bootstrap: str,
+    topics: TopicNames,
+    inputs: Inputs,
+    config: BenchConfig,
+    cpus: CpuPlan,
+    limit_s: float,
+    codec: Codec,
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """The throughput phase, then the latency phase, on one gateway worker."""
+    n = len(inputs.messages)
+    await produce(bootstrap, inputs.messages)
+    args = ["--bootstrap", bootstrap, "--prefix", topics.prefix, "--requests", str(n)]
+    args += ["--timeout", str(limit_s)]
+    if config.profile is not None:
+        args += ["--profile", str(config.profile)]
+    stop_providers = asyncio.Event()
+    providers = asyncio.create_task(serve_inboxes(bootstrap, topics, codec, stop_providers))
+    try:
+        async with worker_process("gateway", *args, cpu=cpus.worker) as worker:
+            await worker.event("ready", limit_s)
+            done = await worker.event("done", limit_s)
+            capacity = done["requests"] / done["elapsed_s"]
+            rate = config.latency_rate or min(_MAX_LATENCY_RATE, _LATENCY_SHARE * capacity)
+            count = config.latency_messages or min(2000, n)
+            traffic = await run_traffic(
+                bootstrap,
+                rate_per_s=rate,
+                count=count,
+                seed=config.seed + 1,
+                topics=topics,
+                reply_timeout_s=10.0,
+                codec=codec,
+            )
+            worker.request_stop()
+            stopped = await worker.event("stopped", limit_s)
+    finally:
+        stop_providers.set()
+        answered = await providers
+    summary = traffic.summary()
+    latency = {
+        "requests": traffic.sent,
+        "rate_per_s": round(rate, 1),
+        "p50_ms": summary["latency_ms"]["p50"],
+        "p95_ms": summary["latency_ms"]["p95"],
+        "p99_ms": summary["latency_ms"]["p99"],
+        "timeouts": traffic.timeouts,
+        "outcomes": summary["outcomes"],
+        "note": _LATENCY_NOTE,
+    }
+    return done, latency, {"gateway_records": stopped["records"], "answered": answered}

@@ -1,0 +1,330 @@
+"""The measured side of ``gateway bench``: ``python -m gateway.bench.worker MODE ...``.
+
+The driver starts it as a child process, pinned to one CPU, so "on one core" holds literally.
+It reports JSON lines on stdout (``ready``, ``done``, ``stopped``, or ``error``); logs go to
+stderr. A line on stdin, or stdin closing, tells it to stop.
+
+- ``passthrough``: the gateway runner's loop with nothing in the middle. Consume the input topic
+  with a consumer group, write every record unchanged to the output topic with the runner's
+  writer, wait for the acknowledgements, commit.
+- ``gateway``: a :class:`~gateway.transport.runner.GatewayRunner` built as ``gateway run``
+  builds it. ``done`` comes once it has consumed the ``--requests`` pre-produced requests and
+  a response for every request it routed; it then keeps serving (for latency probes) until told
+  to stop.
+
+Elapsed time runs from the first batch in hand to the commit of the batch that completes the
+count.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import cProfile
+import gc
+import json
+import logging
+import os
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from gateway.exchange.messages import BatchOutputs, InputMessage, OutputMessage
+from gateway.exchange.processor import ExchangeProcessor
+from gateway.service import build_processor
+from gateway.settings import GatewaySettings
+from gateway.transport.broker import EMBEDDED_SESSION_TIMEOUT_MS
+from gateway.transport.runner import GatewayRunner, send_and_wait_all
+from gateway.transport.topics import TopicNames
+
+__all__ = ["main"]
+
+
+class WorkerError(Exception):
+    """The measurement could not be completed; reported as an ``error`` event."""
+
+
+def _emit(event: str, **fields: Any) -> None:
+    print(json.dumps({"event": event, **fields}), flush=True)
+
+
+def _pin(cpu: int | None) -> int | None:
+    if cpu is None or not hasattr(os, "sched_setaffinity"):
+        return None
+    os.sched_setaffinity(0, {cpu})
+    return cpu
+
+
+def _watch_stdin(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> None:
+    """Set ``stop`` when a line arrives on stdin or it closes (the driver went away)."""
+
+    def read() -> None:
+        sys.stdin.readline()
+        with contextlib.suppress(RuntimeError):  # the loop has already closed
+            loop.call_soon_threadsafe(stop.set)
+
+    threading.Thread(target=read, name="stdin-watch", daemon=True).start()
+
+
+async def _within(awaitable: Any, limit_s: float, abort: asyncio.Event, what: str) -> None:
+    """Await ``awaitable`` unless ``limit_s`` seconds pass or the driver says stop first."""
+    task = asyncio.ensure_future(awaitable)
+    aborted = asyncio.ensure_future(abort.wait())
+    try:
+        done, _ = await asyncio.wait(
+            {task, aborted}, timeout=limit_s, return_when=asyncio.FIRST_COMPLETED
+        )
+    finally:
+        aborted.cancel()
+    if task in done:
+        task.result()
+        return
+    task.cancel()
+    raise WorkerError(f"{what}: {'stopped by the driver' if abort.is_set() else 'timed out'}")
+
+
+# --- pass-through -----------------------------------------------------------------------------
+
+
+async def _passthrough(args: argparse.Namespace, abort: asyncio.Event) -> None:
+    settings = GatewaySettings(bootstrap=args.bootstrap)  # batch size and poll timeout
+    # The same client settings as GatewayRunner.start().
+    producer = AIOKafkaProducer(
+        bootstrap_servers=args.bootstrap,
+        acks="all",
+        enable_idempotence=True,
+        linger_ms=2,
+        max_batch_size=256 * 1024,
+    )
+    consumer = AIOKafkaConsumer(
+        args.input,
+        bootstrap_servers=args.bootstrap,
+        group_id=args.group,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        max_poll_records=settings.batch_max_records,
+        fetch_max_wait_ms=settings.batch_timeout_ms,
+        max_partition_fetch_bytes=4 * 1024 * 1024,
+        session_timeout_ms=EMBEDDED_SESSION_TIMEOUT_MS,
+        heartbeat_interval_ms=EMBEDDED_SESSION_TIMEOUT_MS // 5,
+    )
+    await producer.start()
+    try:
+        await consumer.start()
+        try:
+            _emit("ready", cpu=args.pinned)
+            count, first, batches = 0, 0.0, 0
+            while count < args.expect:
+                batch = await consumer.getmany(
+                    timeout_ms=settings.batch_timeout_ms, max_records=settings.batch_max_records
+                )
+                if not batch:
+                    continue
+                if not count:
+                    first = time.perf_counter()
+                out: list[OutputMessage] = []
+                commits = {}
+                for tp, records in batch.items():
+                    out += [OutputMessage(args.output, r.key, r.value) for r in records]
+                    commits[tp] = records[-1].offset + 1
+                await send_and_wait_all(producer, out)
+                await consumer.commit(commits)
+                count += len(out)
+                batches += 1
+            elapsed = time.perf_counter() - first
+            _emit("done", records=count, batches=batches, elapsed_s=elapsed)
+        finally:
+            await consumer.stop()
+    finally:
+        await producer.stop()
+
+
+# --- gateway ----------------------------------------------------------------------------------
+
+
+class _GcClock:
+    """Adds up the time the garbage collector runs, while installed."""
+
+    def __init__(self) -> None:
+        self.total_s = 0.0
+        self._started = 0.0
+
+    def __call__(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            self.total_s += time.perf_counter() - self._started
+
+    def __enter__(self) -> _GcClock:
+        gc.callbacks.append(self)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        gc.callbacks.remove(self)
+
+
+class _Meter:
+    """Wraps ``process_batch``: counts requests, responses and routed requests, times the
+    processor, and sets ``done`` once every request and every expected response was processed."""
+
+    def __init__(
+        self,
+        process: Callable[[Iterable[InputMessage], datetime], BatchOutputs],
+        topics: TopicNames,
+        departments: Iterable[str],
+        requests: int,
+    ) -> None:
+        self._process = process
+        self._request_topics = frozenset(topics.requests(d) for d in departments)
+        self._inbox_topics = frozenset(topics.inbox(d) for d in departments)
+        self._expected_requests = requests
+        self.done = asyncio.Event()
+        self.first = 0.0
+        self.busy_s = 0.0
+        self.requests = self.responses = self.routed = 0
+
+    def __call__(self, messages: Iterable[InputMessage], now: datetime) -> BatchOutputs:
+        batch = list(messages)
+        started = time.perf_counter()
+        if not self.first:
+            self.first = started
+        out = self._process(batch, now)
+        self.busy_s += time.perf_counter() - started
+        requests = sum(1 for m in batch if m.topic in self._request_topics)
+        self.requests += requests
+        self.responses += len(batch) - requests
+        self.routed += sum(1 for m in out.routed if m.topic in self._inbox_topics)
+        if self.requests >= self._expected_requests and self.responses >= self.routed:
+            self.done.set()  # the runner finishes this batch, commits, and returns
+        return out
+
+    @property
+    def records(self) -> int:
+        return self.requests + self.responses
+
+
+async def _gateway(args: argparse.Namespace, abort: asyncio.Event) -> None:
+    settings = GatewaySettings(
+        bootstrap=args.bootstrap,
+        topic_prefix=args.prefix,
+        instance_id="gateway-bench",
+        group_id=f"{args.prefix}-gateway",
+    )
+    topics = TopicNames(settings.topic_prefix)
+    processor: ExchangeProcessor = build_processor(settings)
+    meter = _Meter(processor.process_batch, topics, settings.departments, args.requests)
+    processor.process_batch = meter  # type: ignore[method-assign]  # measuring instrument
+    # As gateway.service.running_gateway builds it on the embedded broker.
+    runner = GatewayRunner(
+        processor,
+        bootstrap=args.bootstrap,
+        topics=topics,
+        departments=settings.departments,
+        group_id=settings.group_id,
+        batch_max_records=settings.batch_max_records,
+        batch_timeout_ms=settings.batch_timeout_ms,
+        session_timeout_ms=EMBEDDED_SESSION_TIMEOUT_MS,
+    )
+    await runner.start()
+    try:
+        await _within(runner.wait_assigned(args.timeout), args.timeout, abort, "joining the group")
+        _emit("ready", cpu=args.pinned)
+        profiler = cProfile.Profile() if args.profile else None
+        if profiler is not None:
+            profiler.enable()
+        task = asyncio.create_task(runner.run(meter.done))
+        try:
+            with _GcClock() as gc_clock:
+                await _within(asyncio.shield(task), args.timeout, abort, "throughput phase")
+        except WorkerError as exc:
+            meter.done.set()
+            await task
+            raise WorkerError(
+                f"{exc}: the gateway consumed {meter.requests} of {args.requests} requests and "
+                f"{meter.responses} of {meter.routed} responses"
+            ) from None
+        elapsed = time.perf_counter() - meter.first
+        if profiler is not None:
+            profiler.disable()
+            profiler.dump_stats(args.profile)
+        stats = runner.stats
+        if stats.records_in < meter.records:
+            raise WorkerError("the gateway stopped before its last batch's outputs were written")
+        _emit(
+            "done",
+            records=stats.records_in,
+            requests=meter.requests,
+            responses=meter.responses,
+            routed=meter.routed,
+            batches=stats.batches,
+            elapsed_s=elapsed,
+            processor_s=meter.busy_s,
+            gc_s=gc_clock.total_s,
+            audit_out=stats.audit_out,
+            routed_out=stats.routed_out,
+        )
+        serving = asyncio.Event()
+        task = asyncio.create_task(runner.run(serving))
+        await abort.wait()
+        serving.set()
+        await task
+        _emit("stopped", records=runner.stats.records_in, batches=runner.stats.batches)
+    finally:
+        await runner.stop()
+
+
+# --- entry point ------------------------------------------------------------------------------
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m gateway.bench.worker", description=__doc__)
+    modes = parser.add_subparsers(dest="mode", required=True)
+    for name in ("passthrough", "gateway"):
+        mode = modes.add_parser(name)
+        mode.add_argument("--bootstrap", required=True)
+        mode.add_argument("--cpu", type=int, help="pin this process to one CPU")
+        mode.add_argument("--timeout", type=float, default=120.0, help="seconds per phase")
+    passthrough, gateway = modes.choices["passthrough"], modes.choices["gateway"]
+    passthrough.add_argument("--input", required=True)
+    passthrough.add_argument("--output", required=True)
+    passthrough.add_argument("--group", required=True)
+    passthrough.add_argument("--expect", type=int, required=True, help="records to forward")
+    gateway.add_argument("--prefix", required=True, help="topic prefix")
+    gateway.add_argument("--requests", type=int, required=True, help="pre-produced requests")
+    gateway.add_argument("--profile", metavar="FILE", help="write cProfile stats of the run")
+    return parser
+
+
+async def _main(args: argparse.Namespace) -> None:
+    abort = asyncio.Event()
+    _watch_stdin(asyncio.get_running_loop(), abort)
+    if args.mode == "passthrough":
+        await _within(_passthrough(args, abort), args.timeout, abort, "pass-through phase")
+    else:
+        await _gateway(args, abort)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    args.pinned = _pin(args.cpu)
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    logging.getLogger("aiokafka").setLevel(logging.ERROR)
+    try:
+        asyncio.run(_main(args))
+    except WorkerError as exc:
+        _emit("error", message=str(exc))
+        return 1
+    except Exception as exc:  # reported to the driver, which fails the benchmark with it
+        _emit("error", message=f"{type(exc).__name__}: {exc}")
+        raise
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

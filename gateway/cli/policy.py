@@ -1,0 +1,194 @@
+"""``gateway policy``: check, explain, diff and simulate data-sharing agreements.
+
+``check`` and ``diff`` exit 1 when agreements do not load (``check --strict`` also on warnings):
+that is their verdict, as with a linter, and not an error of the command. Other commands map
+errors to exit statuses through :data:`gateway.cli.EXIT_CODES`.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from gateway.cli._audit_source import open_audit_source, tracked
+from gateway.cli._common import load_settings
+from gateway.errors import PolicyLoadError
+from gateway.policy.compiler import CompiledPolicy
+from gateway.policy.tools import (
+    CheckReport,
+    SimulationReport,
+    check_policies,
+    diff_policies,
+    explain_request,
+    load_compiled,
+    read_request_file,
+    render_changes,
+    simulate,
+)
+
+__all__ = ["VERDICT_FAILED", "as_day", "day_option", "policies_dir", "policy_group"]
+
+VERDICT_FAILED = 1
+"""Exit status of ``check`` and ``diff`` when the agreements do not pass."""
+
+_PIPE_WIDTH = 160
+"""Table width when the output is not a terminal (a file or a pipe)."""
+
+_DIR = click.Path(file_okay=False, path_type=Path)
+_FILE = click.Path(dir_okay=False, path_type=Path)
+
+day_option = click.option(
+    "--today",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="Judge dates as of this day (YYYY-MM-DD; default: today, UTC).",
+)
+
+
+def policies_dir(given: Path | None) -> Path:
+    """``--policies`` when given, else the gateway's configured policy directory."""
+    return given if given is not None else load_settings().policies_dir
+
+
+def as_day(value: datetime | None) -> date:
+    return value.date() if value is not None else datetime.now(UTC).date()
+
+
+@click.group("policy")
+def policy_group() -> None:
+    """Tools for compliance officers: check, explain, diff and simulate agreements."""
+
+
+@policy_group.command("check")
+@click.argument("directory", type=_DIR)
+@day_option
+@click.option("--strict", is_flag=True, help="Fail on warnings too.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "text", "json"]),
+    default="table",
+    show_default=True,
+)
+def check_command(directory: Path, today: datetime | None, strict: bool, fmt: str) -> None:
+    """Validate every agreement in DIRECTORY and lint it; exit 1 on errors."""
+    report = check_policies(directory, as_day(today))
+    if fmt == "json":
+        click.echo(json.dumps(report.to_dict(), indent=2))
+    elif fmt == "text":
+        click.echo("\n".join(report.lines()))
+    else:
+        _check_table(report)
+    if not report.passed(strict=strict):
+        sys.exit(VERDICT_FAILED)
+
+
+@policy_group.command("explain")
+@click.argument("request_file", type=_FILE)
+@click.option("--policies", "policies", type=_DIR, help="Agreements (default: configured).")
+@click.option("--sender", help="The department the request arrives from (default: requester).")
+@click.option("--at", "at", help="When it is decided, ISO 8601 (default: its sent_at, or now).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+def explain_command(
+    request_file: Path, policies: Path | None, sender: str | None, at: str | None, fmt: str
+) -> None:
+    """Explain the decision on one request (a JSON or YAML ExchangeRequest)."""
+    when = _moment(at)
+    policy = load_compiled(policies_dir(policies))
+    request = read_request_file(request_file, at=when)
+    explanation = explain_request(policy, request, sender, when)
+    if fmt == "json":
+        click.echo(json.dumps(explanation.to_dict(), indent=2))
+    else:
+        click.echo("\n".join(explanation.lines()))
+
+
+@policy_group.command("diff")
+@click.argument("old_dir", type=_DIR)
+@click.argument("new_dir", type=_DIR)
+@click.option("--format", "fmt", type=click.Choice(["text", "md", "json"]), default="text")
+def diff_command(old_dir: Path, new_dir: Path, fmt: str) -> None:
+    """What NEW_DIR changes compared with OLD_DIR, per agreement and purpose."""
+    old, new = _load_or_report(old_dir), _load_or_report(new_dir)
+    if old is None or new is None:
+        sys.exit(VERDICT_FAILED)
+    changes = diff_policies(old, new)
+    click.echo(render_changes(changes, fmt, old=old.version, new=new.version), nl=False)
+
+
+@policy_group.command("simulate")
+@click.option("--policies", "policies", type=_DIR, help="Candidate agreements.")
+@click.option("--from", "source", type=_FILE, help="Audit export or JSON audit records file.")
+@click.option("--bootstrap", help="Read the audit topic from this Kafka cluster instead.")
+@click.option("--prefix", default="dx", show_default=True, help="Topic name prefix.")
+@click.option("--format", "fmt", type=click.Choice(["table", "text", "json"]), default="table")
+def simulate_command(
+    policies: Path | None, source: Path | None, bootstrap: str | None, prefix: str, fmt: str
+) -> None:
+    """Replay recorded requests under candidate agreements; report decisions that change."""
+    policy = load_compiled(policies_dir(policies))
+    with open_audit_source(source, bootstrap, prefix) as audit:
+        report = simulate(policy, tracked(audit, f"replaying {audit.name}"))
+    if fmt == "json":
+        click.echo(json.dumps(report.to_dict(), indent=2))
+    elif fmt == "text":
+        click.echo("\n".join(report.lines()))
+    else:
+        _simulation_tables(report)
+
+
+def _load_or_report(directory: Path) -> CompiledPolicy | None:
+    try:
+        return load_compiled(directory)
+    except PolicyLoadError as exc:
+        click.echo(f"{directory}: does not load", err=True)
+        for problem in exc.problems:
+            click.echo(f"  {problem}", err=True)
+        return None
+
+
+def _moment(text: str | None) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise click.BadParameter(f"{text!r} is not an ISO 8601 time", param_hint="--at") from None
+    return moment if moment.utcoffset() is not None else moment.replace(tzinfo=UTC)
+
+
+def _print_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+    table = Table(title=title, title_justify="left")
+    last = len(columns) - 1
+    for index, column in enumerate(columns):
+        table.add_column(column, no_wrap=index < last, min_width=30 if index == last else None)
+    for row in rows:
+        table.add_row(*row)
+    console = Console(highlight=False)
+    if not console.is_terminal:
+        console.width = _PIPE_WIDTH
+    console.print(table)
+
+
+def _check_table(report: CheckReport) -> None:
+    if report.findings:
+        rows = [(f.severity.value, f.where, f.code, f.message) for f in report.findings]
+        _print_table("Findings", ("severity", "where", "code", "problem"), rows)
+    click.echo(report.summary())
+
+
+def _simulation_tables(report: SimulationReport) -> None:
+    click.echo(report.summary())
+    for (agreement_id, purpose), changes in report.groups().items():
+        rows = [
+            (c.at, c.request_id, f"{c.before} -> {c.after}", ", ".join(r.code for r in c.reasons))
+            for c in changes
+        ]
+        columns = ("recorded at", "request", "decision", "reasons now")
+        _print_table(f"{agreement_id} / {purpose}: {len(changes)} would change", columns, rows)

@@ -1,0 +1,182 @@
+"""Reading the audit topic: every message for export and verification, or each partition's last.
+
+Group-less consumers only: reading the audit log never moves anyone's committed offsets.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.errors import KafkaError
+
+from gateway.audit.chain import is_checkpoint
+from gateway.audit.files import ExportedMessage, ExportWriter, write_checkpoints
+from gateway.envelope.codec import Codec
+from gateway.errors import TransportError
+from gateway.transport.topics import TopicNames
+
+__all__ = ["AuditExport", "AuditTailReader", "export_audit", "iter_audit_log", "read_audit_log"]
+
+
+@dataclass(frozen=True, slots=True)
+class AuditExport:
+    """What :func:`export_audit` wrote."""
+
+    path: Path
+    topic: str
+    partitions: int
+    messages: int
+    checkpoints_path: Path | None = None
+    checkpoints: int = 0
+
+
+async def read_audit_log(
+    bootstrap: str, topic: str, *, idle_timeout: float = 30.0
+) -> tuple[int, list[ExportedMessage]]:
+    """The partition count and every message of ``topic`` (see :func:`iter_audit_log`), in
+    memory: for modest logs; :func:`export_audit` streams to a file instead."""
+    count = await _partition_count(bootstrap, topic)
+    messages = [m async for m in iter_audit_log(bootstrap, topic, idle_timeout=idle_timeout)]
+    return count, messages
+
+
+async def iter_audit_log(
+    bootstrap: str,
+    topic: str,
+    *,
+    idle_timeout: float = 30.0,
+) -> AsyncIterator[ExportedMessage]:
+    """Every message of ``topic`` present when each partition's read began, partition by
+    partition in offset order.
+
+    Raises :class:`TransportError` when Kafka cannot be read or ``idle_timeout`` seconds pass
+    without progress.
+    """
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest"
+    )
+    try:
+        async with asyncio.timeout(idle_timeout):
+            await consumer.start()
+            partitions = await _partitions(consumer, topic)
+        for partition in partitions:
+            tp = TopicPartition(topic, partition)
+            consumer.assign([tp])
+            async with asyncio.timeout(idle_timeout):
+                end = (await consumer.end_offsets([tp]))[tp]
+                await consumer.seek_to_beginning(tp)
+            while end > 0 and await consumer.position(tp) < end:
+                async with asyncio.timeout(idle_timeout):
+                    records: list[Any] = []
+                    while not records:
+                        records = (await consumer.getmany(tp, timeout_ms=200)).get(tp, [])
+                for r in records:
+                    if r.offset < end:
+                        yield ExportedMessage(partition, r.offset, r.value)
+    except TimeoutError:
+        raise TransportError(
+            f"reading {topic} from {bootstrap}: no progress for {idle_timeout:g}s"
+        ) from None
+    except KafkaError as exc:
+        raise TransportError(f"cannot read {topic} from {bootstrap}: {exc}") from exc
+    finally:
+        await consumer.stop()
+
+
+async def export_audit(
+    bootstrap: str,
+    topics: TopicNames,
+    path: Path | str,
+    *,
+    checkpoints_path: Path | str | None = None,
+) -> AuditExport:
+    """Export the audit topic to ``path`` (see :mod:`gateway.audit.files`); with
+    ``checkpoints_path``, also save each partition's latest checkpoint there."""
+    codec = Codec.default()
+    count = await _partition_count(bootstrap, topics.audit)
+    latest: dict[int, ExportedMessage] = {}
+    with ExportWriter(path, topics.audit, count) as out:
+        async for message in iter_audit_log(bootstrap, topics.audit):
+            out.write(message)
+            if is_checkpoint(codec, message.value):
+                latest[message.partition] = message
+    done = AuditExport(Path(path), topics.audit, count, out.count)
+    if checkpoints_path is None:
+        return done
+    saved = write_checkpoints(checkpoints_path, topics.audit, latest.values())
+    return dataclasses.replace(done, checkpoints_path=Path(checkpoints_path), checkpoints=saved)
+
+
+class AuditTailReader:
+    """Reads the last message of audit partitions, to continue their chains."""
+
+    def __init__(self, bootstrap: str, topic: str) -> None:
+        self._topic = topic
+        self._consumer = AIOKafkaConsumer(
+            bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest"
+        )
+        self._started = False
+
+    async def start(self) -> None:
+        await self._consumer.start()
+        self._started = True
+
+    async def stop(self) -> None:
+        if self._started:
+            self._started = False
+            await self._consumer.stop()
+
+    async def partition_count(self) -> int:
+        return len(await _partitions(self._consumer, self._topic))
+
+    async def last_messages(self, partitions: Iterable[int]) -> dict[int, bytes | None]:
+        """Each partition's last message; None for a partition with nothing left in it.
+
+        Seeks to the end offset minus one. Records that retention deleted do not matter: if it
+        removed even that one meanwhile, the consumer resets to the earliest left and reads on.
+        """
+        consumer = self._consumer
+        tps = [TopicPartition(self._topic, p) for p in partitions]
+        consumer.assign(tps)
+        begins = await consumer.beginning_offsets(tps)
+        ends = await consumer.end_offsets(tps)
+        last: dict[int, bytes | None] = {tp.partition: None for tp in tps}
+        pending = {tp for tp in tps if ends[tp] > begins[tp]}
+        for tp in pending:
+            consumer.seek(tp, ends[tp] - 1)
+        newest: dict[int, int] = {}
+        while pending:
+            batch = await consumer.getmany(*pending, timeout_ms=200)
+            for tp, records in batch.items():
+                for r in records:
+                    if r.offset < ends[tp] and r.offset >= newest.get(tp.partition, -1):
+                        newest[tp.partition], last[tp.partition] = r.offset, r.value
+            pending = {tp for tp in pending if await consumer.position(tp) < ends[tp]}
+        return last
+
+
+async def _partition_count(bootstrap: str, topic: str) -> int:
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
+    try:
+        await consumer.start()
+        return len(await _partitions(consumer, topic))
+    except KafkaError as exc:
+        raise TransportError(f"cannot read {topic} from {bootstrap}: {exc}") from exc
+    finally:
+        await consumer.stop()
+
+
+async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> list[int]:
+    partitions = consumer.partitions_for_topic(topic)
+    if not partitions:
+        await consumer._client.force_metadata_update()  # no public way to refresh metadata
+        partitions = consumer.partitions_for_topic(topic)
+    if not partitions:
+        raise TransportError(f"topic {topic} does not exist or has no partitions")
+    return sorted(partitions)

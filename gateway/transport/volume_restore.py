@@ -1,0 +1,123 @@
+"""Restore volume-cap counts after a restart from today's audit log.
+
+Every approval is audited before it is routed, so the request-stage audit records written since
+the start of the current UTC day hold exactly the approvals the caps count (hour and day). A new
+instance reads them once, before it consumes, and counts them into its volume counter.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.errors import KafkaError
+
+from gateway.envelope.codec import Codec
+from gateway.envelope.models import AuditRecord
+from gateway.errors import DecodeError, TransportError
+from gateway.policy.caps import VolumeCounter, restore_from_audit
+
+__all__ = ["restore_volume", "start_of_utc_day"]
+
+log = logging.getLogger("gateway.policy")
+
+
+def start_of_utc_day(now: datetime) -> datetime:
+    """Midnight UTC of the day containing ``now``: the oldest approval a cap can still count."""
+    return now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+async def restore_volume(
+    counter: VolumeCounter,
+    *,
+    bootstrap: str,
+    audit_topic: str,
+    codec: Codec,
+    now: datetime,
+) -> int:
+    """Count every approval audited on ``audit_topic`` since midnight UTC into ``counter``;
+    returns how many were counted."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap,
+        enable_auto_commit=False,
+        group_id=None,
+        fetch_max_wait_ms=10,
+        max_partition_fetch_bytes=4 * 1024 * 1024,
+    )
+    metadata = AIOKafkaProducer(bootstrap_servers=bootstrap)  # knows a topic's partitions
+    try:
+        await metadata.start()
+        await consumer.start()
+        partitions = await metadata.partitions_for(audit_topic)
+        return await _restore(consumer, counter, audit_topic, partitions, codec, now)
+    except KafkaError as exc:
+        raise TransportError(f"cannot read {audit_topic} to restore volume caps: {exc}") from exc
+    finally:
+        await consumer.stop()
+        await metadata.stop()
+
+
+async def _restore(
+    consumer: AIOKafkaConsumer,
+    counter: VolumeCounter,
+    audit_topic: str,
+    numbers: set[int],
+    codec: Codec,
+    now: datetime,
+) -> int:
+    """Read the audit topic from today's first record to its end, counting approvals."""
+    partitions = [TopicPartition(audit_topic, p) for p in sorted(numbers)]
+    if not partitions:
+        return 0
+    consumer.assign(partitions)
+    since = start_of_utc_day(now)
+    since_ms = int(since.timestamp() * 1000)
+    found = await consumer.offsets_for_times({tp: since_ms for tp in partitions})
+    firsts = await consumer.beginning_offsets(partitions)
+    ends = await consumer.end_offsets(partitions)
+    remaining = {}
+    for tp in partitions:
+        start = found.get(tp)
+        if start is None and ends[tp] > firsts[tp] and await _written_since(consumer, tp, since_ms):
+            start_offset = firsts[tp]  # a broker without a time index: scan, filtering by time
+        elif start is not None:
+            start_offset = start.offset
+        else:
+            continue  # nothing written since midnight
+        if start_offset < ends[tp]:
+            consumer.seek(tp, start_offset)
+            remaining[tp] = ends[tp]
+    counted = 0
+    while remaining:
+        batch = await consumer.getmany(*remaining, timeout_ms=200, max_records=5000)
+        for tp, records in batch.items():
+            counted += restore_from_audit(counter, _decisions(codec, records, since))
+            if records and records[-1].offset + 1 >= remaining[tp]:
+                del remaining[tp]
+    log.info("restored %d approvals of today into the volume caps", counted)
+    return counted
+
+
+async def _written_since(consumer: AIOKafkaConsumer, tp: TopicPartition, since_ms: int) -> bool:
+    """Whether the partition's last record carries a timestamp at or after ``since_ms``."""
+    last = (await consumer.end_offsets([tp]))[tp] - 1
+    consumer.seek(tp, last)
+    batch = await consumer.getmany(tp, timeout_ms=1000, max_records=1)
+    records = batch.get(tp, [])
+    return bool(records) and int(getattr(records[-1], "timestamp", 0)) >= since_ms
+
+
+def _decisions(codec: Codec, records: list[object], since: datetime) -> Iterator[AuditRecord]:
+    """The audit records among ``records`` made since ``since``; other messages are skipped."""
+    for record in records:
+        value = getattr(record, "value", None)
+        if value is None:
+            continue
+        try:
+            decision = codec.decode(value, AuditRecord)
+        except DecodeError:
+            continue
+        if decision.at >= since:
+            yield decision
