@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
+from collections.abc import Callable
 
 import click
 
@@ -26,37 +28,50 @@ def exit_code_for(error: GatewayError) -> int:
     return 1
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def _audit_with_query() -> click.Command:
+    from gateway.cli.audit import audit_group
+    from gateway.cli.audit_query import query_command
+
+    audit_group.add_command(query_command)
+    return audit_group
+
+
+_COMMANDS: dict[str, str | Callable[[], click.Command]] = {
+    "audit": _audit_with_query,
+    "bench": "gateway.cli.bench:bench_command",
+    "broker": "gateway.cli.broker:broker_command",
+    "demo": "gateway.cli.demo:demo_command",
+    "policy": "gateway.cli.policy:policy_group",
+    "register": "gateway.cli.register:register_command",
+    "report": "gateway.cli.report:report_group",
+    "run": "gateway.cli.run:run_command",
+}
+"""Sub-commands, imported only when used: ``gateway broker`` need not load faust or rich."""
+
+
+class _LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(_COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = _COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        if callable(target):
+            return target()
+        module, _, attr = target.partition(":")
+        command = getattr(importlib.import_module(module), attr)
+        assert isinstance(command, click.Command)
+        return command
+
+
+@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 def cli() -> None:
     """Exchange gateway: purpose-limited, minimised and audited data sharing over Kafka."""
 
 
-def _register() -> None:
-    from gateway.cli import bench, broker, demo, run
-
-    cli.add_command(broker.broker_command)
-    cli.add_command(run.run_command)
-    cli.add_command(demo.demo_command)
-    cli.add_command(bench.bench_command)
-
-    from gateway.cli import policy, register
-
-    cli.add_command(policy.policy_group)
-    cli.add_command(register.register_command)
-
-    from gateway.cli import audit
-
-    cli.add_command(audit.audit_group)
-
-    from gateway.cli import audit_query, report
-
-    audit.audit_group.add_command(audit_query.query_command)
-    cli.add_command(report.report_group)
-
-
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: run the CLI; domain errors become clear messages and exit codes."""
-    _register()
     try:
         cli.main(args=argv, prog_name="gateway", standalone_mode=False)
     except click.exceptions.Abort:

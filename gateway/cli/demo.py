@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from pathlib import Path
 
 import click
 from rich.console import Console
@@ -11,6 +12,8 @@ from rich.console import Console
 from gateway.cli._common import configure_logging, load_settings
 from gateway.demo import run_demo
 from gateway.demo.run import render_tally
+from gateway.transport.audit_log import export_audit
+from gateway.transport.topics import TopicNames
 
 __all__ = ["demo_command"]
 
@@ -19,8 +22,15 @@ __all__ = ["demo_command"]
 @click.option("--seconds", default=15.0, show_default=True, help="How long traffic runs.")
 @click.option("--rate", default=100.0, show_default=True, help="Requests per second.")
 @click.option("--policies", "policies_dir", type=click.Path(file_okay=False, exists=True))
+@click.option(
+    "--audit-export",
+    type=click.Path(dir_okay=False, writable=True),
+    help="When the demo ends, write its audit log here (verify it with `gateway audit verify`).",
+)
 @click.option("-v", "--verbose", is_flag=True)
-def demo_command(seconds: float, rate: float, verbose: bool, policies_dir: str | None) -> None:
+def demo_command(
+    seconds: float, rate: float, verbose: bool, policies_dir: str | None, audit_export: str | None
+) -> None:
     """Run broker, gateway, reference departments and traffic; show live counts per agreement.
 
     Everything runs in this process on the embedded broker (in memory, for development).
@@ -31,7 +41,17 @@ def demo_command(seconds: float, rate: float, verbose: bool, policies_dir: str |
     configure_logging(verbose)
     settings = load_settings(policies_dir=policies_dir)
     console = Console() if Console().is_terminal else Console(width=160)
-    result = asyncio.run(run_demo(settings, seconds=seconds, rate=rate, console=console))
+    after = None
+    if audit_export is not None:
+        path = Path(audit_export)
+
+        async def after(bootstrap: str, topics: TopicNames) -> None:
+            exported = await export_audit(bootstrap, topics, path)
+            console.print(f"[bold]audit log[/] exported to {path} ({exported.messages} messages)")
+
+    result = asyncio.run(
+        run_demo(settings, seconds=seconds, rate=rate, console=console, after=after)
+    )
     console.print(render_tally(result.tally))
     summary = result.traffic.summary()
     console.print(

@@ -39,7 +39,7 @@ from gateway.transport.topics import TopicNames
 
 __all__ = ["DemoResult", "run_demo"]
 
-AuditExport = Callable[[str, TopicNames], Awaitable[Any]]
+AfterDemo = Callable[[str, TopicNames], Awaitable[Any]]
 
 
 @dataclass(slots=True)
@@ -61,7 +61,7 @@ async def run_demo(
     seconds: float,
     rate: float,
     console: Console,
-    after: AuditExport | None = None,
+    after: AfterDemo | None = None,
 ) -> DemoResult:
     """Run the demo for ``seconds`` of traffic at ``rate`` requests/s; ``after`` runs on the
     still-running broker once everything else has stopped (e.g. to export the audit log)."""
