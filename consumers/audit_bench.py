@@ -13,7 +13,6 @@ import gc
 import random
 import tempfile
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -102,15 +101,8 @@ def run_bench(records: int = 100_000, *, batch: int = 2000) -> dict[str, Any]:
         try:
             indexer = AuditIndexer(store, chain=ChainFollower())
             began, cpu_began = time.perf_counter(), time.process_time()
-            with ThreadPoolExecutor(1) as loader:  # as the indexer does: decode while SQLite writes
-                loading: Future[int] | None = None
-                for i in range(0, records, batch):
-                    prepared = indexer.prepare(messages[i : i + batch])
-                    if loading is not None:
-                        loading.result()
-                    loading = loader.submit(indexer.load, prepared)
-                if loading is not None:
-                    loading.result()
+            for i in range(0, records, batch):
+                indexer.index(messages[i : i + batch])
             elapsed, cpu = time.perf_counter() - began, time.process_time() - cpu_began
             stored = store.count()
         finally:

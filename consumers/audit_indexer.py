@@ -30,7 +30,7 @@ from aiokafka.errors import KafkaError
 from consumers.audit_bench import run_bench
 from gateway.audit.checkpoint import load_public_key
 from gateway.audit.follow import ChainFollower
-from gateway.audit.indexing import AuditIndexer, AuditMessage, IndexerStats, PreparedBatch
+from gateway.audit.indexing import AuditIndexer, AuditMessage, IndexerStats
 from gateway.audit.store import AuditStore, open_store
 from gateway.cli import exit_code_for
 from gateway.cli._common import load_settings
@@ -79,7 +79,6 @@ async def index_audit_topic(
             "enable_auto_commit": False,
         }
     )
-    loading: asyncio.Task[bool] | None = None
     try:
         await consumer.start()
         partitions = await _assign(consumer, indexer, topics.audit, from_beginning)
@@ -90,26 +89,17 @@ async def index_audit_topic(
             batch = await consumer.getmany(timeout_ms=_FETCH_WAIT_MS, max_records=max_records)
             if not batch:
                 continue
-            # Decode this batch while the store writes the one before (SQLite and PostgreSQL
-            # release the GIL), then commit offsets only once the store has committed.
-            prepared = indexer.prepare(
-                [
-                    AuditMessage(tp.topic, tp.partition, m.offset, m.value)
-                    for tp, records in batch.items()
-                    for m in records
-                ]
-            )
-            offsets = {tp: records[-1].offset + 1 for tp, records in batch.items()}
-            if loading is not None and not await loading:
-                break
-            loading = asyncio.create_task(_load(consumer, indexer, prepared, offsets, stop))
-        if loading is not None:
-            await loading
+            messages = [
+                AuditMessage(tp.topic, tp.partition, m.offset, m.value)
+                for tp, records in batch.items()
+                for m in records
+            ]
+            if not await _index(indexer, messages, stop):
+                break  # stopped while the store was down: the batch is read again next time
+            await _commit(consumer, {tp: records[-1].offset + 1 for tp, records in batch.items()})
     except KafkaError as exc:
         raise TransportError(f"audit indexer cannot read {topics.audit}: {exc}") from exc
     finally:
-        if loading is not None and not loading.done():
-            await asyncio.gather(loading, return_exceptions=True)
         await consumer.stop()
     return indexer.stats
 
@@ -142,22 +132,16 @@ async def _caught_up(consumer: AIOKafkaConsumer, ends: Mapping[TopicPartition, i
     return True
 
 
-async def _load(
-    consumer: AIOKafkaConsumer,
-    indexer: AuditIndexer,
-    batch: PreparedBatch,
-    offsets: dict[TopicPartition, int],
-    stop: asyncio.Event | None,
+async def _index(
+    indexer: AuditIndexer, messages: Sequence[AuditMessage], stop: asyncio.Event | None
 ) -> bool:
-    """Store one batch, retrying while the store is unavailable, then commit its offsets.
-
-    False if told to stop before the store took the batch (it will be read again).
-    """
+    """Store one batch (off the event loop, which keeps fetching), retrying while the store is
+    unavailable; False if told to stop before it could."""
     delay = 0.5
     while True:
         try:
-            await asyncio.to_thread(indexer.load, batch)
-            break
+            await asyncio.to_thread(indexer.index, messages)
+            return True
         except AuditStoreError as exc:
             if not exc.retriable:
                 raise
@@ -166,8 +150,6 @@ async def _load(
             log.warning("audit store unavailable, retrying in %.1fs: %s", delay, exc)
             await asyncio.sleep(delay)
             delay = min(delay * 2, _RETRY_MAX_S)
-    await _commit(consumer, offsets)
-    return True
 
 
 async def _commit(consumer: AIOKafkaConsumer, offsets: dict[TopicPartition, int]) -> None:

@@ -13,13 +13,16 @@ from datetime import UTC, datetime, timedelta
 from gateway.audit.setup import audit_chain_from_settings
 from gateway.audit.subject import SubjectKeyer
 from gateway.envelope.codec import Codec
+from gateway.envelope.models import AuditOutcome, Reason
 from gateway.envelope.schemas import SchemaRegistry
 from gateway.exchange.dedupe import SeenIds
 from gateway.exchange.processor import ExchangeProcessor
 from gateway.exchange.tokens import TokenSigner
 from gateway.policy import (
     CompiledPolicy,
+    PolicyChange,
     PolicyHolder,
+    PolicyRejected,
     PolicySet,
     PolicyWatcher,
     compile_policies,
@@ -104,7 +107,21 @@ async def running_gateway(settings: GatewaySettings, stop: asyncio.Event) -> Asy
         session_timeout_ms=EMBEDDED_SESSION_TIMEOUT_MS if broker is not None else 10_000,
     )
     holder = PolicyHolder(processor.policy)
-    holder.subscribe(lambda change: setattr(processor, "policy", change.new))
+    source = f"policies:{settings.policies_dir}"
+
+    def applied(change: PolicyChange) -> None:
+        processor.policy = change.new
+        runner.note_policy_event(
+            AuditOutcome.POLICY_APPLIED, change.reasons(), change.new_version, source
+        )
+
+    def rejected(refusal: PolicyRejected) -> None:
+        reasons = [Reason(code="policy.rejected", message=p) for p in refusal.problems]
+        runner.note_policy_event(
+            AuditOutcome.POLICY_REJECTED, reasons, refusal.active_version, source
+        )
+
+    holder.subscribe(applied)
     try:
         if any(p.caps is not None for p in processor.policy.by_purpose.values()):
             await restore_volume(
@@ -121,6 +138,7 @@ async def running_gateway(settings: GatewaySettings, stop: asyncio.Event) -> Asy
             holder,
             compile=policy_compiler(settings),
             interval=settings.policy_reload_seconds,
+            on_rejected=rejected,
         )
         reload = settings.policy_reload_seconds > 0
         watching = asyncio.create_task(watcher.run(stop), name="policy-watcher") if reload else None

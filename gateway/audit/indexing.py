@@ -24,7 +24,7 @@ from gateway.envelope.models import AuditRecord
 from gateway.envelope.schemas import MARKER
 from gateway.errors import EnvelopeError
 
-__all__ = ["AuditIndexer", "AuditMessage", "IndexerStats", "PreparedBatch"]
+__all__ = ["AuditIndexer", "AuditMessage", "IndexerStats"]
 
 log = logging.getLogger("gateway.audit.indexer")
 
@@ -42,7 +42,7 @@ class AuditMessage(NamedTuple):
 
 
 @dataclass(slots=True)
-class PreparedBatch:
+class _Batch:
     """A decoded batch, ready to load: its records, where it leaves each partition, counts."""
 
     records: list[DecodedRecord]
@@ -116,18 +116,16 @@ class AuditIndexer:
         return {p: m.next_offset for p, m in marks.items()}
 
     def index(self, messages: Sequence[AuditMessage]) -> int:
-        """Load one batch (in offset order per partition); return how many rows are new."""
-        return self.load(self.prepare(messages))
+        """Load one batch (in offset order per partition) in one store transaction; return how
+        many rows are new. If the store fails, nothing of the batch counts: offer it again."""
+        return self._load(self._prepare(messages))
 
-    def prepare(self, messages: Sequence[AuditMessage]) -> PreparedBatch:
-        """Decode a batch and follow the chain through it, ready for :meth:`load`.
-
-        Messages the chain follower has seen already (a batch prepared again) are not followed
-        twice, so preparing a batch again after a failed load reports no false break.
-        """
+    def _prepare(self, messages: Sequence[AuditMessage]) -> _Batch:
+        """Decode a batch and follow the chain through it. Messages the follower has seen
+        already (a batch offered again after a failed load) are not followed twice."""
         records: list[DecodedRecord] = []
         ends: dict[tuple[str, int], int] = {}
-        batch = PreparedBatch(records, [], len(messages))
+        batch = _Batch(records, [], len(messages))
         for message in messages:
             ends[message.topic, message.partition] = message.offset + 1
             value = message.value
@@ -169,11 +167,7 @@ class AuditIndexer:
         batch.marks.extend(self._marks(ends))
         return batch
 
-    def load(self, batch: PreparedBatch) -> int:
-        """Load a prepared batch in one store transaction; return how many rows are new.
-
-        If the store fails, nothing of the batch is counted or kept: load it again.
-        """
+    def _load(self, batch: _Batch) -> int:
         added = self.store.load(batch.records, batch.marks)
         stats = self.stats
         stats.batches += 1

@@ -149,6 +149,8 @@ class AuditStage(StrEnum):
     RESPONSE = "RESPONSE"
     INPUT = "INPUT"
     """Input that never became an exchange: undecodable bytes, unknown topics."""
+    POLICY = "POLICY"
+    """A change of the active policy set, applied or rejected."""
 
 
 class AuditOutcome(StrEnum):
@@ -163,6 +165,10 @@ class AuditOutcome(StrEnum):
     """A redelivered request or a repeated response: recognised, recorded, not answered twice."""
     INPUT_GAP = "INPUT_GAP"
     """Input offsets the gateway never read (deleted before it got to them): ``input.gap``."""
+    POLICY_APPLIED = "POLICY_APPLIED"
+    """A new policy set took effect; ``reasons`` say what changed, ``policy_version`` is new."""
+    POLICY_REJECTED = "POLICY_REJECTED"
+    """A changed policy directory did not load; the version in force stayed."""
 
 
 class AuditRecord(_Envelope):

@@ -445,6 +445,35 @@ class ExchangeProcessor:
                 OutputMessage(self._topics.audit, CHECKPOINT_KEY, checkpoint, partition)
             )
 
+    def policy_event(
+        self,
+        *,
+        outcome: AuditOutcome,
+        reasons: Sequence[Reason],
+        version: str,
+        source: str,
+        now: datetime,
+    ) -> BatchOutputs:
+        """Audit a change of the policy set (applied or rejected) in every audit chain this
+        instance writes, so each chain shows the switch before any decision made under it."""
+        out = BatchOutputs()
+        for partition in self.audit_chain.partitions:
+            self._audit(
+                InputMessage(source, partition, -1, None, None),
+                AuditStage.POLICY,
+                now,
+                out,
+                request_id=None,
+                requester=None,
+                provider=None,
+                agreement_id=None,
+                purpose=None,
+                outcome=outcome,
+                reasons=list(reasons),
+                policy_version=version,
+            )
+        return out
+
     def _audit_gap(self, gap: InputGap, now: datetime, out: BatchOutputs) -> None:
         log.warning("input gap: %s", gap.describe())
         self._audit(

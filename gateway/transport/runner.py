@@ -31,6 +31,7 @@ from aiokafka.coordinator.assignors.range import RangePartitionAssignor
 from aiokafka.errors import CommitFailedError, KafkaError
 from aiokafka.partitioner import murmur2
 
+from gateway.envelope.models import AuditOutcome, Reason
 from gateway.errors import TransportError
 from gateway.exchange.messages import InputMessage, OutputMessage
 from gateway.exchange.processor import ExchangeProcessor
@@ -89,6 +90,7 @@ class GatewayRunner:
         self._audit_retry_max_s = audit_retry_max_s
         self._request_timeout_ms = producer_request_timeout_ms
         self._shard = shard
+        self._policy_events: list[tuple[AuditOutcome, tuple[Reason, ...], str, str]] = []
         self._session_timeout_ms = session_timeout_ms
         """``(index, count)``: own the input partitions ``p`` with ``p % count == index`` instead
         of joining the consumer group's rebalancing (offsets are still committed to the group)."""
@@ -191,6 +193,8 @@ class GatewayRunner:
                 log.warning("consumer error, retrying: %s", exc)
                 await asyncio.sleep(0.5)
                 continue
+            if self._policy_events and self.processor.audit_chain.partitions:
+                await self._write_policy_events(stop)
             if batch:
                 await self._handle(batch, stop)
             else:
@@ -199,6 +203,29 @@ class GatewayRunner:
         async with self._audit.lock:  # a clean shutdown signs every chain's head
             partitions = self.processor.audit_chain.partitions
             self.stats.audit_out += await self._audit.write_checkpoints(self._write, partitions)
+
+    def note_policy_event(
+        self, outcome: AuditOutcome, reasons: Sequence[Reason], version: str, source: str
+    ) -> None:
+        """Queue the audit record of a policy change; it is written before the next batch."""
+        self._policy_events.append((outcome, tuple(reasons), version, source))
+
+    async def _write_policy_events(self, stop: asyncio.Event) -> None:
+        async with self._audit.lock:
+            while self._policy_events:
+                outcome, reasons, version, source = self._policy_events[0]
+                out = self.processor.policy_event(
+                    outcome=outcome,
+                    reasons=reasons,
+                    version=version,
+                    source=source,
+                    now=datetime.now(UTC),
+                )
+                if not await self._deliver(out.audit, stop, audit=True):
+                    self._audit.abandon(out.audit)
+                    return
+                self.stats.audit_out += len(out.audit)
+                self._policy_events.pop(0)
 
     async def _handle(self, batch: dict[TopicPartition, list[object]], stop: asyncio.Event) -> None:
         async with self._audit.lock:
