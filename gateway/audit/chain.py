@@ -183,12 +183,12 @@ class AuditChain:
     def seal(self, partition: int, **fields: Any) -> bytes:
         """Encode an :class:`AuditRecord` of ``fields`` as the next link of ``partition``."""
         if not self.chained:
-            return self._codec.encode(
-                AuditRecord(prev_hash="", sequence=UNCHAINED_SEQUENCE, **fields)
+            return self._codec.encode_fields(
+                AuditRecord, {"prev_hash": "", "sequence": UNCHAINED_SEQUENCE, **fields}
             )
         state = self._state(partition)
-        data = self._codec.encode(
-            AuditRecord(prev_hash=state.hash, sequence=state.sequence, **fields)
+        data = self._codec.encode_fields(
+            AuditRecord, {"prev_hash": state.hash, "sequence": state.sequence, **fields}
         )
         state.sequence += 1
         state.hash = hashlib.sha256(data).hexdigest()

@@ -126,28 +126,19 @@ class AuditIndexer:
         records: list[DecodedRecord] = []
         ends: dict[tuple[str, int], int] = {}
         batch = _Batch(records, [], len(messages))
+        header, name = self._record_schema.header, self._record_schema.name
+        decode = self._codec.decode_record_as
         for message in messages:
-            ends[message.topic, message.partition] = message.offset + 1
-            value = message.value
+            topic, partition, offset, value = message
+            ends[topic, partition] = offset + 1
             if value is None:
                 batch.undecodable += 1
                 _log_unindexable(message, "it has no value")
                 continue
             digest = hashlib.sha256(value).hexdigest()
-            if self._chain is not None and message.offset >= self._followed.get(
-                (message.topic, message.partition), 0
-            ):
-                problem = self._chain.follow(message.partition, value, digest)
-                if problem is not None:
-                    batch.chain_breaks += 1
-                    log.error(
-                        "AUDIT CHAIN BROKEN at %s[%d]@%d: %s",
-                        message.topic,
-                        message.partition,
-                        message.offset,
-                        problem,
-                    )
-            if not value.startswith(self._record_schema.header):
+            if self._chain is not None and offset >= self._followed.get((topic, partition), 0):
+                self._follow(self._chain, message, value, digest, batch)
+            if not value.startswith(header):
                 other = self._schema_name(message, value)
                 if other is None:
                     batch.undecodable += 1
@@ -155,17 +146,33 @@ class AuditIndexer:
                     batch.skipped[other] += 1
                 continue
             try:
-                fields = self._codec.decode_record_as(value, self._record_schema.name)
+                fields = decode(value, name)
             except EnvelopeError as exc:
                 batch.undecodable += 1
                 _log_unindexable(message, str(exc))
                 continue
-            source = AuditCoordinates(message.topic, message.partition, message.offset, digest)
-            records.append(DecodedRecord(fields, source))
+            records.append(
+                DecodedRecord(fields, AuditCoordinates(topic, partition, offset, digest))
+            )
         if self._chain is not None:
             self._followed.update(ends)
         batch.marks.extend(self._marks(ends))
         return batch
+
+    @staticmethod
+    def _follow(
+        chain: ChainFollower, message: AuditMessage, value: bytes, digest: str, batch: _Batch
+    ) -> None:
+        problem = chain.follow(message.partition, value, digest)
+        if problem is not None:
+            batch.chain_breaks += 1
+            log.error(
+                "AUDIT CHAIN BROKEN at %s[%d]@%d: %s",
+                message.topic,
+                message.partition,
+                message.offset,
+                problem,
+            )
 
     def _load(self, batch: _Batch) -> int:
         added = self.store.load(batch.records, batch.marks)

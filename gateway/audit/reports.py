@@ -4,7 +4,8 @@
   Tracker. Which departments asked about one person, when, under which agreement and purpose,
   what was decided, and which fields were released: names of fields, never their values.
 - :func:`build_transparency_report`: a period's decisions counted per agreement, purpose and
-  outcome; approved volume against the purposes' caps; the reasons for refusals.
+  outcome; approved volume against the purposes' caps; the reasons for refusals; the policy
+  changes applied or rejected.
 
 Rendering is :mod:`gateway.audit.render`'s job.
 """
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from gateway.audit.periods import Period
-from gateway.audit.store.base import ReasonCount, Tally
+from gateway.audit.store.base import PolicyChange, ReasonCount, Tally
 from gateway.envelope.models import AuditOutcome, AuditRecord, AuditStage, Reason
 
 __all__ = [
@@ -187,6 +188,7 @@ class TransparencyReport:
     volumes: tuple[PurposeVolume, ...]
     reasons: tuple[ReasonCount, ...]
     """Most frequent first."""
+    policy_changes: tuple[PolicyChange, ...] = ()
     notes: tuple[str, ...] = ()
 
     @property
@@ -241,6 +243,7 @@ def build_transparency_report(
         ),
         volumes=volumes,
         reasons=tuple(sorted(tally.reasons, key=lambda r: (-r.count, r.code))),
+        policy_changes=tally.policy_changes,
         notes=tuple(notes),
     )
 

@@ -42,6 +42,7 @@ async def watermarks(
 
 
 def deleted(low: dict[str, dict[int, int]], names: Iterable[str]) -> list[str]:
+    """A problem for every topic whose low watermark moved: retention deleted records."""
     return [
         f"the embedded broker deleted the first {sum(low[t].values())} records of {t} "
         "(about 5 MB kept per partition): use more --partitions"
@@ -87,6 +88,7 @@ async def verify(
     totals: dict[str, Any],
     codec: Codec,
 ) -> tuple[dict[str, Any], list[str]]:
+    """Counts read back from the gateway's topics, and every way they fail to add up."""
     depts = list(DEFAULT_DEPARTMENTS)
     per_kind = {
         kind: [f"{topics.prefix}.{kind}.{d}" for d in depts]

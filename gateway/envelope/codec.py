@@ -2,7 +2,9 @@
 
 A message is the marker ``C3 01``, the writer schema's 8-byte CRC-64-AVRO fingerprint
 (little-endian), then the Avro binary body. Envelope models use the schema named
-``dx.gateway.<ClassName>``; dataset records name their schema explicitly.
+``dx.gateway.<ClassName>``; dataset records name their schema explicitly. Bodies are written
+and read by encoders compiled from each schema (:mod:`gateway.envelope.binary`, byte-for-byte
+the same as fastavro's); dataset records a provider encodes are first checked by fastavro.
 
 Avro ``timestamp-millis`` keeps milliseconds: sub-millisecond digits of a datetime are dropped on
 encode, and naive datetimes are refused rather than guessed at. Error messages name schemas,
@@ -14,11 +16,10 @@ from __future__ import annotations
 import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from io import BytesIO
-from typing import Any, NoReturn, TypeVar, cast, get_args
+from typing import Any, NoReturn, TypeVar, cast
 
-from fastavro import schemaless_reader, schemaless_writer
+from fastavro import schemaless_writer
 from fastavro.validation import ValidationError as AvroValidationError
 from fastavro.validation import validate as avro_validate
 from pydantic import BaseModel, ValidationError
@@ -32,8 +33,6 @@ ENVELOPE_NAMESPACE = "dx.gateway"
 M = TypeVar("M", bound=BaseModel)
 
 _HEADER_LEN = len(MARKER) + 8
-# What fastavro raises on bytes that are not Avro of the writer schema, or run out early.
-_BODY_ERRORS = (EOFError, ValueError, IndexError, KeyError, TypeError, OverflowError)
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,8 +42,8 @@ class _ModelState:
     model_type: type[BaseModel]
     schema: RegisteredSchema
     timestamp_fields: tuple[str, ...]
-    nested_fields: tuple[str, ...]
-    """Fields holding models (or lists of them) that must become plain dicts for fastavro."""
+    defaults: dict[str, Any]
+    """Model defaults, for :meth:`Codec.encode_fields` (lists are copied per use)."""
 
 
 class Codec:
@@ -77,11 +76,14 @@ class Codec:
                     f"{state.schema.name}.{name} is a naive datetime; timestamps must be "
                     "timezone-aware"
                 )
-        if state.nested_fields:
-            record = dict(record)
-            for name in state.nested_fields:
-                record[name] = _plain(record[name])
         return _write(state.schema, record)
+
+    def encode_fields(self, model_type: type[BaseModel], fields: Mapping[str, Any]) -> bytes:
+        """Encode a message of ``model_type`` straight from its field values, skipping model
+        construction: for messages the gateway builds itself on its hot path. Fields left out
+        take the model's defaults; missing required fields and wrong types are errors."""
+        state = self._models.get(model_type) or self._model_state(model_type)
+        return _write(state.schema, {**state.defaults, **fields} if state.defaults else fields)
 
     def decode(self, data: bytes, model_type: type[M]) -> M:
         """Decode ``data`` as a ``model_type`` message, validated by the model."""
@@ -114,7 +116,7 @@ class Codec:
                 f"record does not fit {schema_name}: a value cannot be converted "
                 f"({type(exc).__name__})"
             ) from None
-        return _write(schema, record, strict_allow_default=True)
+        return _write_strict(schema, record)
 
     def decode_record(self, data: bytes) -> tuple[str, dict[str, Any]]:
         """Decode a message of any known schema; return the schema's full name and the record."""
@@ -146,11 +148,11 @@ class Codec:
             timestamp_fields=tuple(
                 f["name"] for f in fields if _logical_type(f["type"]) == "timestamp-millis"
             ),
-            nested_fields=tuple(
-                name
+            defaults={
+                name: info.get_default(call_default_factory=True)
                 for name, info in model_type.model_fields.items()
-                if _holds_model(info.annotation)
-            ),
+                if not info.is_required()
+            },
         )
         self._models[model_type] = state
         return state
@@ -185,11 +187,21 @@ def _fingerprint(data: bytes) -> bytes:
     return bytes(data[len(MARKER) : _HEADER_LEN])
 
 
-def _write(schema: RegisteredSchema, record: Mapping[str, Any], **options: bool) -> bytes:
+def _write(schema: RegisteredSchema, record: Mapping[str, Any]) -> bytes:
+    out = [schema.header]
+    try:
+        schema.write(out, record)
+    except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as exc:
+        raise EnvelopeError(f"cannot encode {schema.name}: {type(exc).__name__} {exc}") from None
+    return b"".join(out)
+
+
+def _write_strict(schema: RegisteredSchema, record: Mapping[str, Any]) -> bytes:
+    """fastavro's strict writer: refuses unknown fields and fills in defaults (datasets)."""
     out = BytesIO()
     out.write(schema.header)
     try:
-        schemaless_writer(out, schema.parsed, record, **options)
+        schemaless_writer(out, schema.parsed, record, strict_allow_default=True)
     except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as exc:
         raise EnvelopeError(f"cannot encode {schema.name}: {exc}") from None
     return out.getvalue()
@@ -197,28 +209,17 @@ def _write(schema: RegisteredSchema, record: Mapping[str, Any], **options: bool)
 
 def _read_body(data: bytes, schema: RegisteredSchema) -> dict[str, Any]:
     """The Avro body after the header, which must use up every remaining byte."""
-    buf = BytesIO(data)
-    buf.seek(_HEADER_LEN)
     try:
-        record = cast(dict[str, Any], schemaless_reader(buf, schema.parsed, None))
-    except _BODY_ERRORS as exc:
-        if buf.tell() >= len(data):
-            raise DecodeError(f"{schema.name} body is truncated") from None
+        record, end = schema.read(data, _HEADER_LEN)
+    except IndexError:
+        raise DecodeError(f"{schema.name} body is truncated") from None
+    except (ValueError, UnicodeDecodeError, OverflowError) as exc:
         raise DecodeError(f"{schema.name} body is not valid Avro ({type(exc).__name__})") from None
-    if (extra := len(data) - buf.tell()) > 0:
+    if end > len(data):
+        raise DecodeError(f"{schema.name} body is truncated")
+    if (extra := len(data) - end) > 0:
         raise DecodeError(f"{extra} trailing byte(s) after the {schema.name} body")
-    return record
-
-
-def _plain(value: Any) -> Any:
-    """Nested models as the plain dicts and lists fastavro writes."""
-    if isinstance(value, BaseModel):
-        return {k: _plain(v) for k, v in value.__dict__.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    if isinstance(value, datetime) and value.tzinfo is None:
-        raise EnvelopeError("nested timestamps must be timezone-aware")
-    return value
+    return cast(dict[str, Any], record)
 
 
 def _summary(exc: ValidationError) -> str:
@@ -234,10 +235,3 @@ def _logical_type(avro_type: Any) -> str | None:
         if isinstance(branch, dict) and "logicalType" in branch:
             return str(branch["logicalType"])
     return None
-
-
-def _holds_model(annotation: Any) -> bool:
-    """Whether a field's type is, or contains, a pydantic model."""
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return True
-    return any(_holds_model(arg) for arg in get_args(annotation))

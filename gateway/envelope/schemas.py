@@ -20,6 +20,7 @@ from fastavro.schema import (
     to_parsing_canonical_form,
 )
 
+from gateway.envelope.binary import Reader, Writer, compile_reader, compile_writer
 from gateway.errors import SchemaError, UnknownSchemaError
 
 __all__ = ["MARKER", "RegisteredSchema", "SchemaRegistry", "default_schemas_dir"]
@@ -47,9 +48,14 @@ class RegisteredSchema:
     """CRC-64-AVRO of the canonical form, 8 bytes, little-endian."""
     header: bytes = field(init=False)
     """The 10 bytes that precede every message body written with this schema."""
+    write: Writer = field(init=False, repr=False, compare=False)
+    """The compiled Avro binary writer (:mod:`gateway.envelope.binary`)."""
+    read: Reader = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "header", MARKER + self.fingerprint)
+        object.__setattr__(self, "write", compile_writer(self.parsed))
+        object.__setattr__(self, "read", compile_reader(self.parsed))
 
 
 def _load_schema_file(path: Path) -> RegisteredSchema:

@@ -190,36 +190,40 @@ class ExchangeProcessor:
                 wanted=wanted,
                 issued_at=now,
             )
-            routed = RoutedRequest(
-                request_id=request.request_id,
-                requester=request.requester,
-                provider=request.provider,
-                agreement_id=request.agreement_id,
-                purpose=request.purpose,
-                query=decision.query,
-                wanted=wanted,
-                policy_version=decision.policy_version,
-                issued_at=now,
-                token=token,
+            routed = self._codec.encode_fields(
+                RoutedRequest,
+                {
+                    "request_id": request.request_id,
+                    "requester": request.requester,
+                    "provider": request.provider,
+                    "agreement_id": request.agreement_id,
+                    "purpose": request.purpose,
+                    "query": decision.query,
+                    "wanted": wanted,
+                    "policy_version": decision.policy_version,
+                    "issued_at": now,
+                    "token": token,
+                },
             )
-            out.routed.append(
-                OutputMessage(self._topics.inbox(request.provider), key, self._codec.encode(routed))
-            )
+            out.routed.append(OutputMessage(self._topics.inbox(request.provider), key, routed))
             return
         # A denial goes back to the department that sent the request, whoever it claimed to be.
-        reply = Reply(
-            request_id=request.request_id,
-            requester=request.requester,
-            provider=request.provider,
-            agreement_id=request.agreement_id,
-            purpose=request.purpose,
-            outcome=ReplyOutcome.DENIED,
-            reasons=list(decision.reasons),
-            removed_query_fields=list(decision.removed_query_fields),
-            policy_version=decision.policy_version,
-            replied_at=now,
+        reply = self._codec.encode_fields(
+            Reply,
+            {
+                "request_id": request.request_id,
+                "requester": request.requester,
+                "provider": request.provider,
+                "agreement_id": request.agreement_id,
+                "purpose": request.purpose,
+                "outcome": ReplyOutcome.DENIED,
+                "reasons": decision.reasons,
+                "removed_query_fields": decision.removed_query_fields,
+                "policy_version": decision.policy_version,
+                "replied_at": now,
+            },
         )
-        out.routed.append(OutputMessage(self._topics.replies(dept), key, self._codec.encode(reply)))
+        out.routed.append(OutputMessage(self._topics.replies(dept), key, reply))
 
     # --- response path --------------------------------------------------------------------------
 
@@ -410,12 +414,12 @@ class ExchangeProcessor:
         return None
 
     def _reply(self, out: BatchOutputs, fields: Mapping[str, Any], **extra: Any) -> None:
-        reply = Reply(**{**fields, **extra})
+        reply = {**fields, **extra}
         out.routed.append(
             OutputMessage(
-                self._topics.replies(reply.requester),
-                reply.request_id.encode(),
-                self._codec.encode(reply),
+                self._topics.replies(reply["requester"]),
+                reply["request_id"].encode(),
+                self._codec.encode_fields(Reply, reply),
             )
         )
 

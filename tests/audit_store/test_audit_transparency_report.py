@@ -180,3 +180,41 @@ def test_a_period_is_a_half_open_utc_interval(text: str, start: datetime, end: d
 def test_an_unreadable_period_is_refused_naming_the_accepted_forms(text: str) -> None:
     with pytest.raises(ConfigError, match="YYYY, YYYY-Qn, YYYY-MM, YYYY-MM-DD or last-N-days"):
         parse_period(text)
+
+
+def test_a_policy_change_is_listed_once_however_many_audit_partitions_record_it(
+    store: AuditStore,
+    store_url: str,
+    record_factory: RecordFactory,
+    loadable: Loadable,
+    t0: datetime,
+) -> None:
+    change = {
+        "stage": AuditStage.POLICY,
+        "outcome": AuditOutcome.POLICY_APPLIED,
+        "policy_version": "rev-2",
+        "request_id": None,
+        "requester": None,
+        "provider": None,
+        "agreement_id": None,
+        "purpose": None,
+    }
+    store.load(
+        loadable(
+            [
+                *(record_factory(at=t0 + timedelta(milliseconds=p), **change) for p in range(4)),
+                record_factory(at=t0 + timedelta(minutes=5)),
+            ]
+        )
+    )
+
+    text = transparency(store_url, "--period", "2026-11-05")
+    rows = list(
+        csv.DictReader(io.StringIO(transparency(store_url, "--period", "2026", "--format", "csv")))
+    )
+
+    assert "| 2026-11-05 09:30:00 | POLICY_APPLIED | rev-2 |" in text
+    assert "1 in total" in text  # the policy change is not counted as a decision
+    assert [
+        (r["section"], r["policy_version"]) for r in rows if r["outcome"] == "POLICY_APPLIED"
+    ] == [("policy_changes", "rev-2")]

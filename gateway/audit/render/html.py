@@ -14,8 +14,10 @@ from gateway.audit.render._common import (
 )
 from gateway.audit.render.subject import INTRODUCTION
 from gateway.audit.render.transparency import (
+    POLICY_HEADINGS,
     REASON_HEADINGS,
     count_rows,
+    policy_rows,
     reason_rows,
     summary_lines,
 )
@@ -127,6 +129,10 @@ def transparency_html(report: TransparencyReport) -> str:
         "<h2>Reasons for refusals</h2>",
         _table(REASON_HEADINGS, reason_rows(report))
         if report.reasons
+        else "<p>None in this period.</p>",
+        "<h2>Policy changes</h2>",
+        _table(POLICY_HEADINGS, policy_rows(report))
+        if report.policy_changes
         else "<p>None in this period.</p>",
     ]
     return _page(title, body)

@@ -9,8 +9,10 @@ from gateway.audit.render._common import CAP_HEADINGS, cap_cells, md_table, stam
 from gateway.audit.reports import TransparencyReport
 
 __all__ = [
+    "POLICY_HEADINGS",
     "REASON_HEADINGS",
     "count_rows",
+    "policy_rows",
     "reason_rows",
     "summary_lines",
     "transparency_csv",
@@ -18,6 +20,7 @@ __all__ = [
 ]
 
 REASON_HEADINGS = ("outcome", "reason", "agreement", "purpose", "count", "for example")
+POLICY_HEADINGS = ("when (UTC)", "change", "policy revision")
 
 
 def summary_lines(report: TransparencyReport) -> list[str]:
@@ -61,6 +64,10 @@ def reason_rows(report: TransparencyReport) -> list[list[str]]:
     ]
 
 
+def policy_rows(report: TransparencyReport) -> list[list[str]]:
+    return [[stamp(c.at), c.outcome, c.policy_version] for c in report.policy_changes]
+
+
 def transparency_markdown(report: TransparencyReport) -> str:
     counts = count_rows(report)
     counts[-1][0] = "**total**"
@@ -74,31 +81,82 @@ def transparency_markdown(report: TransparencyReport) -> str:
         lines += md_table(REASON_HEADINGS, reason_rows(report))
     else:
         lines.append("None in this period.")
+    lines += ["", "## Policy changes", ""]
+    if report.policy_changes:
+        lines += md_table(POLICY_HEADINGS, policy_rows(report))
+    else:
+        lines.append("None in this period.")
     return "\n".join([*lines, ""])
+
+
+_CSV_COLUMNS = (
+    "period", "section", "agreement_id", "purpose", "outcome", "reason_code", "window", "count",
+    "limit", "window_start", "policy_version",
+)  # fmt: skip
 
 
 def transparency_csv(report: TransparencyReport) -> str:
     """One tidy table: a row per count, its ``section`` saying what it counts."""
     out = io.StringIO()
-    w = csv.writer(out, lineterminator="\n")
-    w.writerow(
-        ["period", "section", "agreement_id", "purpose", "outcome", "reason_code", "window",
-         "count", "limit", "window_start"]
-    )  # fmt: skip
-    label, start = report.period.label, stamp(report.period.start)
+    w = csv.DictWriter(out, _CSV_COLUMNS, restval="", lineterminator="\n")
+    w.writeheader()
+    period = {"period": report.period.label}
     for row in report.rows:
         for outcome in report.outcomes:
             if outcome in row.counts:
-                agreement, purpose = row.agreement_id or "", row.purpose or ""
-                count = row.counts[outcome]
-                w.writerow([label, "decisions", agreement, purpose, outcome, "", "", count, "", ""])
+                w.writerow(
+                    {
+                        **period,
+                        "section": "decisions",
+                        "agreement_id": row.agreement_id or "",
+                        "purpose": row.purpose or "",
+                        "outcome": outcome,
+                        "count": row.counts[outcome],
+                    }
+                )
     for v in report.volumes:
-        w.writerow([label, "approved", v.agreement_id, v.purpose, "", "", "period", v.approved,
-                    "", start])  # fmt: skip
+        purpose = {**period, "agreement_id": v.agreement_id, "purpose": v.purpose}
+        w.writerow(
+            {
+                **purpose,
+                "section": "approved",
+                "window": "period",
+                "count": v.approved,
+                "window_start": stamp(report.period.start),
+            }
+        )
         for u in v.caps or ():
-            w.writerow([label, "cap_peak", v.agreement_id, v.purpose, "", "", u.window, u.peak,
-                        u.limit, stamp(u.peak_at)])  # fmt: skip
+            w.writerow(
+                {
+                    **purpose,
+                    "section": "cap_peak",
+                    "window": u.window,
+                    "count": u.peak,
+                    "limit": u.limit,
+                    "window_start": stamp(u.peak_at),
+                }
+            )
     for r in report.reasons:
-        w.writerow([label, "refusal_reasons", r.agreement_id or "", r.purpose or "", r.outcome,
-                    r.code, "", r.count, "", ""])  # fmt: skip
+        w.writerow(
+            {
+                **period,
+                "section": "refusal_reasons",
+                "agreement_id": r.agreement_id or "",
+                "purpose": r.purpose or "",
+                "outcome": r.outcome,
+                "reason_code": r.code,
+                "count": r.count,
+            }
+        )
+    for c in report.policy_changes:
+        w.writerow(
+            {
+                **period,
+                "section": "policy_changes",
+                "outcome": c.outcome,
+                "count": 1,
+                "window_start": stamp(c.at),
+                "policy_version": c.policy_version,
+            }
+        )
     return out.getvalue()

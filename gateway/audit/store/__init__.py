@@ -22,6 +22,7 @@ from gateway.audit.store.base import (
     IndexedRecord,
     OutcomeCount,
     PartitionMark,
+    PolicyChange,
     ReasonCount,
     Tally,
 )
@@ -40,6 +41,7 @@ __all__ = [
     "IndexedRecord",
     "OutcomeCount",
     "PartitionMark",
+    "PolicyChange",
     "ReasonCount",
     "SqliteAuditStore",
     "Tally",

@@ -30,6 +30,7 @@ from gateway.audit.store.base import (
     IndexedRecord,
     OutcomeCount,
     PartitionMark,
+    PolicyChange,
     ReasonCount,
     Tally,
 )
@@ -190,10 +191,18 @@ class SqlAuditStore(ABC):
     def tally(self, since: datetime, until: datetime) -> Tally:
         p = self.placeholder
         span = (millis(since), millis(until))
+        policy = AuditStage.POLICY.value
         outcomes = self._run(
             "SELECT agreement_id, purpose, outcome, COUNT(*) FROM audit_decision "
-            f"WHERE at_ms >= {p} AND at_ms < {p} GROUP BY agreement_id, purpose, outcome",
-            span,
+            f"WHERE at_ms >= {p} AND at_ms < {p} AND stage <> {p} "
+            "GROUP BY agreement_id, purpose, outcome",
+            (*span, policy),
+        )
+        changes = self._run(  # one record per audit partition: one row per change
+            "SELECT MIN(at_ms), outcome, policy_version FROM audit_decision "
+            f"WHERE at_ms >= {p} AND at_ms < {p} AND stage = {p} "
+            "GROUP BY outcome, policy_version ORDER BY MIN(at_ms)",
+            (*span, policy),
         )
         code, message = (self.reason_field.format(key=k) for k in ("code", "message"))
         reasons = self._run(
@@ -216,6 +225,7 @@ class SqlAuditStore(ABC):
             approved_per_hour=tuple(
                 HourlyVolume(a, p_, from_millis(int(h) * _HOUR_MS), int(n)) for a, p_, h, n in hours
             ),
+            policy_changes=tuple(PolicyChange(from_millis(int(t)), o, v) for t, o, v in changes),
         )
 
     def _where(self, query: DecisionQuery) -> tuple[str, list[Any]]:

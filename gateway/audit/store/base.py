@@ -28,6 +28,7 @@ __all__ = [
     "IndexedRecord",
     "OutcomeCount",
     "PartitionMark",
+    "PolicyChange",
     "ReasonCount",
     "Tally",
 ]
@@ -137,13 +138,25 @@ class HourlyVolume:
 
 
 @dataclass(frozen=True, slots=True)
+class PolicyChange:
+    """A policy set applied or rejected, once however many audit partitions record it."""
+
+    at: datetime
+    outcome: str
+    policy_version: str
+
+
+@dataclass(frozen=True, slots=True)
 class Tally:
     """What a transparency report counts over one period."""
 
     outcomes: tuple[OutcomeCount, ...]
+    """Decisions about exchanges and inputs; policy changes are :attr:`policy_changes`."""
     reasons: tuple[ReasonCount, ...]
     """Reasons given for the outcomes in :data:`REFUSALS`."""
     approved_per_hour: tuple[HourlyVolume, ...]
+    policy_changes: tuple[PolicyChange, ...] = ()
+    """Oldest first."""
 
 
 REFUSALS: tuple[AuditOutcome, ...] = (
