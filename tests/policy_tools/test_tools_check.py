@@ -7,7 +7,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from conftest import SHIPPED, PolicyDir, crafted, edit, line_of, policy
+from policy_tools_support import SHIPPED, PolicyDir, crafted, edit, line_of, policy
 
 from gateway.policy.tools import Severity, check_policies
 

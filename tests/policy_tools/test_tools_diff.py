@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from conftest import SHIPPED, PolicyDir, edit, policy
+from policy_tools_support import SHIPPED, PolicyDir, edit, policy
 
 from gateway.policy.tools import diff_policies, load_compiled
 

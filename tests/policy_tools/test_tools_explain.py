@@ -8,7 +8,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from conftest import SHIPPED, PolicyDir, edit, policy
+from policy_tools_support import SHIPPED, PolicyDir, edit, policy
 
 from gateway.envelope.models import ExchangeRequest
 from gateway.policy.tools import explain_request, load_compiled, read_request_file

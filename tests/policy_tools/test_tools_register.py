@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import SHIPPED, AuditFactory, register, write_audit_export
+from policy_tools_support import SHIPPED, AuditFactory, register, write_audit_export
 
 from gateway.policy.tools import build_register, load_compiled, usage_from_records
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from aiokafka import AIOKafkaProducer
-from conftest import (
+from policy_tools_support import (
     SHIPPED,
     AuditFactory,
     PolicyDir,
