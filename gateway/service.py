@@ -8,7 +8,7 @@ import functools
 import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from gateway.audit.setup import audit_chain_from_settings
 from gateway.audit.subject import SubjectKeyer
@@ -36,7 +36,6 @@ from gateway.transport.broker import (
 )
 from gateway.transport.runner import GatewayRunner
 from gateway.transport.topics import TopicNames
-from gateway.transport.volume_restore import restore_volume
 
 __all__ = ["Gateway", "build_processor", "policy_compiler", "running_gateway"]
 
@@ -123,15 +122,7 @@ async def running_gateway(settings: GatewaySettings, stop: asyncio.Event) -> Asy
 
     holder.subscribe(applied)
     try:
-        if any(p.caps is not None for p in processor.policy.by_purpose.values()):
-            await restore_volume(
-                processor.volume,
-                bootstrap=bootstrap,
-                audit_topic=topics.audit,
-                codec=Codec(SchemaRegistry.from_dir(settings.schemas_dir)),
-                now=datetime.now(UTC),
-            )
-        await runner.start()
+        await runner.start()  # restores the volume caps of the capped partitions it owns
         task = asyncio.create_task(runner.run(stop), name="gateway-runner")
         watcher = PolicyWatcher(
             settings.policies_dir,

@@ -19,6 +19,7 @@ __all__ = [
     "AuditOutcome",
     "AuditRecord",
     "AuditStage",
+    "CappedRequest",
     "DeadLetter",
     "DeptId",
     "ExchangeRequest",
@@ -89,6 +90,20 @@ class RoutedRequest(_Envelope):
     issued_at: datetime
     token: str
     """Gateway-issued proof of approval; the response must carry it back unchanged."""
+
+
+class CappedRequest(_Envelope):
+    """A request under a capped purpose, forwarded undecided to ``dx.capped``, keyed by its cap
+    key (``agreement|purpose|sender``), so one instance decides every request of that key."""
+
+    sender: str
+    """The department whose requests topic carried the request: the requester its cap counts."""
+    input_topic: str
+    """Where the request arrived; its audit record names these coordinates."""
+    input_partition: int
+    input_offset: int
+    request: bytes
+    """The request exactly as sent: a single-object encoded :class:`ExchangeRequest`."""
 
 
 class ResponseStatus(StrEnum):

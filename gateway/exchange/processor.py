@@ -3,6 +3,11 @@
 One input record in, output records out; no I/O, no clock of its own (the runner passes ``now``
 per batch). The request path decides and routes or denies; the response path verifies, redacts
 and replies. Every decision, and every input that could not be processed, yields an audit record.
+
+A request under a capped purpose is not decided where it arrives: it is forwarded, undecided and
+unaudited, to the capped topic keyed by its cap key, so every request of one key reaches the one
+instance that owns that capped partition and its counter (:attr:`ExchangeProcessor.cap_counters`).
+That instance decides it like a direct request and audits it with its original coordinates.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from gateway.envelope.datasets import DATASET_BY_PROVIDER, SUBJECT_IDENTIFIER_BY
 from gateway.envelope.models import (
     AuditOutcome,
     AuditStage,
+    CappedRequest,
     DeadLetter,
     ExchangeRequest,
     ProviderResponse,
@@ -32,12 +38,12 @@ from gateway.envelope.models import (
     ResponseStatus,
     RoutedRequest,
 )
-from gateway.errors import DecodeError, GatewayError
+from gateway.errors import DecodeError, GatewayError, IdentityError
 from gateway.exchange.dedupe import SeenIds
 from gateway.exchange.messages import BatchOutputs, InputMessage, OutputMessage
 from gateway.exchange.release import ReleaseCheck, ReleaseChecker
 from gateway.exchange.tokens import TokenSigner
-from gateway.policy import CompiledPolicy, InMemoryVolumeCounter, VolumeCounter, decide
+from gateway.policy import CompiledPolicy, VolumeCounter, cap_key_bytes, decide
 from gateway.redaction import RedactionResult, leaf_paths, redact
 from gateway.transport.topics import TopicNames
 
@@ -68,7 +74,6 @@ class ExchangeProcessor:
         instance_id: str,
         token_ttl: timedelta = timedelta(hours=24),
         seen: SeenIds | None = None,
-        volume: VolumeCounter | None = None,
         audit_chain: AuditChain | None = None,
         audit_partitions: int = 1,
     ) -> None:
@@ -82,8 +87,10 @@ class ExchangeProcessor:
         self._token_ttl = token_ttl
         self._seen = seen if seen is not None else SeenIds()
         self._release = ReleaseChecker()
-        self.volume: VolumeCounter = volume if volume is not None else InMemoryVolumeCounter()
-        """Approvals per capped purpose and requester; restore it before consuming."""
+        self.cap_counters: dict[int, VolumeCounter] = {}
+        """Volume counters by capped-topic partition, for the partitions this instance owns: the
+        runner restores one before the partition's first batch and drops it when the partition
+        moves. A capped request from a partition without one is denied (``cap.unchecked``)."""
         self.audit_chain = audit_chain or AuditChain(codec, instance_id=instance_id)
         """Seals audit records into one hash chain per audit partition."""
         self.audit_partitions = audit_partitions
@@ -91,6 +98,11 @@ class ExchangeProcessor:
         ``p % audit_partitions`` (the runner sets it once it knows the topic)."""
         self.input_gaps = InputGapDetector()
         """Offsets expected next per input partition; a jump past them is audited."""
+
+    @property
+    def codec(self) -> Codec:
+        """The codec every message is read and written with."""
+        return self._codec
 
     # --- batch entry point ----------------------------------------------------------------------
 
@@ -135,14 +147,18 @@ class ExchangeProcessor:
         parsed = self._topics.parse(msg.topic)
         try:
             if parsed is None or parsed[0] not in ("requests", "responses"):
-                raise _Unroutable(f"the gateway does not consume topic {msg.topic!r}")
+                if msg.topic != self._topics.capped:
+                    raise _Unroutable(f"the gateway does not consume topic {msg.topic!r}")
+                parsed = ("capped", "")
             if msg.value is None:
                 raise DecodeError("record has no value (tombstone)")
             kind, dept = parsed
             if kind == "requests":
                 self._on_request(msg, dept, now, out)
-            else:
+            elif kind == "responses":
                 self._on_response(msg, dept, now, out)
+            else:
+                self._on_capped(msg, now, out)
         except GatewayError as exc:
             self._dead_letter(msg, exc.code, str(exc), now, out)
         except Exception as exc:  # error boundary: a bug must not stop the gateway or lose input
@@ -153,16 +169,67 @@ class ExchangeProcessor:
     def _on_request(self, msg: InputMessage, dept: str, now: datetime, out: BatchOutputs) -> None:
         request = self._codec.decode(msg.value or b"", ExchangeRequest)
         policy = self.policy
+        capped = policy.capped
+        if capped and (request.agreement_id, request.purpose) in capped:
+            self._forward(msg, dept, request, out)
+            return
+        self._decide(msg, dept, request, policy, now, out)
+
+    def _forward(
+        self, msg: InputMessage, dept: str, request: ExchangeRequest, out: BatchOutputs
+    ) -> None:
+        """Send a request under a capped purpose to the owner of its cap key's counter. Not a
+        decision: no audit record; the input offset is committed once the forward is written."""
+        envelope = CappedRequest(
+            sender=dept,
+            input_topic=msg.topic,
+            input_partition=msg.partition,
+            input_offset=msg.offset,
+            request=msg.value or b"",
+        )
+        key = cap_key_bytes((request.agreement_id, request.purpose, dept))
+        out.routed.append(OutputMessage(self._topics.capped, key, self._codec.encode(envelope)))
+
+    def _on_capped(self, msg: InputMessage, now: datetime, out: BatchOutputs) -> None:
+        """Decide a forwarded request with the counter of the capped partition it came from."""
+        capped = self._codec.decode(msg.value or b"", CappedRequest)
+        if self._topics.parse(capped.input_topic) != ("requests", capped.sender):
+            raise IdentityError(
+                f"capped request names sender {capped.sender!r} but arrived on "
+                f"{capped.input_topic!r}, not that department's requests topic"
+            )
+        request = self._codec.decode(capped.request, ExchangeRequest)
+        origin = InputMessage(
+            capped.input_topic, capped.input_partition, capped.input_offset, None, capped.request
+        )
+        volume = self.cap_counters.get(msg.partition)
+        self._decide(origin, capped.sender, request, self.policy, now, out, msg.partition, volume)
+
+    def _decide(
+        self,
+        msg: InputMessage,
+        dept: str,
+        request: ExchangeRequest,
+        policy: CompiledPolicy,
+        now: datetime,
+        out: BatchOutputs,
+        chain: int | None = None,
+        volume: VolumeCounter | None = None,
+    ) -> None:
+        """Decide ``request`` from ``dept``, received as ``msg``; audit it on the chain of
+        partition ``chain`` (default: ``msg``'s) and count an approval in ``volume``."""
         subject_key = self._subject_key(request.provider, request.query)
         seen_key = ("request", dept, request.request_id)
         if not self._seen.add(seen_key):
-            self._audit_duplicate(msg, request.request_id, dept, request, subject_key, now, out)
+            self._audit_duplicate(
+                msg, request.request_id, dept, request, subject_key, now, out, chain
+            )
             return
         out.seen_keys.append(seen_key)
 
-        decision = decide(policy, request, sender=dept, now=now, volume=self.volume)
-        if decision.cap_key is not None:  # an approval under a capped purpose counts now
-            self.volume.record(decision.cap_key, now)
+        decision = decide(policy, request, sender=dept, now=now, volume=volume)
+        if decision.cap_key is not None and volume is not None:  # counts from now on
+            volume.record(decision.cap_key, now)
         wanted = list(decision.response_fields)
         record = dict(
             request_id=request.request_id,
@@ -178,7 +245,7 @@ class ExchangeProcessor:
             subject_key=subject_key,
             policy_version=decision.policy_version,
         )
-        self._audit(msg, AuditStage.REQUEST, now, out, **record)
+        self._audit(msg, AuditStage.REQUEST, now, out, chain=chain, **record)
         key = request.request_id.encode()
         if decision.allowed:
             token = self._signer.issue(
@@ -424,13 +491,21 @@ class ExchangeProcessor:
         )
 
     def _audit(
-        self, msg: InputMessage, stage: AuditStage, now: datetime, out: BatchOutputs, **fields: Any
+        self,
+        msg: InputMessage,
+        stage: AuditStage,
+        now: datetime,
+        out: BatchOutputs,
+        *,
+        chain: int | None = None,
+        **fields: Any,
     ) -> None:
-        """Seal an audit record into the chain of the input partition's audit partition."""
-        chain = self.audit_chain
-        partition = msg.partition % self.audit_partitions
+        """Seal an audit record of input ``msg`` into the chain of the audit partition of input
+        partition ``chain`` (default: ``msg``'s own partition)."""
+        audit_chain = self.audit_chain
+        partition = (msg.partition if chain is None else chain) % self.audit_partitions
         decision_id = uuid.uuid4().hex
-        value = chain.seal(
+        value = audit_chain.seal(
             partition,
             decision_id=decision_id,
             stage=stage,
@@ -443,8 +518,8 @@ class ExchangeProcessor:
         )
         key = (fields.get("request_id") or decision_id).encode()
         out.audit.append(OutputMessage(self._topics.audit, key, value, partition))
-        if chain.checkpoint_due(partition):
-            checkpoint = chain.checkpoint(partition, now)
+        if audit_chain.checkpoint_due(partition):
+            checkpoint = audit_chain.checkpoint(partition, now)
             out.audit.append(
                 OutputMessage(self._topics.audit, CHECKPOINT_KEY, checkpoint, partition)
             )
@@ -504,12 +579,14 @@ class ExchangeProcessor:
         subject_key: str | None,
         now: datetime,
         out: BatchOutputs,
+        chain: int | None,
     ) -> None:
         self._audit(
             msg,
             AuditStage.REQUEST,
             now,
             out,
+            chain=chain,
             request_id=request_id,
             requester=dept,
             provider=request.provider,

@@ -12,6 +12,8 @@ from gateway.policy.caps import (
     CapLimits,
     InMemoryVolumeCounter,
     VolumeCounter,
+    approvals,
+    cap_key_bytes,
     restore_from_audit,
 )
 from gateway.policy.changes import PolicyChange, describe_change
@@ -68,6 +70,8 @@ __all__ = [
     "SubjectConditions",
     "SubjectRule",
     "VolumeCounter",
+    "approvals",
+    "cap_key_bytes",
     "compile_policies",
     "dataset_shape",
     "decide",

@@ -8,7 +8,7 @@ and the calendar day, so the counts can be rebuilt from audit timestamps alone.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -21,11 +21,21 @@ __all__ = [
     "CapLimits",
     "InMemoryVolumeCounter",
     "VolumeCounter",
+    "approvals",
+    "cap_key_bytes",
     "restore_from_audit",
 ]
 
 CapKey = tuple[str, str, str]
 """``(agreement id, purpose, requester)``: what one cap counts."""
+
+
+def cap_key_bytes(key: CapKey) -> bytes:
+    """``agreement|purpose|requester``: the Kafka key that puts every request of one cap key in
+    one partition of the capped topic. Agreement and purpose ids are kebab-case and departments
+    identifiers, so no part contains the ``|``."""
+    return "|".join(key).encode()
+
 
 _HOUR = 3600
 _DAY = 86400
@@ -112,6 +122,16 @@ class InMemoryVolumeCounter:
         return len(self._windows)
 
 
+def approvals(records: Iterable[AuditedDecision]) -> Iterator[tuple[CapKey, datetime]]:
+    """The cap key and time of every request approval among ``records`` (audit records)."""
+    for record in records:
+        if record.stage is not AuditStage.REQUEST or record.outcome not in _APPROVED:
+            continue
+        if record.agreement_id is None or record.purpose is None or record.requester is None:
+            continue
+        yield (record.agreement_id, record.purpose, record.requester), record.at
+
+
 def restore_from_audit(counter: VolumeCounter, records: Iterable[AuditedDecision]) -> int:
     """Record every approval in ``records`` (request-stage audit records) into ``counter``.
 
@@ -119,11 +139,7 @@ def restore_from_audit(counter: VolumeCounter, records: Iterable[AuditedDecision
     held before a restart. Returns how many approvals were recorded.
     """
     restored = 0
-    for record in records:
-        if record.stage is not AuditStage.REQUEST or record.outcome not in _APPROVED:
-            continue
-        if record.agreement_id is None or record.purpose is None or record.requester is None:
-            continue
-        counter.record((record.agreement_id, record.purpose, record.requester), record.at)
+    for key, at in approvals(records):
+        counter.record(key, at)
         restored += 1
     return restored

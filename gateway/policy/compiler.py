@@ -106,6 +106,9 @@ class CompiledPolicy:
     global_policy: GlobalPolicy
     global_digest: str
     """Hash of the global rules as written."""
+    capped: frozenset[tuple[str, str]] = frozenset()
+    """``(agreement id, purpose)`` of every purpose with volume caps: one set lookup tells the
+    processor whether a request must go to the instance that owns its cap counter."""
 
     def agreement(self, agreement_id: str) -> CompiledAgreement | None:
         return self.by_id.get(agreement_id)
@@ -153,6 +156,7 @@ def compile_policies(
         by_purpose=MappingProxyType(by_purpose),
         global_policy=policy_set.global_policy,
         global_digest=_digest(policy_set.global_policy.model_dump(mode="json")),
+        capped=frozenset(key for key, purpose in by_purpose.items() if purpose.caps is not None),
     )
 
 

@@ -3,7 +3,7 @@
 Apache Kafka is the production broker. Where it cannot run, the mock cluster inside the
 ``confluent-kafka`` wheel speaks the Kafka wire protocol on loopback TCP, and aiokafka and
 faust-streaming use it like any broker. It is one broker (id 1, also the controller) in this
-process. Measured on two cores: start plus the 26 topics of six departments takes 45 ms on average
+process. Measured on two cores: start plus the 27 topics of six departments takes 45 ms on average
 (60 ms at worst, the first load of the library adds about 60 ms), stopping 2-4 ms; each mock call
 is spaced by 1 ms (see ``_librdkafka``), which is most of that time.
 

@@ -15,7 +15,8 @@ class TopicNames:
 
     Per department: ``<p>.requests.<d>`` (it publishes requests), ``<p>.inbox.<d>`` (approved
     requests it must answer), ``<p>.responses.<d>`` (its answers), ``<p>.replies.<d>`` (what it
-    receives back). Shared: ``<p>.audit`` and ``<p>.deadletter``.
+    receives back). Shared: ``<p>.audit``, ``<p>.deadletter`` and ``<p>.capped`` (internal:
+    requests under capped purposes, keyed by cap key, so one instance decides each key).
     """
 
     prefix: str = "dx"
@@ -40,13 +41,17 @@ class TopicNames:
     def deadletter(self) -> str:
         return f"{self.prefix}.deadletter"
 
+    @property
+    def capped(self) -> str:
+        return f"{self.prefix}.capped"
+
     def for_department(self, dept: str) -> list[str]:
         return [f"{self.prefix}.{kind}.{dept}" for kind in _KINDS]
 
     def all_topics(self, depts: list[str]) -> list[str]:
         """Every topic the gateway uses for these departments, shared ones last."""
         names = [t for d in sorted(depts) for t in self.for_department(d)]
-        return [*names, self.audit, self.deadletter]
+        return [*names, self.audit, self.deadletter, self.capped]
 
     def parse(self, topic: str) -> tuple[str, str] | None:
         """``(kind, dept)`` for a per-department topic, or None if the name is not ours."""

@@ -1,25 +1,28 @@
-"""Restore volume-cap counts after a restart from today's audit log.
+"""Restore volume-cap counts from today's audit log when capped partitions become ours.
 
 Every approval is audited before it is routed, so the request-stage audit records written since
-the start of the current UTC day hold exactly the approvals the caps count (hour and day). A new
-instance reads them once, before it consumes, and counts them into its volume counter.
+the start of the current UTC day hold exactly the approvals the caps count (hour and day). Each
+cap key lives in one partition of the capped topic (the producer's default partitioner: murmur2
+of the key); an instance that gains capped partitions reads the day's audit records once and
+counts the approvals whose cap key falls in those partitions into their counters.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import KafkaError
+from aiokafka.partitioner import murmur2
 
 from gateway.envelope.codec import Codec
 from gateway.envelope.models import AuditRecord
 from gateway.errors import DecodeError, TransportError
-from gateway.policy.caps import VolumeCounter, restore_from_audit
+from gateway.policy.caps import CapKey, VolumeCounter, approvals, cap_key_bytes
 
-__all__ = ["restore_volume", "start_of_utc_day"]
+__all__ = ["cap_partition", "restore_volume", "start_of_utc_day"]
 
 log = logging.getLogger("gateway.policy")
 
@@ -29,16 +32,24 @@ def start_of_utc_day(now: datetime) -> datetime:
     return now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
+def cap_partition(key: CapKey, partitions: int) -> int:
+    """The capped-topic partition of ``key``: what the producer's default partitioner picks for
+    :func:`~gateway.policy.caps.cap_key_bytes` among partitions ``0 .. partitions - 1``."""
+    return (int(murmur2(cap_key_bytes(key))) & 0x7FFFFFFF) % partitions
+
+
 async def restore_volume(
-    counter: VolumeCounter,
+    counters: Mapping[int, VolumeCounter],
     *,
     bootstrap: str,
     audit_topic: str,
     codec: Codec,
     now: datetime,
+    partition_of: Callable[[CapKey], int],
 ) -> int:
-    """Count every approval audited on ``audit_topic`` since midnight UTC into ``counter``;
-    returns how many were counted."""
+    """Count every approval audited on ``audit_topic`` since midnight UTC into the counter of
+    its cap key's partition (``partition_of``), if ``counters`` has one; returns how many were
+    counted."""
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap,
         enable_auto_commit=False,
@@ -51,17 +62,47 @@ async def restore_volume(
         await metadata.start()
         await consumer.start()
         partitions = await metadata.partitions_for(audit_topic)
-        return await _restore(consumer, counter, audit_topic, partitions, codec, now)
+        dispatch = _Dispatch(counters, partition_of)
+        counted = await _restore(consumer, dispatch, audit_topic, partitions, codec, now)
     except KafkaError as exc:
         raise TransportError(f"cannot read {audit_topic} to restore volume caps: {exc}") from exc
     finally:
         await consumer.stop()
         await metadata.stop()
+    log.info(
+        "restored %d approvals of today into the volume caps of capped partitions %s",
+        counted,
+        sorted(counters),
+    )
+    return counted
+
+
+class _Dispatch:
+    """Records each approval in the counter of its cap key's partition, if that one is kept."""
+
+    def __init__(
+        self, counters: Mapping[int, VolumeCounter], partition_of: Callable[[CapKey], int]
+    ) -> None:
+        self._counters = counters
+        self._partition_of = partition_of
+        self._partitions: dict[CapKey, int] = {}  # one hash per key, not per approval
+
+    def restore(self, records: Iterator[AuditRecord]) -> int:
+        counted = 0
+        for key, at in approvals(records):
+            partition = self._partitions.get(key)
+            if partition is None:
+                partition = self._partitions[key] = self._partition_of(key)
+            counter = self._counters.get(partition)
+            if counter is not None:
+                counter.record(key, at)
+                counted += 1
+        return counted
 
 
 async def _restore(
     consumer: AIOKafkaConsumer,
-    counter: VolumeCounter,
+    counters: _Dispatch,
     audit_topic: str,
     numbers: set[int],
     codec: Codec,
@@ -93,10 +134,9 @@ async def _restore(
     while remaining:
         batch = await consumer.getmany(*remaining, timeout_ms=200, max_records=5000)
         for tp, records in batch.items():
-            counted += restore_from_audit(counter, _decisions(codec, records, since))
+            counted += counters.restore(_decisions(codec, records, since))
             if records and records[-1].offset + 1 >= remaining[tp]:
                 del remaining[tp]
-    log.info("restored %d approvals of today into the volume caps", counted)
     return counted
 
 

@@ -17,6 +17,7 @@ from pydantic import BaseModel
 from gateway.envelope import (
     AuditCheckpoint,
     AuditRecord,
+    CappedRequest,
     DeadLetter,
     ExchangeRequest,
     ProviderResponse,
@@ -35,6 +36,7 @@ ENVELOPE_FILES: dict[str, type[BaseModel]] = {
     "audit_record.avsc": AuditRecord,
     "audit_checkpoint.avsc": AuditCheckpoint,
     "dead_letter.avsc": DeadLetter,
+    "capped_request.avsc": CappedRequest,
 }
 DATASET_NAMES = {
     "dx.datasets.ImmigrationStatus",

@@ -262,7 +262,7 @@ async def test_gateway_broker_prints_its_address_first_serves_and_stops_on_sigte
         await producer.stop()
         returncode, stderr = await _terminate(process)
     assert returncode == 0, stderr
-    assert "10 topics, 2 partitions each" in stderr
+    assert "11 topics, 2 partitions each" in stderr
     assert "in memory" in stderr
 
 

@@ -1,4 +1,5 @@
-"""After a restart, today's approvals are read back from the audit log into the volume caps."""
+"""Gaining capped partitions, an instance reads today's approvals of their cap keys back from the
+audit log into their volume counters."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaProducer
+from aiokafka.partitioner import DefaultPartitioner
 
 from gateway.audit.subject import SubjectKeyer
 from gateway.envelope.codec import Codec
@@ -15,14 +17,16 @@ from gateway.envelope.models import ExchangeRequest
 from gateway.exchange.messages import InputMessage
 from gateway.exchange.processor import ExchangeProcessor
 from gateway.exchange.tokens import TokenSigner
-from gateway.policy import InMemoryVolumeCounter, PolicySet, compile_policies
+from gateway.policy import InMemoryVolumeCounter, PolicySet, cap_key_bytes, compile_policies
 from gateway.transport.topics import TopicNames
-from gateway.transport.volume_restore import restore_volume, start_of_utc_day
+from gateway.transport.volume_restore import cap_partition, restore_volume, start_of_utc_day
 
 pytestmark = pytest.mark.kafka
 
 CODEC = Codec.default()
 KEY = ("nhs-ho-capped", "status", "nhs")
+CAPPED = 4
+OWNER = cap_partition(KEY, CAPPED)
 
 
 def _processor() -> ExchangeProcessor:
@@ -57,6 +61,13 @@ def _processor() -> ExchangeProcessor:
     )
 
 
+def _decided(processor: ExchangeProcessor, now: datetime, count: int) -> list[bytes]:
+    """The audit records of ``count`` requests, forwarded and decided by the key's owner."""
+    forwards = processor.process_batch(_requests(now, count), now).routed
+    capped = [InputMessage(f.topic, OWNER, i, f.key, f.value) for i, f in enumerate(forwards)]
+    return [m.value for m in processor.process_batch(capped, now).audit]
+
+
 def _requests(now: datetime, count: int) -> list[InputMessage]:
     return [
         InputMessage(
@@ -80,12 +91,20 @@ def _requests(now: datetime, count: int) -> list[InputMessage]:
     ]
 
 
+def test_a_cap_key_lands_where_the_producers_default_partitioner_puts_it() -> None:
+    keys = [("a", "b", dept) for dept in ("dfe", "dwp", "hmrc", "ho", "nhs", "rtw")] + [KEY]
+    for key in keys:
+        for count in (1, 2, 3, 4, 12):
+            expected = DefaultPartitioner()(cap_key_bytes(key), list(range(count)), [])
+            assert cap_partition(key, count) == expected
+
+
 def test_the_day_starts_at_midnight_utc() -> None:
     late = datetime(2025, 6, 1, 23, 30, tzinfo=UTC) + timedelta(hours=1)  # 00:30 on 2 June
     assert start_of_utc_day(late) == datetime(2025, 6, 2, tzinfo=UTC)
 
 
-async def test_a_restarted_instance_counts_the_approvals_already_audited_today(
+async def test_a_new_owner_counts_the_approvals_of_its_partitions_already_audited_today(
     bootstrap: str,
     topic_factory: Callable[..., str],
     producer_factory: Callable[..., Awaitable[AIOKafkaProducer]],
@@ -93,15 +112,22 @@ async def test_a_restarted_instance_counts_the_approvals_already_audited_today(
     audit_topic = topic_factory(partitions=2)
     now = datetime.now(UTC)
     before = _processor()
-    out = before.process_batch(_requests(now, 5), now)  # 3 approved, 2 over the hourly cap
+    before.cap_counters[OWNER] = InMemoryVolumeCounter()
+    audit = _decided(before, now, 5)  # 3 approved, 2 over the hourly cap
     producer = await producer_factory()
-    for message in out.audit:
-        await producer.send_and_wait(audit_topic, message.value, key=message.key)
+    for value in audit:
+        await producer.send_and_wait(audit_topic, value)
 
-    after = InMemoryVolumeCounter()
+    owned, other = InMemoryVolumeCounter(), InMemoryVolumeCounter()
     counted = await restore_volume(
-        after, bootstrap=bootstrap, audit_topic=audit_topic, codec=CODEC, now=now
+        {OWNER: owned, (OWNER + 1) % CAPPED: other},
+        bootstrap=bootstrap,
+        audit_topic=audit_topic,
+        codec=CODEC,
+        now=now,
+        partition_of=lambda key: cap_partition(key, CAPPED),
     )
 
     assert counted == 3
-    assert after.usage(KEY, now) == before.volume.usage(KEY, now) == (3, 3)
+    assert owned.usage(KEY, now) == before.cap_counters[OWNER].usage(KEY, now) == (3, 3)
+    assert other.usage(KEY, now) == (0, 0)  # another partition's owner does not count this key
