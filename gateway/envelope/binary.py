@@ -17,6 +17,7 @@ from datetime import UTC, date, datetime, timedelta
 from enum import Enum
 from typing import Any
 
+from gateway.envelope import _generated
 from gateway.errors import SchemaError
 
 __all__ = ["Reader", "Writer", "compile_reader", "compile_writer"]
@@ -79,17 +80,7 @@ def _writer(schema: Any, named: dict[str, Writer]) -> Writer:
         return _union_writer(schema, named)
     kind, logical = schema["type"], schema.get("logicalType")
     if kind == "record":
-        fields: list[tuple[str, Writer]] = []
-
-        def write_record(out: list[bytes], value: Any) -> None:
-            if type(value) is not dict:  # a pydantic model (its fields live in __dict__)
-                value = value.__dict__
-            for name, write in fields:
-                write(out, value[name])
-
-        named[schema["name"]] = write_record
-        fields.extend((f["name"], _writer(f["type"], named)) for f in schema["fields"])
-        return write_record
+        return _record_writer(schema, named)
     if kind == "enum":
         index = {symbol: _long(i) for i, symbol in enumerate(schema["symbols"])}
 
@@ -103,6 +94,29 @@ def _writer(schema: Any, named: dict[str, Writer]) -> Writer:
     if kind == "map":
         return _map_writer(_writer(schema["values"], named))
     return _primitive_writer(kind, logical)
+
+
+def _record_writer(schema: dict[str, Any], named: dict[str, Writer]) -> Writer:
+    fast: list[Writer] = []
+    named[schema["name"]] = lambda out, value: fast[0](out, value)  # until built (recursion)
+    fields = schema["fields"]
+    writer = _generated.build(
+        _generated.record_writer_source(fields),
+        "write",
+        FIELDS=[_writer(f["type"], named) for f in fields],
+        INDEX=[_enum_index(f["type"]) for f in fields],
+        SMALL=_SMALL,
+        encode_long=_encode_long,
+    )
+    fast.append(writer)
+    named[schema["name"]] = writer
+    return writer
+
+
+def _enum_index(avro: Any) -> dict[str, bytes]:
+    if isinstance(avro, dict) and avro.get("type") == "enum":
+        return {symbol: _long(i) for i, symbol in enumerate(avro["symbols"])}
+    return {}
 
 
 def _union_writer(branches: list[Any], named: dict[str, Writer]) -> Writer:
@@ -219,17 +233,7 @@ def _reader(schema: Any, named: dict[str, Reader]) -> Reader:
         return _optional_reader(_reader(schema[1], named))
     kind, logical = schema["type"], schema.get("logicalType")
     if kind == "record":
-        fields: list[tuple[str, Reader]] = []
-
-        def read_record(data: bytes, pos: int) -> tuple[Any, int]:
-            record = {}
-            for name, read in fields:
-                record[name], pos = read(data, pos)
-            return record, pos
-
-        named[schema["name"]] = read_record
-        fields.extend((f["name"], _reader(f["type"], named)) for f in schema["fields"])
-        return read_record
+        return _record_reader(schema, named)
     if kind == "enum":
         symbols = tuple(schema["symbols"])
 
@@ -244,6 +248,26 @@ def _reader(schema: Any, named: dict[str, Reader]) -> Reader:
             _reader(schema["items" if kind == "array" else "values"], named), keyed=kind == "map"
         )
     return _primitive_reader(kind, logical)
+
+
+def _record_reader(schema: dict[str, Any], named: dict[str, Reader]) -> Reader:
+    fast: list[Reader] = []
+    named[schema["name"]] = lambda data, pos: fast[0](data, pos)  # until built (recursion)
+    fields = schema["fields"]
+    reader = _generated.build(
+        _generated.record_reader_source(fields),
+        "read",
+        FIELDS=[_reader(f["type"], named) for f in fields],
+        SYMBOLS=[tuple(f["type"]["symbols"]) if _generated_enum(f["type"]) else () for f in fields],
+        read_long=_read_long,
+    )
+    fast.append(reader)
+    named[schema["name"]] = reader
+    return reader
+
+
+def _generated_enum(avro: Any) -> bool:
+    return isinstance(avro, dict) and avro.get("type") == "enum"
 
 
 def _optional_reader(inner: Reader) -> Reader:
