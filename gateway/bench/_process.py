@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
-import secrets
 import sys
 from collections.abc import AsyncIterator
 from typing import Any
@@ -67,14 +65,13 @@ class WorkerProcess:
 
 @contextlib.asynccontextmanager
 async def worker_process(mode: str, *args: str, cpu: int | None) -> AsyncIterator[WorkerProcess]:
+    """Start ``python -m gateway.bench.worker MODE ARGS`` (with this process's settings from the
+    environment); on leaving, end it whatever happened."""
     argv = [sys.executable, "-m", "gateway.bench.worker", mode, *args]
     if cpu is not None:
         argv += ["--cpu", str(cpu)]
-    env = dict(os.environ)
-    for name in ("GATEWAY_TOKEN_SECRET", "GATEWAY_SUBJECT_KEY_SECRET"):
-        env.setdefault(name, secrets.token_hex(16))  # throwaway keys for throwaway topics
     process = await asyncio.create_subprocess_exec(
-        *argv, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, env=env
+        *argv, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE
     )
     worker = WorkerProcess(mode, process)
     try:

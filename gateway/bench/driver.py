@@ -155,12 +155,12 @@ async def _run(config: BenchConfig, cpus: CpuPlan) -> dict[str, Any]:
         problems += passthrough.pop("problems")
     finally:
         broker.stop()
-    pt_rate = passthrough["records"] / passthrough["elapsed_s"]
-    gw_rate = gateway["records"] / gateway["elapsed_s"]
+    pt_rate = round(passthrough["records"] / passthrough["elapsed_s"], 1)
+    gw_rate = round(gateway["records"] / gateway["elapsed_s"], 1)
     report = {
-        "passthrough_msgs_per_s": round(pt_rate, 1),
-        "gateway_msgs_per_s": round(gw_rate, 1),
-        "ratio": round(gw_rate / pt_rate, 4),
+        "passthrough_msgs_per_s": pt_rate,
+        "gateway_msgs_per_s": gw_rate,
+        "ratio": round(gw_rate / pt_rate, 5),
         "goal_ratio": GOAL_RATIO,
         "p50_ms": latency["p50_ms"],
         "p99_ms": latency["p99_ms"],
@@ -187,6 +187,7 @@ def _gateway_summary(done: dict[str, Any]) -> dict[str, Any]:
         "records": records,
         "requests": done["requests"],
         "responses": done["responses"],
+        "other_inputs": done["other_inputs"],
         "elapsed_s": round(elapsed, 3),
         "batches": done["batches"],
         "records_per_batch": round(records / max(done["batches"], 1), 1),

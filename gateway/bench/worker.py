@@ -170,8 +170,9 @@ class _GcClock:
 
 
 class _Meter:
-    """Wraps ``process_batch``: counts requests, responses and routed requests, times the
-    processor, and sets ``done`` once every request and every expected response was processed."""
+    """Wraps ``process_batch``: counts the records it is given (requests, responses, any other
+    input) and the requests it routes, times the processor, and sets ``done`` once every request
+    and a response to every routed request were processed."""
 
     def __init__(
         self,
@@ -182,12 +183,13 @@ class _Meter:
     ) -> None:
         self._process = process
         self._request_topics = frozenset(topics.requests(d) for d in departments)
+        self._response_topics = frozenset(topics.responses(d) for d in departments)
         self._inbox_topics = frozenset(topics.inbox(d) for d in departments)
         self._expected_requests = requests
         self.done = asyncio.Event()
         self.first = 0.0
         self.busy_s = 0.0
-        self.requests = self.responses = self.routed = 0
+        self.requests = self.responses = self.others = self.routed = 0
 
     def __call__(self, messages: Iterable[InputMessage], now: datetime) -> BatchOutputs:
         batch = list(messages)
@@ -197,8 +199,10 @@ class _Meter:
         out = self._process(batch, now)
         self.busy_s += time.perf_counter() - started
         requests = sum(1 for m in batch if m.topic in self._request_topics)
+        responses = sum(1 for m in batch if m.topic in self._response_topics)
         self.requests += requests
-        self.responses += len(batch) - requests
+        self.responses += responses
+        self.others += len(batch) - requests - responses
         self.routed += sum(1 for m in out.routed if m.topic in self._inbox_topics)
         if self.requests >= self._expected_requests and self.responses >= self.routed:
             self.done.set()  # the runner finishes this batch, commits, and returns
@@ -206,7 +210,7 @@ class _Meter:
 
     @property
     def records(self) -> int:
-        return self.requests + self.responses
+        return self.requests + self.responses + self.others
 
 
 async def _gateway(args: argparse.Namespace, abort: asyncio.Event) -> None:
@@ -261,6 +265,7 @@ async def _gateway(args: argparse.Namespace, abort: asyncio.Event) -> None:
             records=stats.records_in,
             requests=meter.requests,
             responses=meter.responses,
+            other_inputs=meter.others,
             routed=meter.routed,
             batches=stats.batches,
             elapsed_s=elapsed,

@@ -1,0 +1,110 @@
+"""`gateway bench` as users run it, and the batched writer it shares with the gateway runner."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from gateway.exchange.messages import OutputMessage
+from gateway.transport.runner import send_and_wait_all
+
+pytestmark = pytest.mark.kafka
+
+_KEYS = ("passthrough_msgs_per_s", "gateway_msgs_per_s", "ratio", "p50_ms", "p99_ms")
+
+
+def bench(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "gateway", "bench", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=dict(os.environ),
+    )
+
+
+@pytest.fixture(scope="module")
+def report() -> dict[str, Any]:
+    """One small benchmark run, shared by the tests that read its report."""
+    result = bench("--messages", "500", "--latency-messages", "200", "--json")
+    assert result.returncode == 0, result.stdout + result.stderr
+    parsed = json.loads(result.stdout)  # exactly one JSON document on stdout
+    assert isinstance(parsed, dict)
+    return parsed
+
+
+def test_the_json_report_has_positive_rates_latencies_and_their_ratio(
+    report: dict[str, Any],
+) -> None:
+    for key in _KEYS:
+        assert report[key] > 0, key
+    expected = report["gateway_msgs_per_s"] / report["passthrough_msgs_per_s"]
+    assert report["ratio"] == pytest.approx(expected, rel=1e-3, abs=1e-5)
+    assert report["messages"] == 500
+    assert report["latency_rate_per_s"] > 0
+
+
+def test_every_message_made_it_through_both_phases(report: dict[str, Any]) -> None:
+    checks, latency = report["checks"], report["latency"]
+    sent = 500 + latency["requests"]
+
+    assert report["complete"] is True
+    assert "problems" not in report
+    assert report["passthrough"]["records"] == 500
+    assert report["gateway"]["requests"] == 500
+    assert checks["requests"] == checks["replies"] == sent
+    assert checks["routed"] == checks["responses"]
+    assert checks["audit_records"] == checks["gateway_records"]
+    assert checks["audit_records"] == checks["requests"] + checks["responses"]
+    assert checks["dead_letters"] == 0
+    assert latency["timeouts"] == 0
+
+
+def test_the_worker_cpu_is_reported(report: dict[str, Any]) -> None:
+    cpu = report["cpu"]
+
+    if hasattr(os, "sched_getaffinity") and len(os.sched_getaffinity(0)) > 1:
+        assert cpu["pinned"] is True
+        assert cpu["worker"] not in cpu["driver"]
+    else:
+        assert cpu["pinned"] is False
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_getaffinity"), reason="needs CPU affinity")
+def test_an_unusable_cpu_fails_with_a_clear_message_and_exit_code_1() -> None:
+    result = bench("--messages", "10", "--cpu", "4096", timeout=60)
+
+    assert result.returncode == 1
+    assert "CPU 4096 is not available" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+async def test_the_batched_writer_picks_the_partition_send_would_pick(
+    topic_factory: Callable[..., str],
+    producer_factory: Callable[..., Awaitable[AIOKafkaProducer]],
+    consumer_factory: Callable[..., Awaitable[AIOKafkaConsumer]],
+) -> None:
+    batched, single = topic_factory(partitions=5), topic_factory(partitions=5)
+    producer = await producer_factory(acks="all", linger_ms=2)
+    keys = [f"request-{i}".encode() for i in range(200)]
+
+    await send_and_wait_all(producer, [OutputMessage(batched, k, b"v") for k in keys])
+    for key in keys:
+        await producer.send_and_wait(single, b"v", key=key)
+
+    async def partitions(topic: str) -> dict[bytes, int]:
+        consumer = await consumer_factory(topic)
+        found: dict[bytes, int] = {}
+        while len(found) < len(keys):
+            for records in (await consumer.getmany(timeout_ms=1000)).values():
+                found.update({r.key: r.partition for r in records})
+        return found
+
+    assert await partitions(batched) == await partitions(single)
