@@ -46,12 +46,14 @@ class WorkerProcess:
             ) from None
 
     def request_stop(self) -> None:
+        """Ask the worker to finish; it answers with a ``stopped`` event."""
         if self._process.stdin is not None and not self._process.stdin.is_closing():
-            self._process.stdin.close()
+            self._process.stdin.write(b"stop\n")
 
     async def close(self, grace: float = 10.0) -> None:
-        """Ask the worker to stop; terminate it, then kill it, if it does not."""
-        self.request_stop()
+        """Close its stdin (it then stops by itself); terminate it, then kill it, if it does not."""
+        if self._process.stdin is not None and not self._process.stdin.is_closing():
+            self._process.stdin.close()
         for signal_it in (None, self._process.terminate, self._process.kill):
             if signal_it is not None:
                 with contextlib.suppress(ProcessLookupError):

@@ -2,7 +2,8 @@
 
 The driver starts it as a child process, pinned to one CPU, so "on one core" holds literally.
 It reports JSON lines on stdout (``ready``, ``done``, ``stopped``, or ``error``); logs go to
-stderr. A line on stdin, or stdin closing, tells it to stop.
+stderr. A line on stdin tells it to stop; stdin closing too, and then it exits within seconds
+even if the broker (which lives in the driver) is gone.
 
 - ``passthrough``: the gateway runner's loop with nothing in the middle. Consume the input topic
   with a consumer group, write every record unchanged to the output topic with the runner's
@@ -45,6 +46,8 @@ from gateway.transport.topics import TopicNames
 
 __all__ = ["main"]
 
+_ORPHAN_GRACE_S = 5.0
+
 
 class WorkerError(Exception):
     """The measurement could not be completed; reported as an ``error`` event."""
@@ -62,12 +65,19 @@ def _pin(cpu: int | None) -> int | None:
 
 
 def _watch_stdin(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> None:
-    """Set ``stop`` when a line arrives on stdin or it closes (the driver went away)."""
+    """Set ``stop`` for each line on stdin. When stdin closes (the driver is done, or gone with
+    the broker), set it too and end this process a few seconds later whatever it waits for."""
 
-    def read() -> None:
-        sys.stdin.readline()
+    def notify() -> None:
         with contextlib.suppress(RuntimeError):  # the loop has already closed
             loop.call_soon_threadsafe(stop.set)
+
+    def read() -> None:
+        while sys.stdin.readline():
+            notify()
+        notify()
+        time.sleep(_ORPHAN_GRACE_S)
+        os._exit(3)
 
     threading.Thread(target=read, name="stdin-watch", daemon=True).start()
 
