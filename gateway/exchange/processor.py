@@ -542,11 +542,7 @@ class ExchangeProcessor:
                 AuditStage.POLICY,
                 now,
                 out,
-                request_id=None,
-                requester=None,
-                provider=None,
-                agreement_id=None,
-                purpose=None,
+                **_NO_EXCHANGE,
                 outcome=outcome,
                 reasons=list(reasons),
                 policy_version=version,
@@ -560,11 +556,7 @@ class ExchangeProcessor:
             AuditStage.INPUT,
             now,
             out,
-            request_id=None,
-            requester=None,
-            provider=None,
-            agreement_id=None,
-            purpose=None,
+            **_NO_EXCHANGE,
             outcome=AuditOutcome.INPUT_GAP,
             reasons=[Reason(code="input.gap", message=gap.describe())],
             policy_version=self.policy.version,
@@ -606,11 +598,7 @@ class ExchangeProcessor:
             AuditStage.INPUT,
             now,
             out,
-            request_id=None,
-            requester=None,
-            provider=None,
-            agreement_id=None,
-            purpose=None,
+            **_NO_EXCHANGE,
             outcome=AuditOutcome.DEAD_LETTERED,
             reasons=[Reason(code=code, message=_audit_safe(reason))],
             policy_version=self.policy.version,
@@ -640,6 +628,11 @@ class ExchangeProcessor:
 class _Unroutable(GatewayError):
     code = "unknown_topic"
 
+
+_NO_EXCHANGE: dict[str, Any] = dict.fromkeys(
+    ("request_id", "requester", "provider", "agreement_id", "purpose")
+)
+"""Audit fields of a record about no exchange: a gap, a dead letter, a policy change."""
 
 _DUPLICATE_REQUEST = Reason(
     code="exchange.duplicate_request",
