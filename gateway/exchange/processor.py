@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta
@@ -41,6 +40,15 @@ from gateway.envelope.models import (
 from gateway.errors import DecodeError, GatewayError, IdentityError
 from gateway.exchange.dedupe import SeenIds
 from gateway.exchange.messages import BatchOutputs, InputMessage, OutputMessage
+from gateway.exchange.reasons import (
+    DUPLICATE_REQUEST,
+    DUPLICATE_RESPONSE,
+    NOTHING_TO_RELEASE,
+    UNREADABLE_RECORD,
+    audit_safe,
+    transformed_reason,
+    withheld_reason,
+)
 from gateway.exchange.release import ReleaseCheck, ReleaseChecker
 from gateway.exchange.tokens import TokenSigner
 from gateway.policy import CompiledPolicy, VolumeCounter, cap_key_bytes, decide
@@ -327,7 +335,7 @@ class ExchangeProcessor:
                 now,
                 out,
                 outcome=AuditOutcome.DUPLICATE,
-                reasons=[_DUPLICATE_RESPONSE],
+                reasons=[DUPLICATE_RESPONSE],
                 **context,
             )
             return
@@ -360,7 +368,7 @@ class ExchangeProcessor:
             return
         if response.status is not ResponseStatus.FOUND or response.record is None:
             reason = (
-                _NOTHING_TO_RELEASE
+                NOTHING_TO_RELEASE
                 if response.status is not ResponseStatus.ERROR
                 else (
                     Reason(code="provider.error", message=response.error or "the provider failed")
@@ -397,7 +405,7 @@ class ExchangeProcessor:
                 reply_fields,
                 outcome=ReplyOutcome.DENIED,
                 status=ResponseStatus.ERROR,
-                reasons=[_UNREADABLE_RECORD],
+                reasons=[UNREADABLE_RECORD],
             )
             return
         result, reasons, withheld_whole = _redacted(release, record, now)
@@ -585,7 +593,7 @@ class ExchangeProcessor:
             agreement_id=request.agreement_id,
             purpose=request.purpose,
             outcome=AuditOutcome.DUPLICATE,
-            reasons=[_DUPLICATE_REQUEST],
+            reasons=[DUPLICATE_REQUEST],
             subject_key=subject_key,
             policy_version=self.policy.version,
         )
@@ -600,7 +608,7 @@ class ExchangeProcessor:
             out,
             **_NO_EXCHANGE,
             outcome=AuditOutcome.DEAD_LETTERED,
-            reasons=[Reason(code=code, message=_audit_safe(reason))],
+            reasons=[Reason(code=code, message=audit_safe(reason))],
             policy_version=self.policy.version,
         )
         self._dead_letter_only(msg, code, reason, now, out)
@@ -634,22 +642,6 @@ _NO_EXCHANGE: dict[str, Any] = dict.fromkeys(
 )
 """Audit fields of a record about no exchange: a gap, a dead letter, a policy change."""
 
-_DUPLICATE_REQUEST = Reason(
-    code="exchange.duplicate_request",
-    message="this request id was already decided; the redelivered copy is not answered again",
-)
-_DUPLICATE_RESPONSE = Reason(
-    code="exchange.duplicate_response",
-    message="this request was already answered; a second response is not released",
-)
-_NOTHING_TO_RELEASE = Reason(
-    code="response.no_record", message="the provider holds no record for this subject"
-)
-_UNREADABLE_RECORD = Reason(
-    code="response.unreadable",
-    message="the provider's record could not be read against its dataset schema; nothing released",
-)
-
 
 def _redacted(
     release: ReleaseCheck, record: Mapping[str, Any], now: datetime
@@ -663,32 +655,7 @@ def _redacted(
         return RedactionResult({}, (), leaf_paths(record)), reasons, True
     result = redact(record, release.paths, transforms=release.transforms)
     if result.withheld:
-        reasons.append(_withheld_reason(result.withheld))
+        reasons.append(withheld_reason(result.withheld))
     if result.transformed:
-        reasons.append(_transformed_reason(result.transformed))
+        reasons.append(transformed_reason(result.transformed))
     return result, reasons, False
-
-
-def _transformed_reason(transformed: Sequence[str]) -> Reason:
-    return Reason(
-        code="fields.transformed",
-        message=f"{len(transformed)} field(s) were released in a reduced form "
-        "(path:transform): " + ", ".join(transformed),
-    )
-
-
-def _withheld_reason(withheld: Sequence[str]) -> Reason:
-    return Reason(
-        code="fields.withheld",
-        message=f"{len(withheld)} field(s) the purpose does not allow were withheld: "
-        + ", ".join(withheld),
-    )
-
-
-_QUOTED_INPUT = re.compile(r"input_value=.*?(?=, input_type=|\]|$)", re.MULTILINE)
-
-
-def _audit_safe(reason: str, limit: int = 300) -> str:
-    """Error text for the audit log: bounded, with any quoted input value removed."""
-    text = _QUOTED_INPUT.sub("input_value=<withheld>", reason)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
