@@ -37,6 +37,7 @@ def gateway_runner(
     instance: str = "gateway-test",
     settings: GatewaySettings | None = None,
     shard: tuple[int, int] | None = None,
+    session_timeout_ms: int = EMBEDDED_SESSION_TIMEOUT_MS,
 ) -> GatewayRunner:
     """A (not yet started) gateway runner on ``topics`` with quick timeouts for tests."""
     settings = settings or GatewaySettings(
@@ -51,5 +52,5 @@ def gateway_runner(
         batch_timeout_ms=20,
         producer_request_timeout_ms=2000,
         shard=shard,
-        session_timeout_ms=EMBEDDED_SESSION_TIMEOUT_MS,
+        session_timeout_ms=session_timeout_ms,
     )

@@ -9,7 +9,7 @@ the purpose's transforms applied.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -38,14 +38,10 @@ class ReleaseCheck:
 
 
 class ReleaseChecker:
-    """Checks releases against a policy set, caching the narrowed allow-lists it computes."""
+    """Checks releases against the active policy set (narrowed allow-lists are cached by
+    :meth:`PathSet.narrow`)."""
 
-    __slots__ = ("_narrowed",)
-
-    _CACHE_LIMIT = 4096
-
-    def __init__(self) -> None:
-        self._narrowed: dict[tuple[CompiledPurpose, tuple[str, ...]], PathSet] = {}
+    __slots__ = ()
 
     def check(
         self, policy: CompiledPolicy, response: ProviderResponse, now: datetime
@@ -72,18 +68,9 @@ class ReleaseChecker:
             )
         if purpose.prohibited_globally:
             return ReleaseCheck(False, purpose.prohibited_globally)
-        paths = self._paths(purpose, response.wanted)
+        wanted = response.wanted
+        paths = purpose.response_paths.narrow(wanted) if wanted else purpose.response_paths
         return ReleaseCheck(True, (purpose.approval,), paths, purpose.transforms, purpose)
-
-    def _paths(self, purpose: CompiledPurpose, wanted: Sequence[str]) -> PathSet:
-        key = (purpose, tuple(wanted))
-        paths = self._narrowed.get(key)
-        if paths is None:
-            paths = purpose.response_paths.narrow(wanted) if wanted else purpose.response_paths
-            if len(self._narrowed) >= self._CACHE_LIMIT:
-                self._narrowed.clear()
-            self._narrowed[key] = paths
-        return paths
 
 
 def _blocked(code: str, message: str) -> ReleaseCheck:

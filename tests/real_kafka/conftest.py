@@ -12,9 +12,14 @@ import re
 import socket
 import uuid
 from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
 import pytest
+
+if TYPE_CHECKING:
+    from gateway.transport.runner import GatewayRunner
+    from gateway.transport.topics import TopicNames
 
 KAFKA_IMAGE = "confluentinc/cp-kafka:7.7.1"
 """Apache Kafka 3.7 in KRaft mode: testcontainers' KafkaContainer is made for this image family."""
@@ -102,5 +107,45 @@ def topic_factory(real_kafka_bootstrap: str, request: pytest.FixtureRequest) -> 
         )
         futures[name].result(timeout=30)
         return name
+
+    return make
+
+
+GatewayTopics = Callable[..., "TopicNames"]
+RunnerFactory = Callable[["TopicNames", str], "GatewayRunner"]
+
+
+@pytest.fixture
+def gateway_topics(real_kafka_bootstrap: str) -> GatewayTopics:
+    """``make(partitions=4) -> TopicNames``: every gateway topic under a new prefix."""
+    from confluent_kafka.admin import AdminClient
+    from confluent_kafka.cimpl import NewTopic
+
+    from gateway.settings import DEFAULT_DEPARTMENTS
+    from gateway.transport.topics import TopicNames
+
+    admin = AdminClient({"bootstrap.servers": real_kafka_bootstrap})
+
+    def make(partitions: int = 4) -> TopicNames:
+        topics = TopicNames(f"rk{uuid.uuid4().hex[:8]}")
+        names = topics.all_topics(list(DEFAULT_DEPARTMENTS))
+        futures = admin.create_topics([NewTopic(n, num_partitions=partitions) for n in names])
+        for future in futures.values():
+            future.result(timeout=30)
+        return topics
+
+    return make
+
+
+@pytest.fixture
+def gateway_runner_factory(real_kafka_bootstrap: str) -> RunnerFactory:
+    """``make(topics, instance) -> GatewayRunner`` on Apache Kafka, with Kafka's own group
+    session timeout (brokers refuse the short one used on the embedded broker)."""
+    from gateway.testing import gateway_runner
+
+    def make(topics: TopicNames, instance: str) -> GatewayRunner:
+        return gateway_runner(
+            real_kafka_bootstrap, topics, instance=instance, session_timeout_ms=10_000
+        )
 
     return make

@@ -17,42 +17,15 @@ from gateway.audit.files import read_export
 from gateway.audit.verify import verify_export
 from gateway.envelope.codec import Codec
 from gateway.envelope.models import AuditCheckpoint, AuditRecord, ExchangeRequest
-from gateway.service import build_processor
-from gateway.settings import DEFAULT_DEPARTMENTS, GatewaySettings
 from gateway.transport.audit_log import export_audit
 from gateway.transport.runner import GatewayRunner
 from gateway.transport.topics import TopicNames
 
 pytestmark = pytest.mark.real_kafka
+
+GatewayTopics = Callable[..., TopicNames]
+RunnerFactory = Callable[[TopicNames, str], GatewayRunner]
 CODEC = Codec.default()
-
-
-def create_topics(bootstrap: str, partitions: int = 4) -> TopicNames:
-    from confluent_kafka.admin import AdminClient
-    from confluent_kafka.cimpl import NewTopic
-
-    topics = TopicNames(f"rk{uuid.uuid4().hex[:8]}")
-    admin = AdminClient({"bootstrap.servers": bootstrap})
-    names = topics.all_topics(list(DEFAULT_DEPARTMENTS))
-    for future in admin.create_topics(
-        [NewTopic(n, num_partitions=partitions) for n in names]
-    ).values():
-        future.result(timeout=30)
-    return topics
-
-
-def runner(bootstrap: str, topics: TopicNames, instance: str) -> GatewayRunner:
-    settings = GatewaySettings(
-        bootstrap=bootstrap, topic_prefix=topics.prefix, instance_id=instance
-    )
-    return GatewayRunner(
-        build_processor(settings),
-        bootstrap=bootstrap,
-        topics=topics,
-        departments=settings.departments,
-        group_id=f"{topics.prefix}-gateway",
-        batch_timeout_ms=50,
-    )
 
 
 async def send(producer: AIOKafkaProducer, topics: TopicNames, count: int) -> None:
@@ -79,10 +52,16 @@ async def until(condition: Callable[[], object], within: float = 60.0) -> None:
 
 
 async def test_a_rebalance_signs_the_chains_that_move_and_the_new_owner_continues_them(
-    bootstrap: str, tmp_path: Path
+    bootstrap: str,
+    tmp_path: Path,
+    gateway_topics: GatewayTopics,
+    gateway_runner_factory: RunnerFactory,
 ) -> None:
-    topics = create_topics(bootstrap)
-    first, second = runner(bootstrap, topics, "first"), runner(bootstrap, topics, "second")
+    topics = gateway_topics()
+    first, second = (
+        gateway_runner_factory(topics, "first"),
+        gateway_runner_factory(topics, "second"),
+    )
     stop = asyncio.Event()
     tasks: list[asyncio.Task[None]] = []
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap)

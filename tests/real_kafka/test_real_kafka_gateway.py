@@ -5,57 +5,34 @@ from __future__ import annotations
 
 import asyncio
 import json
-import uuid
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
 from consumers.datasets import generate
 from gateway.departments import DepartmentClient, answer_from_dataset, index_records
 from gateway.envelope.models import Reply, ReplyOutcome, ResponseStatus
-from gateway.service import build_processor
-from gateway.settings import DEFAULT_DEPARTMENTS, GatewaySettings
 from gateway.transport.runner import GatewayRunner
 from gateway.transport.topics import TopicNames
 
 pytestmark = pytest.mark.real_kafka
 
+GatewayTopics = Callable[..., TopicNames]
+RunnerFactory = Callable[[TopicNames, str], GatewayRunner]
+
 HO_PEOPLE = generate("ho", 10)
 PERSON = HO_PEOPLE[0]
 
 
-def create_gateway_topics(bootstrap: str, partitions: int = 4) -> TopicNames:
-    from confluent_kafka.admin import AdminClient
-    from confluent_kafka.cimpl import NewTopic
-
-    topics = TopicNames(f"rk{uuid.uuid4().hex[:8]}")
-    names = topics.all_topics(list(DEFAULT_DEPARTMENTS))
-    admin = AdminClient({"bootstrap.servers": bootstrap})
-    futures = admin.create_topics([NewTopic(n, num_partitions=partitions) for n in names])
-    for future in futures.values():
-        future.result(timeout=30)
-    return topics
-
-
-def runner(bootstrap: str, topics: TopicNames, instance: str) -> GatewayRunner:
-    settings = GatewaySettings(
-        bootstrap=bootstrap, topic_prefix=topics.prefix, instance_id=instance
-    )
-    return GatewayRunner(
-        build_processor(settings),
-        bootstrap=bootstrap,
-        topics=topics,
-        departments=settings.departments,
-        group_id=f"{topics.prefix}-gateway",
-        batch_timeout_ms=50,
-    )
-
-
-async def test_an_approved_request_is_answered_redacted_on_apache_kafka(bootstrap: str) -> None:
-    topics = create_gateway_topics(bootstrap)
-    gateway = runner(bootstrap, topics, "gw-1")
+async def test_an_approved_request_is_answered_redacted_on_apache_kafka(
+    bootstrap: str, gateway_topics: GatewayTopics, gateway_runner_factory: RunnerFactory
+) -> None:
+    topics = gateway_topics()
+    gateway = gateway_runner_factory(topics, "gw-1")
     stop = asyncio.Event()
     await gateway.start()
-    tasks = [asyncio.create_task(gateway.run(stop))]
+    tasks: list[asyncio.Task[Any]] = [asyncio.create_task(gateway.run(stop))]
     try:
         await gateway.wait_assigned(within=60)
         async with (
@@ -81,10 +58,10 @@ async def test_an_approved_request_is_answered_redacted_on_apache_kafka(bootstra
 
 
 async def test_two_instances_in_one_group_share_the_partitions_and_answer_each_request_once(
-    bootstrap: str,
+    bootstrap: str, gateway_topics: GatewayTopics, gateway_runner_factory: RunnerFactory
 ) -> None:
-    topics = create_gateway_topics(bootstrap)
-    gateways = [runner(bootstrap, topics, f"gw-{i}") for i in (1, 2)]
+    topics = gateway_topics()
+    gateways = [gateway_runner_factory(topics, f"gw-{i}") for i in (1, 2)]
     stop = asyncio.Event()
     tasks = []
     try:
