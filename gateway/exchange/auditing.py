@@ -1,0 +1,134 @@
+"""The processor's audit trail: one sealed audit record per decision, and dead letters.
+
+Records are sealed into the hash chain of one audit partition: the input partition's own, modulo
+the audit topic's partition count, so the records of one input partition stay in order.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import datetime
+from typing import Any
+
+from gateway.audit.chain import CHECKPOINT_KEY, AuditChain
+from gateway.audit.gaps import InputGap
+from gateway.envelope.codec import Codec
+from gateway.envelope.models import AuditOutcome, AuditStage, DeadLetter, Reason
+from gateway.exchange.messages import BatchOutputs, InputMessage, OutputMessage
+from gateway.exchange.reasons import audit_safe
+from gateway.transport.topics import TopicNames
+
+__all__ = ["NO_EXCHANGE", "AuditTrail"]
+
+log = logging.getLogger("gateway.audit")
+
+NO_EXCHANGE: dict[str, Any] = dict.fromkeys(
+    ("request_id", "requester", "provider", "agreement_id", "purpose")
+)
+"""Audit fields of a record about no exchange: a gap, a dead letter, a policy change."""
+
+
+class AuditTrail:
+    """Seals audit records and writes dead letters into a batch's outputs."""
+
+    __slots__ = ("_codec", "_instance", "_topics", "chain", "partitions")
+
+    def __init__(
+        self, chain: AuditChain, codec: Codec, topics: TopicNames, instance_id: str
+    ) -> None:
+        self.chain = chain
+        self.partitions = 1
+        """The audit topic's partition count (the runner sets it once it knows the topic)."""
+        self._codec = codec
+        self._topics = topics
+        self._instance = instance_id
+
+    def record(
+        self,
+        msg: InputMessage,
+        stage: AuditStage,
+        now: datetime,
+        out: BatchOutputs,
+        *,
+        chain: int | None = None,
+        **fields: Any,
+    ) -> None:
+        """Seal an audit record of input ``msg`` into the chain of the audit partition of input
+        partition ``chain`` (default: ``msg``'s own partition)."""
+        audit_chain = self.chain
+        partition = (msg.partition if chain is None else chain) % self.partitions
+        decision_id = uuid.uuid4().hex
+        value = audit_chain.seal(
+            partition,
+            decision_id=decision_id,
+            stage=stage,
+            at=now,
+            input_topic=msg.topic,
+            input_partition=msg.partition,
+            input_offset=msg.offset,
+            gateway_instance=self._instance,
+            **fields,
+        )
+        key = (fields.get("request_id") or decision_id).encode()
+        audit_topic = self._topics.audit
+        out.audit.append(OutputMessage(audit_topic, key, value, partition))
+        if audit_chain.checkpoint_due(partition):
+            checkpoint = audit_chain.checkpoint(partition, now)
+            out.audit.append(OutputMessage(audit_topic, CHECKPOINT_KEY, checkpoint, partition))
+
+    def gap(self, gap: InputGap, policy_version: str, now: datetime, out: BatchOutputs) -> None:
+        """Record offsets an input partition skipped (for example, lost to retention)."""
+        log.warning("input gap: %s", gap.describe())
+        self.record(
+            InputMessage(gap.topic, gap.partition, gap.first, None, None),
+            AuditStage.INPUT,
+            now,
+            out,
+            **NO_EXCHANGE,
+            outcome=AuditOutcome.INPUT_GAP,
+            reasons=[Reason(code="input.gap", message=gap.describe())],
+            policy_version=policy_version,
+        )
+
+    def dead_letter(
+        self,
+        msg: InputMessage,
+        code: str,
+        reason: str,
+        policy_version: str,
+        now: datetime,
+        out: BatchOutputs,
+    ) -> None:
+        """Audit input that could not be processed and send it to the dead-letter topic."""
+        self.record(
+            msg,
+            AuditStage.INPUT,
+            now,
+            out,
+            **NO_EXCHANGE,
+            outcome=AuditOutcome.DEAD_LETTERED,
+            reasons=[Reason(code=code, message=audit_safe(reason))],
+            policy_version=policy_version,
+        )
+        self.dead_letter_only(msg, code, reason, now, out)
+
+    def dead_letter_only(
+        self, msg: InputMessage, code: str, reason: str, now: datetime, out: BatchOutputs
+    ) -> None:
+        """Send ``msg`` to the dead-letter topic; the caller audits it in its own words."""
+        letter = DeadLetter(
+            dead_letter_id=uuid.uuid4().hex,
+            at=now,
+            input_topic=msg.topic,
+            input_partition=msg.partition,
+            input_offset=msg.offset,
+            key=msg.key,
+            payload=msg.value or b"",
+            error_code=code,
+            reason=reason,
+            gateway_instance=self._instance,
+        )
+        out.routed.append(
+            OutputMessage(self._topics.deadletter, msg.key, self._codec.encode(letter))
+        )

@@ -1,0 +1,234 @@
+"""The request path: decide a department's request, then route it minimised or deny it.
+
+A request under a capped purpose is not decided where it arrives: it is forwarded, undecided and
+unaudited, to the capped topic keyed by its cap key, so every request of one key reaches the one
+instance that owns that capped partition and its volume counter. That instance decides it like a
+direct request and audits it with its original coordinates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from gateway.audit.subject import SubjectKeyer
+from gateway.envelope.codec import Codec
+from gateway.envelope.datasets import SUBJECT_IDENTIFIER_BY_PROVIDER
+from gateway.envelope.models import (
+    AuditOutcome,
+    AuditStage,
+    CappedRequest,
+    ExchangeRequest,
+    Reply,
+    ReplyOutcome,
+    RoutedRequest,
+)
+from gateway.errors import IdentityError
+from gateway.exchange.auditing import AuditTrail
+from gateway.exchange.dedupe import SeenIds
+from gateway.exchange.messages import BatchOutputs, InputMessage, OutputMessage
+from gateway.exchange.reasons import DUPLICATE_REQUEST
+from gateway.exchange.tokens import TokenSigner
+from gateway.policy import CompiledPolicy, VolumeCounter, cap_key_bytes, decide
+from gateway.transport.topics import TopicNames
+
+__all__ = ["RequestPath"]
+
+
+class RequestPath:
+    """Handles records from the ``requests`` topics and the capped topic."""
+
+    __slots__ = ("_codec", "_seen", "_signer", "_subjects", "_topics", "_trail")
+
+    def __init__(
+        self,
+        *,
+        codec: Codec,
+        topics: TopicNames,
+        signer: TokenSigner,
+        subjects: SubjectKeyer,
+        seen: SeenIds,
+        trail: AuditTrail,
+    ) -> None:
+        self._codec = codec
+        self._topics = topics
+        self._signer = signer
+        self._subjects = subjects
+        self._seen = seen
+        self._trail = trail
+
+    def on_request(
+        self,
+        msg: InputMessage,
+        dept: str,
+        policy: CompiledPolicy,
+        now: datetime,
+        out: BatchOutputs,
+    ) -> None:
+        """A request ``dept`` published on its own requests topic."""
+        request = self._codec.decode(msg.value or b"", ExchangeRequest)
+        capped = policy.capped
+        if capped and (request.agreement_id, request.purpose) in capped:
+            self._forward(msg, dept, request, out)
+            return
+        self._decide(msg, dept, request, policy, now, out)
+
+    def on_capped(
+        self,
+        msg: InputMessage,
+        policy: CompiledPolicy,
+        counters: Mapping[int, VolumeCounter],
+        now: datetime,
+        out: BatchOutputs,
+    ) -> None:
+        """Decide a forwarded request with the counter of the capped partition it came from."""
+        capped = self._codec.decode(msg.value or b"", CappedRequest)
+        if self._topics.parse(capped.input_topic) != ("requests", capped.sender):
+            raise IdentityError(
+                f"capped request names sender {capped.sender!r} but arrived on "
+                f"{capped.input_topic!r}, not that department's requests topic"
+            )
+        request = self._codec.decode(capped.request, ExchangeRequest)
+        origin = InputMessage(
+            capped.input_topic, capped.input_partition, capped.input_offset, None, capped.request
+        )
+        volume = counters.get(msg.partition)
+        self._decide(origin, capped.sender, request, policy, now, out, msg.partition, volume)
+
+    def _forward(
+        self, msg: InputMessage, dept: str, request: ExchangeRequest, out: BatchOutputs
+    ) -> None:
+        """Send a request under a capped purpose to the owner of its cap key's counter. Not a
+        decision: no audit record; the input offset is committed once the forward is written."""
+        envelope = CappedRequest(
+            sender=dept,
+            input_topic=msg.topic,
+            input_partition=msg.partition,
+            input_offset=msg.offset,
+            request=msg.value or b"",
+        )
+        key = cap_key_bytes((request.agreement_id, request.purpose, dept))
+        out.routed.append(OutputMessage(self._topics.capped, key, self._codec.encode(envelope)))
+
+    def _decide(
+        self,
+        msg: InputMessage,
+        dept: str,
+        request: ExchangeRequest,
+        policy: CompiledPolicy,
+        now: datetime,
+        out: BatchOutputs,
+        chain: int | None = None,
+        volume: VolumeCounter | None = None,
+    ) -> None:
+        """Decide ``request`` from ``dept``, received as ``msg``; audit it on the chain of
+        partition ``chain`` (default: ``msg``'s) and count an approval in ``volume``."""
+        subject_key = self._subject_key(request.provider, request.query)
+        seen_key = ("request", dept, request.request_id)
+        if not self._seen.add(seen_key):
+            self._trail.record(
+                msg,
+                AuditStage.REQUEST,
+                now,
+                out,
+                chain=chain,
+                request_id=request.request_id,
+                requester=dept,
+                provider=request.provider,
+                agreement_id=request.agreement_id,
+                purpose=request.purpose,
+                outcome=AuditOutcome.DUPLICATE,
+                reasons=[DUPLICATE_REQUEST],
+                subject_key=subject_key,
+                policy_version=policy.version,
+            )
+            return
+        out.seen_keys.append(seen_key)
+
+        decision = decide(policy, request, sender=dept, now=now, volume=volume)
+        if decision.cap_key is not None and volume is not None:  # counts from now on
+            volume.record(decision.cap_key, now)
+        wanted = list(decision.response_fields)
+        self._trail.record(
+            msg,
+            AuditStage.REQUEST,
+            now,
+            out,
+            chain=chain,
+            request_id=request.request_id,
+            requester=request.requester,
+            provider=request.provider,
+            agreement_id=request.agreement_id,
+            purpose=request.purpose,
+            outcome=decision.outcome,
+            reasons=list(decision.reasons),
+            fields_requested=sorted(request.wanted) if request.wanted else wanted,
+            fields_released=sorted(decision.query) if decision.allowed else [],
+            fields_withheld=list(decision.removed_query_fields),
+            subject_key=subject_key,
+            policy_version=decision.policy_version,
+        )
+        key = request.request_id.encode()
+        if decision.allowed:
+            routed = self._routed(request, decision.query, wanted, decision.policy_version, now)
+            out.routed.append(OutputMessage(self._topics.inbox(request.provider), key, routed))
+            return
+        # A denial goes back to the department that sent the request, whoever it claimed to be.
+        reply = self._codec.encode_fields(
+            Reply,
+            {
+                "request_id": request.request_id,
+                "requester": request.requester,
+                "provider": request.provider,
+                "agreement_id": request.agreement_id,
+                "purpose": request.purpose,
+                "outcome": ReplyOutcome.DENIED,
+                "reasons": decision.reasons,
+                "removed_query_fields": decision.removed_query_fields,
+                "policy_version": decision.policy_version,
+                "replied_at": now,
+            },
+        )
+        out.routed.append(OutputMessage(self._topics.replies(dept), key, reply))
+
+    def _routed(
+        self,
+        request: ExchangeRequest,
+        query: Mapping[str, Any],
+        wanted: list[str],
+        policy_version: str,
+        now: datetime,
+    ) -> bytes:
+        """The minimised request for the provider, with the token its response must echo."""
+        token = self._signer.issue(
+            request_id=request.request_id,
+            requester=request.requester,
+            provider=request.provider,
+            agreement_id=request.agreement_id,
+            purpose=request.purpose,
+            wanted=wanted,
+            issued_at=now,
+        )
+        return self._codec.encode_fields(
+            RoutedRequest,
+            {
+                "request_id": request.request_id,
+                "requester": request.requester,
+                "provider": request.provider,
+                "agreement_id": request.agreement_id,
+                "purpose": request.purpose,
+                "query": query,
+                "wanted": wanted,
+                "policy_version": policy_version,
+                "issued_at": now,
+                "token": token,
+            },
+        )
+
+    def _subject_key(self, provider: str, values: Mapping[str, Any]) -> str | None:
+        identifier = SUBJECT_IDENTIFIER_BY_PROVIDER.get(provider)
+        value = values.get(identifier) if identifier else None
+        if identifier and isinstance(value, str) and value:
+            return self._subjects.key(identifier, value)
+        return None

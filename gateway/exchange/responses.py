@@ -1,0 +1,282 @@
+"""The response path: verify a provider's answer, redact it for the purpose, reply.
+
+A response is released only if it carries a valid approval token for this responder, answers a
+request not answered before, and the purpose still allows release under the active policy set.
+Everything the purpose does not allow is withheld; the reply says which fields and why.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from gateway.audit.subject import SubjectKeyer
+from gateway.envelope.codec import Codec
+from gateway.envelope.datasets import DATASET_BY_PROVIDER, SUBJECT_IDENTIFIER_BY_PROVIDER
+from gateway.envelope.models import (
+    AuditOutcome,
+    AuditStage,
+    ProviderResponse,
+    Reason,
+    Reply,
+    ReplyOutcome,
+    ResponseStatus,
+)
+from gateway.errors import DecodeError
+from gateway.exchange.auditing import AuditTrail
+from gateway.exchange.dedupe import SeenIds
+from gateway.exchange.messages import BatchOutputs, InputMessage, OutputMessage
+from gateway.exchange.reasons import (
+    DUPLICATE_RESPONSE,
+    NOTHING_TO_RELEASE,
+    UNREADABLE_RECORD,
+    transformed_reason,
+    withheld_reason,
+)
+from gateway.exchange.release import ReleaseCheck, ReleaseChecker
+from gateway.exchange.tokens import TokenSigner
+from gateway.policy import CompiledPolicy
+from gateway.redaction import RedactionResult, leaf_paths, redact
+from gateway.transport.topics import TopicNames
+
+__all__ = ["ResponsePath"]
+
+
+class ResponsePath:
+    """Handles records from the ``responses`` topics."""
+
+    __slots__ = (
+        "_codec",
+        "_release",
+        "_seen",
+        "_signer",
+        "_subjects",
+        "_token_ttl",
+        "_topics",
+        "_trail",
+    )
+
+    def __init__(
+        self,
+        *,
+        codec: Codec,
+        topics: TopicNames,
+        signer: TokenSigner,
+        subjects: SubjectKeyer,
+        seen: SeenIds,
+        trail: AuditTrail,
+        token_ttl: timedelta,
+    ) -> None:
+        self._codec = codec
+        self._topics = topics
+        self._signer = signer
+        self._subjects = subjects
+        self._seen = seen
+        self._trail = trail
+        self._token_ttl = token_ttl
+        self._release = ReleaseChecker()
+
+    def on_response(
+        self,
+        msg: InputMessage,
+        dept: str,
+        policy: CompiledPolicy,
+        now: datetime,
+        out: BatchOutputs,
+    ) -> None:
+        """A response ``dept`` published on its own responses topic."""
+        response = self._codec.decode(msg.value or b"", ProviderResponse)
+        trail = self._trail
+        context: dict[str, Any] = dict(
+            request_id=response.request_id,
+            requester=response.requester,
+            provider=response.responder,
+            agreement_id=response.agreement_id,
+            purpose=response.purpose,
+            policy_version=policy.version,
+            fields_requested=list(response.wanted),
+        )
+        stage = AuditStage.RESPONSE
+        blocked = self._problems(response, dept, now)
+        if blocked:
+            # Unverified context is recorded as claimed; nothing reaches the claimed requester.
+            trail.record(
+                msg, stage, now, out, outcome=AuditOutcome.BLOCKED, reasons=blocked, **context
+            )
+            return
+        seen_key = ("response", dept, response.request_id)
+        if not self._seen.add(seen_key):
+            trail.record(
+                msg,
+                stage,
+                now,
+                out,
+                outcome=AuditOutcome.DUPLICATE,
+                reasons=[DUPLICATE_RESPONSE],
+                **context,
+            )
+            return
+        out.seen_keys.append(seen_key)
+
+        release = self._release.check(policy, response, now)
+        reply: dict[str, Any] = dict(
+            request_id=response.request_id,
+            requester=response.requester,
+            provider=response.responder,
+            agreement_id=response.agreement_id,
+            purpose=response.purpose,
+            status=response.status,
+            policy_version=policy.version,
+            replied_at=now,
+        )
+        if not release.allowed:
+            reasons = list(release.reasons)
+            trail.record(
+                msg, stage, now, out, outcome=AuditOutcome.BLOCKED, reasons=reasons, **context
+            )
+            self._reply(out, reply, outcome=ReplyOutcome.DENIED, reasons=reasons)
+            return
+        if response.status is not ResponseStatus.FOUND or response.record is None:
+            reason = (
+                NOTHING_TO_RELEASE
+                if response.status is not ResponseStatus.ERROR
+                else Reason(code="provider.error", message=response.error or "the provider failed")
+            )
+            trail.record(
+                msg, stage, now, out, outcome=AuditOutcome.RELEASED, reasons=[reason], **context
+            )
+            self._reply(out, reply, outcome=ReplyOutcome.APPROVED, reasons=[reason])
+            return
+        try:
+            record = self._codec.decode_record_as(
+                response.record, DATASET_BY_PROVIDER[response.responder]
+            )
+        except DecodeError as exc:
+            trail.record(
+                msg,
+                stage,
+                now,
+                out,
+                outcome=AuditOutcome.DEAD_LETTERED,
+                reasons=[Reason(code=exc.code, message=f"provider record unreadable: {exc}")],
+                **context,
+            )
+            trail.dead_letter_only(msg, exc.code, str(exc), now, out)
+            self._reply(
+                out,
+                reply,
+                outcome=ReplyOutcome.DENIED,
+                status=ResponseStatus.ERROR,
+                reasons=[UNREADABLE_RECORD],
+            )
+            return
+        result, reasons, withheld_whole = _redacted(release, record, now)
+        trail.record(
+            msg,
+            stage,
+            now,
+            out,
+            outcome=AuditOutcome.REDACTED if result.withheld else AuditOutcome.RELEASED,
+            reasons=reasons,
+            fields_released=list(result.released),
+            fields_transformed=list(result.transformed),
+            fields_withheld=list(result.withheld),
+            subject_key=self._subject_key(response.responder, record),
+            **context,
+        )
+        self._reply(
+            out,
+            reply,
+            outcome=ReplyOutcome.REDACTED if result.withheld else ReplyOutcome.APPROVED,
+            reasons=reasons,
+            record_json=None if withheld_whole else _json(result.record),
+            released_fields=list(result.released),
+            withheld_fields=list(result.withheld),
+        )
+
+    def _problems(self, response: ProviderResponse, dept: str, now: datetime) -> list[Reason]:
+        """Why the response may not be released whatever it says: wrong sender, a token the
+        gateway did not issue for exactly this context, or one too old."""
+        if response.responder != dept:
+            return [
+                Reason(
+                    code="identity.responder_mismatch",
+                    message=f"response on {dept!r}'s topic claims to come from "
+                    f"{response.responder!r}; a department can only answer as itself",
+                )
+            ]
+        valid = self._signer.verify(
+            response.token,
+            request_id=response.request_id,
+            requester=response.requester,
+            provider=response.responder,
+            agreement_id=response.agreement_id,
+            purpose=response.purpose,
+            wanted=response.wanted,
+            issued_at=response.issued_at,
+        )
+        if not valid:
+            return [
+                Reason(
+                    code="token.invalid",
+                    message="unsolicited or altered response: its approval token does not match "
+                    "a request the gateway approved for this responder",
+                )
+            ]
+        if now - response.issued_at > self._token_ttl:
+            return [
+                Reason(
+                    code="token.expired",
+                    message=f"response arrived more than {self._token_ttl} after approval",
+                )
+            ]
+        return []
+
+    def _subject_key(self, provider: str, record: Mapping[str, Any]) -> str | None:
+        identifier = SUBJECT_IDENTIFIER_BY_PROVIDER.get(provider)
+        value = record.get(identifier) if identifier else None
+        if identifier and isinstance(value, str):
+            return self._subjects.key(identifier, value)
+        return None
+
+    def _reply(self, out: BatchOutputs, fields: Mapping[str, Any], **extra: Any) -> None:
+        reply = {**fields, **extra}
+        out.routed.append(
+            OutputMessage(
+                self._topics.replies(reply["requester"]),
+                reply["request_id"].encode(),
+                self._codec.encode_fields(Reply, reply),
+            )
+        )
+
+
+def _redacted(
+    release: ReleaseCheck, record: Mapping[str, Any], now: datetime
+) -> tuple[RedactionResult, list[Reason], bool]:
+    """The record as the purpose may release it, the reasons to give, and whether the whole
+    record is withheld because of who its subject is (for example a child)."""
+    reasons = list(release.reasons)
+    problem = release.subject_problem(record, now)
+    if problem is not None:
+        reasons.append(problem)
+        return RedactionResult({}, (), leaf_paths(record)), reasons, True
+    result = redact(record, release.paths, transforms=release.transforms)
+    if result.withheld:
+        reasons.append(withheld_reason(result.withheld))
+    if result.transformed:
+        reasons.append(transformed_reason(result.transformed))
+    return result, reasons, False
+
+
+def _json(record: Mapping[str, Any]) -> str:
+    return json.dumps(record, default=_json_default, separators=(",", ":"))
+
+
+def _json_default(value: object) -> object:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return value.hex()
+    raise TypeError(f"cannot represent {type(value).__name__} in JSON")
