@@ -21,7 +21,7 @@ from gateway.envelope.codec import Codec
 from gateway.envelope.datasets import SUBJECT_IDENTIFIER_BY_PROVIDER
 from gateway.envelope.models import RoutedRequest
 from gateway.exchange.messages import OutputMessage
-from gateway.transport.runner import send_and_wait_all
+from gateway.transport.produce import send_and_wait_all
 from gateway.transport.topics import TopicNames
 
 __all__ = ["Inputs", "encode_requests", "produce", "serve_inboxes"]

@@ -41,7 +41,8 @@ from gateway.exchange.processor import ExchangeProcessor
 from gateway.service import build_processor
 from gateway.settings import GatewaySettings
 from gateway.transport.broker import EMBEDDED_SESSION_TIMEOUT_MS
-from gateway.transport.runner import GatewayRunner, send_and_wait_all
+from gateway.transport.produce import send_and_wait_all
+from gateway.transport.runner import GatewayRunner
 from gateway.transport.topics import TopicNames
 
 __all__ = ["main"]

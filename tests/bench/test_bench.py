@@ -13,7 +13,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from gateway.exchange.messages import OutputMessage
-from gateway.transport.runner import send_and_wait_all
+from gateway.transport.produce import send_and_wait_all
 
 pytestmark = pytest.mark.kafka
 

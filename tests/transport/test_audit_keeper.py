@@ -25,7 +25,7 @@ from gateway.testing import fresh_topics
 from gateway.transport.audit_keeper import AuditKeeper
 from gateway.transport.audit_log import export_audit
 from gateway.transport.broker import EmbeddedBroker
-from gateway.transport.runner import send_and_wait_all
+from gateway.transport.produce import send_and_wait_all
 from gateway.transport.topics import TopicNames
 
 ProducerFactory = Callable[..., Awaitable[AIOKafkaProducer]]

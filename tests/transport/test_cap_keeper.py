@@ -23,7 +23,7 @@ from gateway.policy import InMemoryVolumeCounter, PolicySet, compile_policies
 from gateway.testing import fresh_topics
 from gateway.transport.broker import EmbeddedBroker
 from gateway.transport.cap_keeper import CapKeeper
-from gateway.transport.runner import send_and_wait_all
+from gateway.transport.produce import send_and_wait_all
 from gateway.transport.topics import TopicNames
 from gateway.transport.volume_restore import cap_partition
 
