@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 
 __all__ = ["SubjectKeyer", "normalise_identifier"]
@@ -29,4 +28,4 @@ class SubjectKeyer:
 
     def key(self, field: str, value: str) -> str:
         message = f"{field}={normalise_identifier(value)}".encode()
-        return hmac.new(self._key, message, hashlib.sha256).hexdigest()[:32]
+        return hmac.digest(self._key, message, "sha256").hex()[:32]

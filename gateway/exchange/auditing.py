@@ -7,7 +7,7 @@ the audit topic's partition count, so the records of one input partition stay in
 from __future__ import annotations
 
 import logging
-import uuid
+import os
 from datetime import datetime
 from typing import Any
 
@@ -58,7 +58,7 @@ class AuditTrail:
         partition ``chain`` (default: ``msg``'s own partition)."""
         audit_chain = self.chain
         partition = (msg.partition if chain is None else chain) % self.partitions
-        decision_id = uuid.uuid4().hex
+        decision_id = os.urandom(16).hex()  # random 128-bit id
         value = audit_chain.seal(
             partition,
             decision_id=decision_id,
@@ -118,7 +118,7 @@ class AuditTrail:
     ) -> None:
         """Send ``msg`` to the dead-letter topic; the caller audits it in its own words."""
         letter = DeadLetter(
-            dead_letter_id=uuid.uuid4().hex,
+            dead_letter_id=os.urandom(16).hex(),
             at=now,
             input_topic=msg.topic,
             input_partition=msg.partition,

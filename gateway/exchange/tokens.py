@@ -9,7 +9,6 @@ return, nor answer as another department.
 from __future__ import annotations
 
 import base64
-import hashlib
 import hmac
 from collections.abc import Sequence
 from datetime import datetime
@@ -51,7 +50,7 @@ class TokenSigner:
                 str(int(issued_at.timestamp() * 1000)).encode(),
             )
         )
-        digest = hmac.new(self._key, message, hashlib.sha256).digest()
+        digest = hmac.digest(self._key, message, "sha256")
         return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
     def verify(
