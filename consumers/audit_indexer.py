@@ -5,7 +5,8 @@ each partition's hash chain), in batches: decode, follow the chain, load the bat
 leaves each partition in one store transaction, then commit the offsets to its consumer group.
 The store decides where reading resumes, so a new or restored database is filled from the
 start of the topic; the group's committed offsets let Kafka tools show the indexer's lag.
-Loading is idempotent: a record read twice is stored once.
+Loading is idempotent: a record read twice is stored once. Records are read into rows in a
+second process while this one loads (``--one-process`` keeps it to one).
 
 ::
 
@@ -57,50 +58,58 @@ async def index_audit_topic(
     chain: ChainFollower | None = None,
     max_records: int = 2000,
     consumer_config: Mapping[str, Any] | None = None,
+    decoder_process: bool = False,
 ) -> IndexerStats:
     """Index the audit topic into ``store`` until ``stop`` is set, or, with ``once``, until
     every partition is read up to where it ended when indexing began.
 
     ``from_beginning`` reads the whole topic again (records already stored stay as they are);
     otherwise reading resumes where the store stands. ``chain`` follows the hash chains
-    (default: links only, no checkpoint signatures). Store outages are retried with backoff.
+    (default: links only, no checkpoint signatures). ``decoder_process`` reads records in a
+    second process (see :class:`AuditIndexer`). Store outages are retried with backoff.
     """
     topics = topics or TopicNames()
-    indexer = AuditIndexer(store, chain=chain if chain is not None else ChainFollower())
-    consumer = AIOKafkaConsumer(
-        **{
-            "bootstrap_servers": bootstrap,
-            "client_id": "dx-audit-indexer",
-            "auto_offset_reset": "earliest",
-            "fetch_max_wait_ms": _FETCH_WAIT_MS,
-            "max_partition_fetch_bytes": 4 * 1024 * 1024,
-            **(consumer_config or {}),
-            "group_id": group_id or f"{topics.prefix}-audit-indexer",
-            "enable_auto_commit": False,
-        }
-    )
-    try:
-        await consumer.start()
-        partitions = await _assign(consumer, indexer, topics.audit, from_beginning)
-        ends = await consumer.end_offsets(partitions) if once else None
-        while stop is None or not stop.is_set():
-            if ends is not None and await _caught_up(consumer, ends):
-                break
-            batch = await consumer.getmany(timeout_ms=_FETCH_WAIT_MS, max_records=max_records)
-            if not batch:
-                continue
-            messages = [
-                AuditMessage(tp.topic, tp.partition, m.offset, m.value)
-                for tp, records in batch.items()
-                for m in records
-            ]
-            if not await _index(indexer, messages, stop):
-                break  # stopped while the store was down: the batch is read again next time
-            await _commit(consumer, {tp: records[-1].offset + 1 for tp, records in batch.items()})
-    except KafkaError as exc:
-        raise TransportError(f"audit indexer cannot read {topics.audit}: {exc}") from exc
-    finally:
-        await consumer.stop()
+    with AuditIndexer(
+        store,
+        chain=chain if chain is not None else ChainFollower(),
+        decoder_process=decoder_process,
+    ) as indexer:
+        consumer = AIOKafkaConsumer(
+            **{
+                "bootstrap_servers": bootstrap,
+                "client_id": "dx-audit-indexer",
+                "auto_offset_reset": "earliest",
+                "fetch_max_wait_ms": _FETCH_WAIT_MS,
+                "max_partition_fetch_bytes": 4 * 1024 * 1024,
+                **(consumer_config or {}),
+                "group_id": group_id or f"{topics.prefix}-audit-indexer",
+                "enable_auto_commit": False,
+            }
+        )
+        try:
+            await consumer.start()
+            partitions = await _assign(consumer, indexer, topics.audit, from_beginning)
+            ends = await consumer.end_offsets(partitions) if once else None
+            while stop is None or not stop.is_set():
+                if ends is not None and await _caught_up(consumer, ends):
+                    break
+                batch = await consumer.getmany(timeout_ms=_FETCH_WAIT_MS, max_records=max_records)
+                if not batch:
+                    continue
+                messages = [
+                    AuditMessage(tp.topic, tp.partition, m.offset, m.value)
+                    for tp, records in batch.items()
+                    for m in records
+                ]
+                if not await _index(indexer, messages, stop):
+                    break  # stopped while the store was down: the batch is read again next time
+                await _commit(
+                    consumer, {tp: records[-1].offset + 1 for tp, records in batch.items()}
+                )
+        except KafkaError as exc:
+            raise TransportError(f"audit indexer cannot read {topics.audit}: {exc}") from exc
+        finally:
+            await consumer.stop()
     return indexer.stats
 
 
@@ -173,6 +182,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument(
         "--public-key", metavar="PEM", help="also check checkpoint signatures with this key"
     )
+    parser.add_argument(
+        "--one-process",
+        action="store_true",
+        help="read records in this process rather than in a second one (one core, slower)",
+    )
     parser.add_argument("--bench", action="store_true", help="measure indexing into SQLite")
     parser.add_argument("--records", type=int, default=100_000, help="records for --bench")
     parser.add_argument("-v", "--verbose", action="store_true")
@@ -184,7 +198,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     logging.getLogger("aiokafka").setLevel(logging.INFO if args.verbose else logging.WARNING)
     try:
         if args.bench:
-            print(json.dumps(run_bench(args.records), indent=2))
+            print(
+                json.dumps(run_bench(args.records, decoder_process=not args.one_process), indent=2)
+            )
             return
         if not args.bootstrap:
             parser.error("--bootstrap is required (or --bench)")
@@ -218,6 +234,7 @@ async def _run(args: argparse.Namespace) -> IndexerStats:
             from_beginning=args.from_beginning,
             stop=stop,
             chain=ChainFollower(public_key=key),
+            decoder_process=not args.one_process,
         )
     finally:
         store.close()

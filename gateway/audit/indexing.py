@@ -5,6 +5,11 @@ their coordinates, and :meth:`AuditIndexer.index` loads each batch in one store 
 together with where the batch leaves each partition (so the store knows where to resume).
 Messages that are not audit records are counted, never loaded: checkpoints by their schema
 name, anything undecodable as such, with a log line giving its coordinates and the reason.
+
+Records are read straight into store rows (:func:`~gateway.audit.store.compile_row_reader`),
+here or, with ``decoder_process``, in a second process (:mod:`gateway.audit.decoder`) while
+this one follows the chain and loads: that keeps two cores busy, and the indexing benchmark
+runs a sixth to a fifth faster.
 """
 
 from __future__ import annotations
@@ -12,13 +17,15 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Self
 
 from gateway.audit.chain import ChainHead
+from gateway.audit.decoder import DecoderProcess, Record
 from gateway.audit.follow import ChainFollower
-from gateway.audit.store.base import AuditCoordinates, AuditStore, DecodedRecord, PartitionMark
+from gateway.audit.store import compile_row_reader
+from gateway.audit.store.base import AuditStore, DecisionRow, PartitionMark
 from gateway.envelope.codec import Codec
 from gateway.envelope.models import AuditRecord
 from gateway.envelope.schemas import MARKER
@@ -43,11 +50,13 @@ class AuditMessage(NamedTuple):
 
 @dataclass(slots=True)
 class _Batch:
-    """A decoded batch, ready to load: its records, where it leaves each partition, counts."""
+    """A batch ready to load: its rows (or rows to come), where it leaves each partition, and
+    counts (of records and undecodable ones too, once its rows have all come)."""
 
-    records: list[DecodedRecord]
+    rows: Iterable[DecisionRow]
     marks: list[PartitionMark]
     messages: int
+    records: int = 0
     skipped: Counter[str] = field(default_factory=Counter)
     undecodable: int = 0
     chain_breaks: int = 0
@@ -81,7 +90,11 @@ class IndexerStats:
 
 
 class AuditIndexer:
-    """Loads batches of audit messages into ``store``, following the hash chain if given one."""
+    """Loads batches of audit messages into ``store``, following the hash chain if given one.
+
+    With ``decoder_process``, records are read in a second process (started here, stopped by
+    :meth:`close`).
+    """
 
     def __init__(
         self,
@@ -89,6 +102,7 @@ class AuditIndexer:
         *,
         codec: Codec | None = None,
         chain: ChainFollower | None = None,
+        decoder_process: bool = False,
     ) -> None:
         self.store = store
         self.stats = IndexerStats()
@@ -97,6 +111,24 @@ class AuditIndexer:
         self._followed: dict[tuple[str, int], int] = {}
         """Per partition, the offset after the last message the chain follower has seen."""
         self._record_schema = self._codec.registry.get(f"dx.gateway.{AuditRecord.__name__}")
+        self._read_row = compile_row_reader(self._record_schema)
+        self._decoder = DecoderProcess(self._record_schema) if decoder_process else None
+
+    @property
+    def decoder_pid(self) -> int | None:
+        """The decoder process's id; None when records are read here."""
+        return self._decoder.pid if self._decoder is not None else None
+
+    def close(self) -> None:
+        """Stop the decoder process, if there is one."""
+        if self._decoder is not None:
+            self._decoder.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
     def resume(self, topic: str) -> dict[int, int]:
         """The offset to read each partition of ``topic`` from, as the store last recorded it.
@@ -118,16 +150,31 @@ class AuditIndexer:
     def index(self, messages: Sequence[AuditMessage]) -> int:
         """Load one batch (in offset order per partition) in one store transaction; return how
         many rows are new. If the store fails, nothing of the batch counts: offer it again."""
-        return self._load(self._prepare(messages))
+        decoder = self._decoder
+        if decoder is None:
+            return self._load(self._prepare(messages, decode=True))
+        header = self._record_schema.header
+        records: list[Record] = [
+            (topic, partition, offset, value)
+            for topic, partition, offset, value in messages
+            if value is not None and value.startswith(header)
+        ]
+        decoder.send(records)  # read there while the chain is followed here
+        try:
+            batch = self._prepare(messages, decode=False)
+            batch.rows = self._received(decoder, records, batch)
+            return self._load(batch)
+        finally:
+            decoder.drain()  # what a failed load left unread
 
-    def _prepare(self, messages: Sequence[AuditMessage]) -> _Batch:
-        """Decode a batch and follow the chain through it. Messages the follower has seen
-        already (a batch offered again after a failed load) are not followed twice."""
-        records: list[DecodedRecord] = []
+    def _prepare(self, messages: Sequence[AuditMessage], *, decode: bool) -> _Batch:
+        """Follow the chain through a batch and count what is not a record; with ``decode``,
+        read the records into rows too. Messages the follower has seen already (a batch offered
+        again after a failed load) are not followed twice."""
+        rows: list[DecisionRow] = []
         ends: dict[tuple[str, int], int] = {}
-        batch = _Batch(records, [], len(messages))
-        header, name = self._record_schema.header, self._record_schema.name
-        decode = self._codec.decode_record_as
+        batch = _Batch(rows, [], len(messages))
+        header, read_row, chain = self._record_schema.header, self._read_row, self._chain
         for message in messages:
             topic, partition, offset, value = message
             ends[topic, partition] = offset + 1
@@ -135,9 +182,12 @@ class AuditIndexer:
                 batch.undecodable += 1
                 _log_unindexable(message, "it has no value")
                 continue
-            digest = hashlib.sha256(value).hexdigest()
-            if self._chain is not None and offset >= self._followed.get((topic, partition), 0):
-                self._follow(self._chain, message, value, digest, batch)
+            digest = hashlib.sha256(value).hexdigest() if decode or chain is not None else ""
+            if chain is not None and offset >= self._followed.get((topic, partition), 0):
+                problem = chain.follow(partition, value, digest)
+                if problem is not None:
+                    batch.chain_breaks += 1
+                    _log_chain_break(message, problem)
             if not value.startswith(header):
                 other = self._schema_name(message, value)
                 if other is None:
@@ -145,42 +195,38 @@ class AuditIndexer:
                 else:
                     batch.skipped[other] += 1
                 continue
-            try:
-                fields = decode(value, name)
-            except EnvelopeError as exc:
-                batch.undecodable += 1
-                _log_unindexable(message, str(exc))
-                continue
-            records.append(
-                DecodedRecord(fields, AuditCoordinates(topic, partition, offset, digest))
-            )
-        if self._chain is not None:
+            if decode:
+                try:
+                    rows.append(read_row(value, topic, partition, offset, digest))
+                except EnvelopeError as exc:
+                    batch.undecodable += 1
+                    _log_unindexable(message, str(exc))
+        batch.records = len(rows)
+        if chain is not None:
             self._followed.update(ends)
         batch.marks.extend(self._marks(ends))
         return batch
 
     @staticmethod
-    def _follow(
-        chain: ChainFollower, message: AuditMessage, value: bytes, digest: str, batch: _Batch
-    ) -> None:
-        problem = chain.follow(message.partition, value, digest)
-        if problem is not None:
-            batch.chain_breaks += 1
-            log.error(
-                "AUDIT CHAIN BROKEN at %s[%d]@%d: %s",
-                message.topic,
-                message.partition,
-                message.offset,
-                problem,
-            )
+    def _received(
+        decoder: DecoderProcess, records: Sequence[Record], batch: _Batch
+    ) -> Iterator[DecisionRow]:
+        """The rows of ``records`` as the decoder sends them, counting those it could not read."""
+        for (topic, partition, offset, _), row in zip(records, decoder.results(), strict=True):
+            if isinstance(row, str):
+                batch.undecodable += 1
+                _log_unindexable(AuditMessage(topic, partition, offset, None), row)
+            else:
+                batch.records += 1
+                yield row
 
     def _load(self, batch: _Batch) -> int:
-        added = self.store.load(batch.records, batch.marks)
+        added = self.store.load_rows(batch.rows, batch.marks)
         stats = self.stats
         stats.batches += 1
         stats.messages += batch.messages
         stats.indexed += added
-        stats.repeated += len(batch.records) - added
+        stats.repeated += batch.records - added
         stats.skipped.update(batch.skipped)
         stats.undecodable += batch.undecodable
         stats.chain_breaks += batch.chain_breaks
@@ -214,6 +260,16 @@ class AuditIndexer:
             _log_unindexable(message, str(exc))
             return None
         return schema.name.rpartition(".")[2]
+
+
+def _log_chain_break(message: AuditMessage, problem: str) -> None:
+    log.error(
+        "AUDIT CHAIN BROKEN at %s[%d]@%d: %s",
+        message.topic,
+        message.partition,
+        message.offset,
+        problem,
+    )
 
 
 def _log_unindexable(message: AuditMessage, why: str) -> None:

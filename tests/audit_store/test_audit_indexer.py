@@ -1,12 +1,18 @@
 """The indexer without a broker: audit records are stored once however often they are read,
 other messages are counted and never crash it, and the hash chain is followed across batches,
-restarts and failed loads."""
+restarts and failed loads; all alike whether records are read in the indexer or in a decoder
+process, which stores the same rows and never leaves the indexer waiting on one that died."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+import os
+import signal
+import sqlite3
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import closing
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,9 +25,10 @@ from gateway.audit.indexing import AuditIndexer, AuditMessage
 from gateway.audit.store import AuditStore, DecisionQuery, open_store
 from gateway.envelope.codec import Codec
 from gateway.envelope.models import AuditRecord
-from gateway.errors import AuditStoreUnavailable
+from gateway.errors import AuditError, AuditStoreUnavailable
 
 RecordFactory = Callable[..., AuditRecord]
+IndexerFactory = Callable[..., AuditIndexer]
 TOPIC = "dx.audit"
 SIGNER = CheckpointSigner(Ed25519PrivateKey.generate())
 
@@ -53,12 +60,25 @@ def sealed(record_factory: RecordFactory) -> Callable[..., list[AuditMessage]]:
     return make
 
 
-def indexer(store: AuditStore) -> AuditIndexer:
-    return AuditIndexer(store, chain=ChainFollower(public_key=SIGNER.public_key))
+@pytest.fixture(params=[False, True], ids=["in-process", "decoder-process"])
+def indexer(request: pytest.FixtureRequest) -> Iterator[IndexerFactory]:
+    """``indexer(store, chained=True)``: an indexer following the chain and checking checkpoint
+    signatures (``chained=False``: judging decoding only), reading records in itself or in a
+    decoder process; closed afterwards."""
+    made: list[AuditIndexer] = []
+
+    def make(store: AuditStore, *, chained: bool = True) -> AuditIndexer:
+        chain = ChainFollower(public_key=SIGNER.public_key) if chained else None
+        made.append(AuditIndexer(store, chain=chain, decoder_process=request.param))
+        return made[-1]
+
+    yield make
+    for one in made:
+        one.close()
 
 
 def test_records_are_stored_once_and_checkpoints_counted_not_stored(
-    store: AuditStore, sealed: Callable[..., list[AuditMessage]]
+    store: AuditStore, sealed: Callable[..., list[AuditMessage]], indexer: IndexerFactory
 ) -> None:
     messages = sealed(12)
     first = indexer(store)
@@ -76,6 +96,7 @@ def test_records_are_stored_once_and_checkpoints_counted_not_stored(
 def test_undecodable_messages_are_logged_and_counted_and_indexing_goes_on(
     store: AuditStore,
     sealed: Callable[..., list[AuditMessage]],
+    indexer: IndexerFactory,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     good = sealed(2, partitions=1)
@@ -86,7 +107,7 @@ def test_undecodable_messages_are_logged_and_counted_and_indexing_goes_on(
         AuditMessage(TOPIC, 1, 2, b"\xc3\x01" + b"\x00" * 8 + b"unknown schema"),
         AuditMessage(TOPIC, 1, 3, header + b"\xff\xff truncated record"),
     ]
-    plain = AuditIndexer(store)  # no chain: only decoding is judged here
+    plain = indexer(store, chained=False)  # only decoding is judged here
 
     with caplog.at_level(logging.WARNING, logger="gateway.audit.indexer"):
         plain.index([*good, *junk])
@@ -99,7 +120,10 @@ def test_undecodable_messages_are_logged_and_counted_and_indexing_goes_on(
 
 
 def test_an_altered_or_missing_message_is_reported_as_a_chain_break(
-    store: AuditStore, sealed: Callable[..., list[AuditMessage]], caplog: pytest.LogCaptureFixture
+    store: AuditStore,
+    sealed: Callable[..., list[AuditMessage]],
+    indexer: IndexerFactory,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     messages = [m for m in sealed(16) if m.partition == 0]
     value = messages[1].value or b""
@@ -117,7 +141,7 @@ def test_an_altered_or_missing_message_is_reported_as_a_chain_break(
 
 
 def test_a_restarted_indexer_follows_the_chain_on_from_where_the_store_stands(
-    store_url: str, sealed: Callable[..., list[AuditMessage]]
+    store_url: str, sealed: Callable[..., list[AuditMessage]], indexer: IndexerFactory
 ) -> None:
     messages = sealed(20)
     half = len(messages) // 2
@@ -137,8 +161,8 @@ def test_a_restarted_indexer_follows_the_chain_on_from_where_the_store_stands(
     after.close()
 
 
-def test_a_batch_whose_load_failed_can_be_loaded_again_without_false_chain_breaks(
-    store: AuditStore, sealed: Callable[..., list[AuditMessage]]
+def test_a_batch_whose_load_failed_midway_can_be_loaded_again_without_false_chain_breaks(
+    store: AuditStore, sealed: Callable[..., list[AuditMessage]], indexer: IndexerFactory
 ) -> None:
     class FlakyStore:
         def __init__(self) -> None:
@@ -147,18 +171,49 @@ def test_a_batch_whose_load_failed_can_be_loaded_again_without_false_chain_break
         def __getattr__(self, name: str) -> Any:
             return getattr(store, name)
 
-        def load(self, *args: Any) -> int:
+        def load_rows(self, rows: Iterable[Any], *args: Any) -> int:
             if self.failures:
                 self.failures -= 1
+                next(iter(rows))  # a row is read before the database gives up
                 raise AuditStoreUnavailable("database is locked")
-            return store.load(*args)
+            return store.load_rows(rows, *args)
 
-    messages = sealed(6)
-    flaky = indexer(FlakyStore())  # type: ignore[arg-type]
+    messages = sealed(9)
+    flaky = indexer(FlakyStore())
 
     with pytest.raises(AuditStoreUnavailable):
-        flaky.index(messages)
-    flaky.index(messages)
+        flaky.index(messages[:6])
+    flaky.index(messages[:6])
+    flaky.index(messages[6:])  # the batch after is in step too
 
-    assert (flaky.stats.indexed, flaky.stats.chain_breaks, flaky.stats.batches) == (6, 0, 1)
-    assert len(store.decisions(DecisionQuery())) == 6
+    assert (flaky.stats.indexed, flaky.stats.chain_breaks, flaky.stats.batches) == (9, 0, 2)
+    assert len(store.decisions(DecisionQuery())) == 9
+
+
+def test_a_decoder_process_stores_exactly_the_rows_the_indexer_itself_would(
+    tmp_path: Path, sealed: Callable[..., list[AuditMessage]]
+) -> None:
+    messages = sealed(30, partitions=3)
+    tables = []
+    for decoder_process in (False, True):
+        path = tmp_path / f"{decoder_process}.db"
+        store = open_store(f"sqlite:///{path}")
+        with closing(store), AuditIndexer(store, decoder_process=decoder_process) as one:
+            one.index(messages[:17])
+            one.index(messages[17:])
+        with closing(sqlite3.connect(path)) as db:
+            tables.append(db.execute("SELECT * FROM audit_decision ORDER BY rowid").fetchall())
+
+    assert len(tables[0]) == 30
+    assert tables[1] == tables[0]
+
+
+def test_a_decoder_process_that_died_is_an_error_rather_than_a_wait(
+    store: AuditStore, sealed: Callable[..., list[AuditMessage]]
+) -> None:
+    with AuditIndexer(store, decoder_process=True) as one:
+        assert one.decoder_pid is not None
+        os.kill(one.decoder_pid, signal.SIGKILL)
+
+        with pytest.raises(AuditError, match="decoder process stopped"):
+            one.index(sealed(3))

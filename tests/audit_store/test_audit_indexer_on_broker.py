@@ -116,8 +116,13 @@ async def test_indexing_stores_one_row_per_audited_decision_even_when_read_twice
     store = open_store(f"sqlite:///{tmp_path / 'audit.db'}")
 
     first = await index_audit_topic(store, bootstrap=bootstrap, topics=topics, once=True)
-    again = await index_audit_topic(
-        store, bootstrap=bootstrap, topics=topics, once=True, from_beginning=True
+    again = await index_audit_topic(  # as the command runs it, records read in a second process
+        store,
+        bootstrap=bootstrap,
+        topics=topics,
+        once=True,
+        from_beginning=True,
+        decoder_process=True,
     )
     resumed = await index_audit_topic(store, bootstrap=bootstrap, topics=topics, once=True)
 

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from gateway.audit.store._row_reader import RecordSchema, RowReader, compile_row_reader
 from gateway.audit.store.base import (
     APPROVALS,
     REFUSALS,
     AuditCoordinates,
     AuditStore,
     DecisionQuery,
+    DecisionRow,
     DecodedRecord,
     HourlyVolume,
     IndexedRecord,
@@ -36,6 +38,7 @@ __all__ = [
     "AuditCoordinates",
     "AuditStore",
     "DecisionQuery",
+    "DecisionRow",
     "DecodedRecord",
     "HourlyVolume",
     "IndexedRecord",
@@ -43,8 +46,11 @@ __all__ = [
     "PartitionMark",
     "PolicyChange",
     "ReasonCount",
+    "RecordSchema",
+    "RowReader",
     "SqliteAuditStore",
     "Tally",
+    "compile_row_reader",
     "open_store",
 ]
 

@@ -1,11 +1,14 @@
-"""Decisions as table rows and back: the column order, JSON lists, epoch milliseconds."""
+"""Decisions as table rows and back: the column order, JSON lists, epoch milliseconds.
+
+The indexer reads records straight into the same rows: :mod:`gateway.audit.store._row_reader`
+compiles its reader from the columns named here."""
 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
+from json.encoder import encode_basestring, encode_basestring_ascii
 from typing import Any
 
 from pydantic import ValidationError
@@ -14,7 +17,16 @@ from gateway.audit.store.base import AuditCoordinates, DecodedRecord, IndexedRec
 from gateway.envelope.models import AuditRecord
 from gateway.errors import AuditStoreError
 
-__all__ = ["COLUMNS", "JSON_COLUMNS", "from_millis", "millis", "record_of", "row_of"]
+__all__ = [
+    "COLUMNS",
+    "FIELD_OF_COLUMN",
+    "JSON_COLUMNS",
+    "SOURCE_COLUMNS",
+    "from_millis",
+    "millis",
+    "record_of",
+    "row_of",
+]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MS = timedelta(milliseconds=1)
@@ -29,12 +41,16 @@ COLUMNS = (
 JSON_COLUMNS = frozenset(
     {"reasons", "fields_requested", "fields_released", "fields_transformed", "fields_withheld"}
 )
-_NEEDS_ESCAPE = re.compile(r'["\\\x00-\x1f\x7f]')
+SOURCE_COLUMNS = ("audit_topic", "audit_partition", "audit_offset", "message_hash")
+"""The columns of :class:`AuditCoordinates`, in its order; the others hold record fields."""
+FIELD_OF_COLUMN = {"at_ms": "at", "chain_sequence": "sequence"}
+"""The record field of each column not named like its field."""
 
 
 def millis(at: datetime) -> int:
-    """Epoch milliseconds, truncated as Avro ``timestamp-millis`` keeps them (``at`` is aware)."""
-    return int(at.timestamp()) * 1000 + at.microsecond // 1000
+    """Epoch milliseconds, as Avro ``timestamp-millis`` keeps them (``at`` is aware): whole ones
+    counted from the epoch, so times before 1970 round down too."""
+    return (at - _EPOCH) // _MS
 
 
 def from_millis(value: int) -> datetime:
@@ -61,25 +77,19 @@ def row_of(item: DecodedRecord) -> tuple[Any, ...]:
 
 
 def _reasons(reasons: Sequence[Mapping[str, str]]) -> str:
-    """Reasons as a JSON array of ``{"code", "message"}`` objects (json.dumps of a whole list
-    costs three times as much)."""
+    """Reasons as a compact JSON array of ``{"code", "message"}`` objects, non-ASCII characters
+    escaped as json.dumps escapes them (which costs three times as much for the whole list)."""
+    q = encode_basestring_ascii
     return (
         "["
-        + ",".join(
-            f'{{"code":{json.dumps(r["code"])},"message":{json.dumps(r["message"])}}}'
-            for r in reasons
-        )
+        + ",".join(f'{{"code":{q(r["code"])},"message":{q(r["message"])}}}' for r in reasons)
         + "]"
     )
 
 
 def _names(names: Sequence[str]) -> str:
-    """Field names as a JSON array: built directly when no name needs escaping (the rule)."""
-    if not names:
-        return "[]"
-    if _NEEDS_ESCAPE.search("".join(names)):
-        return json.dumps(names, ensure_ascii=False)
-    return '["' + '","'.join(names) + '"]'
+    """Field names as a compact JSON array of strings."""
+    return "[" + ",".join(map(encode_basestring, names)) + "]"
 
 
 def record_of(row: Sequence[Any]) -> IndexedRecord:

@@ -8,7 +8,7 @@ integers. A backend supplies the connection, its placeholder and the few dialect
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any, ClassVar, Self
@@ -25,6 +25,7 @@ from gateway.audit.store.base import (
     APPROVALS,
     REFUSALS,
     DecisionQuery,
+    DecisionRow,
     DecodedRecord,
     HourlyVolume,
     IndexedRecord,
@@ -93,7 +94,7 @@ class SqlAuditStore(ABC):
         """Execute one statement; its rows (empty for statements that return none)."""
 
     @abstractmethod
-    def _run_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> int:
+    def _run_many(self, sql: str, rows: Iterable[Sequence[Any]]) -> int:
         """Execute one statement per row; the number of rows it changed."""
 
     @abstractmethod
@@ -138,6 +139,9 @@ class SqlAuditStore(ABC):
     # --- loading --------------------------------------------------------------------------------
 
     def load(self, records: Sequence[DecodedRecord], marks: Sequence[PartitionMark] = ()) -> int:
+        return self.load_rows([row_of(item) for item in records], marks)
+
+    def load_rows(self, rows: Iterable[DecisionRow], marks: Sequence[PartitionMark] = ()) -> int:
         p = self.placeholder
         values = ", ".join(self.json_value if c in JSON_COLUMNS else p for c in COLUMNS)
         insert = (
@@ -152,7 +156,7 @@ class SqlAuditStore(ABC):
             "next_prev_hash = excluded.next_prev_hash"
         )
         with self._transaction():
-            added = self._run_many(insert, [row_of(item) for item in records]) if records else 0
+            added = self._run_many(insert, rows)
             if marks:
                 self._run_many(
                     upsert,

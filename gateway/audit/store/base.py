@@ -10,7 +10,7 @@ is filled from where *it* stands rather than from where a consumer group last co
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple, Protocol
@@ -23,6 +23,7 @@ __all__ = [
     "AuditCoordinates",
     "AuditStore",
     "DecisionQuery",
+    "DecisionRow",
     "DecodedRecord",
     "HourlyVolume",
     "IndexedRecord",
@@ -72,6 +73,13 @@ class DecodedRecord(NamedTuple):
     def of(cls, record: AuditRecord, source: AuditCoordinates) -> DecodedRecord:
         """The loadable form of a record model."""
         return cls(record.model_dump(), source)
+
+
+DecisionRow = tuple[Any, ...]
+"""One decision as the store keeps it: the values of its table's columns, in their order. The
+indexer reads them straight from a message's bytes
+(:func:`~gateway.audit.store.compile_row_reader`); :meth:`AuditStore.load` makes them of each
+:class:`DecodedRecord`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,6 +191,11 @@ class AuditStore(Protocol):
 
         A record whose ``decision_id`` is already stored is ignored, however often it comes.
         """
+        ...
+
+    def load_rows(self, rows: Iterable[DecisionRow], marks: Sequence[PartitionMark] = ()) -> int:
+        """:meth:`load` for decisions already in row form (the indexer's way); ``rows`` may be an
+        iterator, read inside the transaction."""
         ...
 
     def marks(self, topic: str) -> Mapping[int, PartitionMark]:

@@ -6,7 +6,7 @@ field lists. Several readers and one indexer may use a database at once.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, NoReturn
 from urllib.parse import urlsplit, urlunsplit
@@ -60,7 +60,7 @@ class PostgresAuditStore(SqlAuditStore):
         except psycopg.Error as exc:
             self._fail(exc)
 
-    def _run_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> int:
+    def _run_many(self, sql: str, rows: Iterable[Sequence[Any]]) -> int:
         try:
             with self._conn.cursor() as cursor:
                 cursor.executemany(sql, rows)

@@ -8,7 +8,7 @@ reads again from Kafka, since the store remembers where it stood only in the sam
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NoReturn
@@ -21,9 +21,14 @@ __all__ = ["SqliteAuditStore"]
 MEMORY = ":memory:"
 _CACHE_KIB = 65536
 """Page cache per connection: the indexes of a few million decisions stay in memory."""
-_CHECKPOINT_PAGES = 16384
-"""Copy the write-ahead log into the database every 64 MiB (at 4 KiB pages) rather than every
-4 MiB: index pages written by many batches are copied once, which cuts indexing CPU by a sixth."""
+_PAGE_SIZE = 8192
+"""Bytes per page of a new database (an existing one keeps its own). Each batch inserts random
+keys all over the decision-id and subject indexes, whose leaf pages are written out again at
+every commit; with pages twice SQLite's default size the indexing benchmark runs about a fifth
+faster."""
+_CHECKPOINT_BYTES = 64 * 1024 * 1024
+"""Copy the write-ahead log into the database every 64 MiB rather than every 1000 pages: index
+pages written by many batches are copied once, which cuts indexing CPU by a sixth."""
 
 
 class SqliteAuditStore(SqlAuditStore):
@@ -46,10 +51,12 @@ class SqliteAuditStore(SqlAuditStore):
         except sqlite3.Error as exc:
             self._fail(exc)
         try:
+            self._run(f"PRAGMA page_size={_PAGE_SIZE}")  # before WAL, which fixes it
             self._run("PRAGMA journal_mode=WAL")
             self._run("PRAGMA synchronous=NORMAL")
             self._run(f"PRAGMA cache_size=-{_CACHE_KIB}")
-            self._run(f"PRAGMA wal_autocheckpoint={_CHECKPOINT_PAGES}")
+            page_size = self._run("PRAGMA page_size")[0][0]
+            self._run(f"PRAGMA wal_autocheckpoint={_CHECKPOINT_BYTES // page_size}")
             self._create_schema()
         except BaseException:
             self._conn.close()
@@ -64,7 +71,7 @@ class SqliteAuditStore(SqlAuditStore):
         except sqlite3.Error as exc:
             self._fail(exc)
 
-    def _run_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> int:
+    def _run_many(self, sql: str, rows: Iterable[Sequence[Any]]) -> int:
         try:
             return self._conn.executemany(sql, rows).rowcount
         except sqlite3.Error as exc:
