@@ -91,7 +91,11 @@ def record_reader_source(fields: Sequence[dict[str, Any]]) -> str:
         elif kind == "timestamp":
             lines.append(_LONG.format(i=i, n="n") + f"{i}{target} = EPOCH + n * MS")
         elif kind == "enum":
-            lines.append(_LONG.format(i=i, n="n") + f"{i}{target} = SYMBOLS[{index}][n]")
+            lines.append(
+                _LONG.format(i=i, n="n")
+                + f"{i}if n < 0:\n{i}    raise ValueError('enum index out of range')\n"
+                + f"{i}{target} = SYMBOLS[{index}][n]"
+            )
         elif kind == "opt_string":
             lines.append(
                 f"{i}u = data[pos]\n{i}pos += 1\n{i}if u == 0:\n{i}    {target} = None\n"

@@ -239,6 +239,8 @@ def _reader(schema: Any, named: dict[str, Reader]) -> Reader:
 
         def read_enum(data: bytes, pos: int) -> tuple[Any, int]:
             index, pos = _read_long(data, pos)
+            if index < 0:
+                raise ValueError("enum index out of range")
             return symbols[index], pos
 
         named[schema["name"]] = read_enum

@@ -273,6 +273,16 @@ def test_garbage_body_is_a_decode_error() -> None:
         CODEC.decode(header + b"\x02\xff\xfe\xfd" * 8, Reply)
 
 
+def test_a_negative_enum_index_is_a_decode_error_not_a_symbol_counted_from_the_end() -> None:
+    as_input = CODEC.encode(audit_record())
+    as_policy = CODEC.encode(audit_record().model_copy(update={"stage": AuditStage.POLICY}))
+    (at,) = [i for i, (a, b) in enumerate(zip(as_input, as_policy, strict=True)) if a != b]
+    negative_one = as_input[:at] + b"\x01" + as_input[at + 1 :]  # zig-zag -1
+
+    with pytest.raises(DecodeError, match="AuditRecord body is not valid Avro"):
+        CODEC.decode(negative_one, AuditRecord)
+
+
 @given(st.binary(max_size=200))
 def test_any_bytes_after_a_known_header_decode_or_raise_decode_error(body: bytes) -> None:
     for model_type in (ExchangeRequest, Reply, AuditRecord):
