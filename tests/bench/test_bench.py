@@ -51,6 +51,13 @@ def test_the_json_report_has_positive_rates_latencies_and_their_ratio(
     assert report["latency_rate_per_s"] > 0
 
 
+def test_the_pass_through_rate_is_the_median_of_three_runs(report: dict[str, Any]) -> None:
+    runs = report["passthrough"]["runs_msgs_per_s"]
+
+    assert len(runs) == 3
+    assert report["passthrough_msgs_per_s"] == pytest.approx(sorted(runs)[1], abs=0.1)
+
+
 def test_every_message_made_it_through_both_phases(report: dict[str, Any]) -> None:
     checks, latency = report["checks"], report["latency"]
     sent = 500 + latency["requests"]
