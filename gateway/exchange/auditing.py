@@ -35,10 +35,15 @@ class AuditTrail:
     __slots__ = ("_codec", "_instance", "_topics", "chain", "partitions")
 
     def __init__(
-        self, chain: AuditChain, codec: Codec, topics: TopicNames, instance_id: str
+        self,
+        chain: AuditChain,
+        codec: Codec,
+        topics: TopicNames,
+        instance_id: str,
+        partitions: int = 1,
     ) -> None:
         self.chain = chain
-        self.partitions = 1
+        self.partitions = partitions
         """The audit topic's partition count (the runner sets it once it knows the topic)."""
         self._codec = codec
         self._topics = topics

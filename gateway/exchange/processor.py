@@ -53,9 +53,12 @@ class ExchangeProcessor:
         self._topics = topics
         self._seen = seen if seen is not None else SeenIds()
         self._trail = AuditTrail(
-            audit_chain or AuditChain(codec, instance_id=instance_id), codec, topics, instance_id
+            audit_chain or AuditChain(codec, instance_id=instance_id),
+            codec,
+            topics,
+            instance_id,
+            audit_partitions,
         )
-        self._trail.partitions = audit_partitions
         self._requests = RequestPath(
             codec=codec,
             topics=topics,

@@ -8,18 +8,15 @@ import logging
 import uuid
 from collections.abc import Awaitable, Callable, Collection
 from datetime import UTC, datetime
-from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
+from capped_support import CODEC, KEY, capped_processor
 
-from gateway.audit.subject import SubjectKeyer
-from gateway.envelope.codec import Codec
 from gateway.envelope.models import ExchangeRequest
 from gateway.exchange.messages import InputMessage
 from gateway.exchange.processor import ExchangeProcessor
-from gateway.exchange.tokens import TokenSigner
-from gateway.policy import InMemoryVolumeCounter, PolicySet, compile_policies
+from gateway.policy import InMemoryVolumeCounter
 from gateway.testing import fresh_topics
 from gateway.transport.broker import EmbeddedBroker
 from gateway.transport.cap_keeper import CapKeeper
@@ -30,42 +27,11 @@ from gateway.transport.volume_restore import cap_partition
 pytestmark = pytest.mark.kafka
 
 ProducerFactory = Callable[..., Awaitable[AIOKafkaProducer]]
-CODEC = Codec.default()
-KEY = ("nhs-ho-capped", "status", "nhs")
 OWNED = cap_partition(KEY, 4)
 
 
 def _processor(topics: TopicNames) -> ExchangeProcessor:
-    agreement: dict[str, Any] = {
-        "id": "nhs-ho-capped",
-        "title": "t",
-        "requester": "nhs",
-        "provider": "ho",
-        "legal_basis": "b",
-        "reference": "r",
-        "owner": "o",
-        "status": "active",
-        "valid_from": "2020-01-01",
-        "purposes": [
-            {
-                "id": "status",
-                "description": "d",
-                "subject_identifiers": ["person_id"],
-                "request_fields": ["person_id"],
-                "response_fields": ["immigration_status"],
-                "caps": {"per_day": 10},
-            }
-        ],
-    }
-    return ExchangeProcessor(
-        policy=compile_policies(PolicySet.of([agreement])),
-        codec=CODEC,
-        topics=topics,
-        signer=TokenSigner(b"test-token-secret-0123456789"),
-        subjects=SubjectKeyer(b"test-subject-secret-0123456789"),
-        instance_id="gw-test",
-        audit_partitions=4,
-    )
+    return capped_processor(topics, {"per_day": 10}, audit_partitions=4)
 
 
 async def _approve(producer: AIOKafkaProducer, topics: TopicNames, count: int) -> None:

@@ -5,60 +5,27 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaProducer
 from aiokafka.partitioner import DefaultPartitioner
+from capped_support import CODEC, KEY, capped_processor
 
-from gateway.audit.subject import SubjectKeyer
-from gateway.envelope.codec import Codec
 from gateway.envelope.models import ExchangeRequest
 from gateway.exchange.messages import InputMessage
 from gateway.exchange.processor import ExchangeProcessor
-from gateway.exchange.tokens import TokenSigner
-from gateway.policy import InMemoryVolumeCounter, PolicySet, cap_key_bytes, compile_policies
+from gateway.policy import InMemoryVolumeCounter, cap_key_bytes
 from gateway.transport.topics import TopicNames
 from gateway.transport.volume_restore import cap_partition, restore_volume, start_of_utc_day
 
 pytestmark = pytest.mark.kafka
 
-CODEC = Codec.default()
-KEY = ("nhs-ho-capped", "status", "nhs")
 CAPPED = 4
 OWNER = cap_partition(KEY, CAPPED)
 
 
 def _processor() -> ExchangeProcessor:
-    agreement: dict[str, Any] = {
-        "id": "nhs-ho-capped",
-        "title": "t",
-        "requester": "nhs",
-        "provider": "ho",
-        "legal_basis": "b",
-        "reference": "r",
-        "owner": "o",
-        "status": "active",
-        "valid_from": "2020-01-01",
-        "purposes": [
-            {
-                "id": "status",
-                "description": "d",
-                "subject_identifiers": ["person_id"],
-                "request_fields": ["person_id"],
-                "response_fields": ["immigration_status"],
-                "caps": {"per_hour": 3},
-            }
-        ],
-    }
-    return ExchangeProcessor(
-        policy=compile_policies(PolicySet.of([agreement])),
-        codec=CODEC,
-        topics=TopicNames(),
-        signer=TokenSigner(b"test-token-secret-0123456789"),
-        subjects=SubjectKeyer(b"test-subject-secret-0123456789"),
-        instance_id="gw-test",
-    )
+    return capped_processor(TopicNames(), {"per_hour": 3})
 
 
 def _decided(processor: ExchangeProcessor, now: datetime, count: int) -> list[bytes]:

@@ -25,6 +25,7 @@ from typing import Any, Protocol
 
 from gateway.audit.store._rows import COLUMNS, FIELD_OF_COLUMN, SOURCE_COLUMNS
 from gateway.envelope._generated import build
+from gateway.envelope.binary import read_long
 from gateway.errors import DecodeError, SchemaError
 
 __all__ = ["RecordSchema", "RowReader", "compile_row_reader"]
@@ -101,7 +102,7 @@ def compile_row_reader(schema: RecordSchema) -> RowReader:
         SYMBOLS=[_symbols(f["type"]) for f in fields],
         SMALL_LONG=_SMALL_LONG,
         SMALL_SIZE=_SMALL_SIZE,
-        read_long=_read_long,
+        read_long=read_long,
         read_size=_read_size,
         quote=encode_basestring,
         quote_ascii=encode_basestring_ascii,
@@ -113,44 +114,9 @@ def compile_row_reader(schema: RecordSchema) -> RowReader:
     )
 
 
-def _read_long(data: bytes, pos: int) -> tuple[int, int]:
-    """A zigzag varint of any length (the generated code reads one-byte ones itself), unrolled:
-    timestamps take six bytes, and a loop costs half as much again per byte."""
-    b = data[pos]
-    n = b & 0x7F
-    if b < 0x80:
-        return (n >> 1) ^ -(n & 1), pos + 1
-    b = data[pos + 1]
-    n |= (b & 0x7F) << 7
-    if b < 0x80:
-        return (n >> 1) ^ -(n & 1), pos + 2
-    b = data[pos + 2]
-    n |= (b & 0x7F) << 14
-    if b < 0x80:
-        return (n >> 1) ^ -(n & 1), pos + 3
-    b = data[pos + 3]
-    n |= (b & 0x7F) << 21
-    if b < 0x80:
-        return (n >> 1) ^ -(n & 1), pos + 4
-    b = data[pos + 4]
-    n |= (b & 0x7F) << 28
-    if b < 0x80:
-        return (n >> 1) ^ -(n & 1), pos + 5
-    b = data[pos + 5]
-    n |= (b & 0x7F) << 35
-    if b < 0x80:
-        return (n >> 1) ^ -(n & 1), pos + 6
-    for end in range(pos + 6, pos + 10):
-        b = data[end]
-        n |= (b & 0x7F) << (7 * (end - pos))
-        if b < 0x80:
-            return (n >> 1) ^ -(n & 1), end + 1
-    raise ValueError("varint too long")
-
-
 def _read_size(data: bytes, pos: int) -> tuple[int, int]:
     """A string or array length of any length; ValueError if it is negative."""
-    size, pos = _read_long(data, pos)
+    size, pos = read_long(data, pos)
     if size < 0:
         raise ValueError("negative length")
     return size, pos
