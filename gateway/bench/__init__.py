@@ -3,7 +3,8 @@ path, on the embedded broker, with the measured side alone on one CPU.
 
 :mod:`~gateway.bench.driver` runs the phases in this process (broker, inputs and providers in
 ``_workload``, read-back checks in ``_checks``); :mod:`~gateway.bench.worker` is the measured
-child process, started and always ended by ``_process``.
+child process, started and always ended by ``_process``. :mod:`~gateway.bench.processor` times
+the processor alone, without Kafka.
 """
 
 from gateway.bench.driver import GOAL_RATIO, BenchConfig, CpuPlan, run_bench

@@ -1,0 +1,173 @@
+"""The processor's cost without Kafka: ``python -m gateway.bench.processor [--messages N]``.
+
+The requests of ``gateway bench`` go through an :class:`ExchangeProcessor` built as ``gateway
+run`` builds it, in batches of the runner's size; every request it routes is answered from the
+synthetic datasets and the responses go through it too. Only the processor's calls are timed
+(CPU time of this process). It also times one audit record's encoding both ways: the generated
+code the gateway uses, and fastavro's compiled schemaless writer and reader.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import io
+import json
+import logging
+import time
+import timeit
+from collections import Counter
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from fastavro import schemaless_reader, schemaless_writer
+
+from consumers.datasets import DEFAULT_SEED, DEFAULT_SIZE, generate
+from gateway.bench._workload import encode_requests
+from gateway.departments import answer_from_dataset, build_response
+from gateway.departments.answers import index_records
+from gateway.envelope.codec import Codec
+from gateway.envelope.datasets import SUBJECT_IDENTIFIER_BY_PROVIDER
+from gateway.envelope.models import AuditRecord, RoutedRequest
+from gateway.exchange.messages import BatchOutputs, InputMessage
+from gateway.exchange.processor import ExchangeProcessor
+from gateway.service import build_processor
+from gateway.settings import GatewaySettings
+from gateway.transport.topics import TopicNames
+
+__all__ = ["main", "measure"]
+
+_BATCH = 2000
+_PARTITIONS = 8
+
+
+def measure(messages: int, seed: int = DEFAULT_SEED) -> dict[str, Any]:
+    """Microseconds of processor CPU per request and per response, and the codec comparison."""
+    settings = GatewaySettings()
+    codec = Codec.default()
+    topics = TopicNames(settings.topic_prefix)
+    processor = build_processor(settings, codec)
+    processor.audit_partitions = _PARTITIONS
+    offsets: Counter[tuple[str, int]] = Counter()
+
+    def arrived(topic: str, i: int, key: bytes | None, value: bytes) -> InputMessage:
+        partition = i % _PARTITIONS
+        offsets[topic, partition] += 1
+        return InputMessage(topic, partition, offsets[topic, partition] - 1, key, value)
+
+    now = datetime.now(UTC)
+    inputs = encode_requests(messages, seed, topics, "localhost:9", codec)  # never connects
+    requests = [arrived(m.topic, i, m.key, m.value) for i, m in enumerate(inputs.messages)]
+    request_s, request_outs = _timed(processor, requests, now)
+
+    answer = {
+        dept: answer_from_dataset(index_records(generate(dept, DEFAULT_SIZE), ident), ident)
+        for dept, ident in SUBJECT_IDENTIFIER_BY_PROVIDER.items()
+    }
+    responses: list[InputMessage] = []
+    for out in request_outs:
+        for m in out.routed:
+            parsed = topics.parse(m.topic)
+            if parsed is None or parsed[0] != "inbox":
+                continue
+            routed = codec.decode(m.value, RoutedRequest)
+            dept = parsed[1]
+            response = build_response(routed, answer[dept](routed), responder=dept, codec=codec)
+            topic = topics.responses(dept)
+            responses.append(arrived(topic, len(responses), m.key, codec.encode(response)))
+    response_s, response_outs = _timed(processor, responses, now)
+
+    dead_letters = sum(
+        m.topic == topics.deadletter for out in request_outs + response_outs for m in out.routed
+    )
+    records = len(requests) + len(responses)
+    return {
+        "requests": len(requests),
+        "responses": len(responses),
+        "dead_letters": dead_letters,
+        "request_us": round(request_s / max(len(requests), 1) * 1e6, 1),
+        "response_us": round(response_s / max(len(responses), 1) * 1e6, 1),
+        "processor_us_per_record": round((request_s + response_s) / records * 1e6, 1),
+        "audit_record_codec_us": _codec_comparison(codec, now),
+    }
+
+
+def _timed(
+    processor: ExchangeProcessor, messages: Sequence[InputMessage], now: datetime
+) -> tuple[float, list[BatchOutputs]]:
+    gc.collect()
+    outs, spent = [], 0.0
+    for start in range(0, len(messages), _BATCH):
+        began = time.process_time()
+        outs.append(processor.process_batch(messages[start : start + _BATCH], now))
+        spent += time.process_time() - began
+    return spent, outs
+
+
+def _codec_comparison(codec: Codec, now: datetime) -> dict[str, float]:
+    """One typical audit record written and read by our generated code and by fastavro."""
+    schema = codec.registry.get(f"dx.gateway.{AuditRecord.__name__}")
+    record: dict[str, Any] = dict(
+        prev_hash="ab" * 32,
+        sequence=123_456,
+        decision_id="0f" * 16,
+        request_id="nhs-7d0c2a9e41b84f0d",
+        stage="REQUEST",
+        at=now,
+        requester="nhs",
+        provider="ho",
+        agreement_id="nhs-ho-status-check",
+        purpose="overseas-visitor-charging",
+        outcome="APPROVED_MINIMISED",
+        reasons=[{"code": "purpose.allowed", "message": "The purpose is allowed."}],
+        fields_requested=["immigration_status", "leave_expiry", "nationality"],
+        fields_released=["person_id"],
+        fields_transformed=[],
+        fields_withheld=["surname"],
+        subject_key="5e" * 16,
+        policy_version="3f2a9c01d2e4",
+        input_topic="dx.requests.nhs",
+        input_partition=3,
+        input_offset=1_234_567,
+        gateway_instance="gw-1",
+    )
+
+    def ours() -> bytes:
+        out: list[bytes] = []
+        schema.write(out, record)
+        return b"".join(out)
+
+    def theirs() -> bytes:
+        buffer = io.BytesIO()
+        schemaless_writer(buffer, schema.parsed, record)
+        return buffer.getvalue()
+
+    body = ours()
+    if theirs() != body:
+        raise AssertionError("generated and fastavro encodings differ")
+    n = 20_000
+    return {
+        "generated_write": _us(ours, n),
+        "fastavro_write": _us(theirs, n),
+        "generated_read": _us(lambda: schema.read(body, 0), n),
+        "fastavro_read": _us(lambda: schemaless_reader(io.BytesIO(body), schema.parsed), n),
+    }
+
+
+def _us(call: Any, n: int) -> float:
+    return round(min(timeit.repeat(call, number=n, repeat=3)) / n * 1e6, 1)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m gateway.bench.processor", description=__doc__)
+    parser.add_argument("--messages", type=int, default=20_000, help="requests to process")
+    args = parser.parse_args(argv)
+    if args.messages < 1:
+        parser.error("--messages must be at least 1")
+    logging.basicConfig(level=logging.ERROR)  # not the development-secret warnings
+    print(json.dumps(measure(args.messages), indent=2))
+
+
+if __name__ == "__main__":
+    main()
