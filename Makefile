@@ -1,5 +1,6 @@
 # Developer entry points. CI runs `make test` through .ci/run.
-#   make test   lint, type-check and run the tests (creates .venv on first use)
+#   make test   lint, type-check and run the tests (creates .venv on first use; fetches
+#               Apache Kafka's jars and the other test components on first use)
 #   make lint   ruff check, ruff format --check, mypy
 #   make demo   the end-to-end demo on the embedded broker
 #   make bench  the throughput benchmark on the embedded broker
@@ -12,7 +13,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-from-pyproject
 
 .DEFAULT_GOAL := test
-.PHONY: test lint demo bench venv
+.PHONY: test lint demo bench venv test-deps
 
 venv: $(STAMP)
 
@@ -22,6 +23,9 @@ $(BIN)/python:
 			"(found: $$($(PYTHON) -V 2>&1 | head -n 1));" \
 			"try: make PYTHON=python3.11 $(MAKECMDGOALS)" >&2; \
 		exit 1; }
+	@$(PYTHON) -m venv --help >/dev/null 2>&1 && $(PYTHON) -c 'import ensurepip' 2>/dev/null || { \
+		echo "python3 -m venv is missing: installing Debian's python3-venv" >&2; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv; }
 	$(PYTHON) -m venv $(VENV)
 
 $(STAMP): pyproject.toml | $(BIN)/python
@@ -33,7 +37,11 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check
 	$(BIN)/mypy
 
-test: lint
+# Components the test suite runs against, installed or fetched once (each step is idempotent).
+test-deps: $(STAMP)
+	$(BIN)/gateway kafka --resolve-only >/dev/null
+
+test: lint test-deps
 	$(BIN)/pytest
 
 demo: $(STAMP)

@@ -106,7 +106,7 @@ class TransportError(GatewayError):
 
 
 class BrokerError(TransportError):
-    """The embedded broker could not be started or configured."""
+    """A broker the project starts itself (embedded or Apache Kafka) failed to start or set up."""
 
     code = "broker_error"
     retriable = False

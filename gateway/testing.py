@@ -1,24 +1,100 @@
-"""Helpers for testing code that talks to the gateway: isolated topics and a runner on them.
+"""Helpers for testing code that talks to the gateway: brokers, isolated topics, a runner on them.
 
-Used by this project's tests and meant for departments' own tests against the embedded broker.
+Used by this project's tests and meant for departments' own tests, on the embedded broker or on
+Apache Kafka started by :func:`start_test_kafka`.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Protocol
 
+from gateway.cluster import KafkaAdmin, KafkaCluster
 from gateway.service import build_processor
 from gateway.settings import DEFAULT_DEPARTMENTS, GatewaySettings
-from gateway.transport.broker import EMBEDDED_SESSION_TIMEOUT_MS, EmbeddedBroker
+from gateway.transport.broker import EMBEDDED_SESSION_TIMEOUT_MS
 from gateway.transport.runner import GatewayRunner
 from gateway.transport.topics import TopicNames
 
-__all__ = ["fresh_topics", "gateway_runner"]
+__all__ = [
+    "BrokerUnderTest",
+    "ExistingKafka",
+    "fresh_topics",
+    "gateway_runner",
+    "start_test_kafka",
+]
+
+DOCKER_KAFKA_IMAGE = "confluentinc/cp-kafka:7.7.1"
+"""Apache Kafka 3.7 (KRaft) for the testcontainers path: its KafkaContainer is made for it."""
+
+
+class BrokerUnderTest(Protocol):
+    """What tests need of a broker, embedded or Apache Kafka."""
+
+    @property
+    def bootstrap(self) -> str: ...
+
+    def create_topics(self, names: Iterable[str], partitions: int | None = None) -> list[str]: ...
+
+    def block_writes(self, topic: str) -> None:
+        """Make writes to ``topic`` fail until :meth:`allow_writes`."""
+
+    def allow_writes(self, topic: str) -> None: ...
+
+    def limit_retention(self, topic: str, max_bytes: int) -> None:
+        """Let the broker delete data of ``topic`` beyond about ``max_bytes`` per partition."""
+
+
+class ExistingKafka:
+    """An Apache Kafka cluster that something else started, known by its address."""
+
+    def __init__(self, bootstrap: str, *, replicas: int = 1) -> None:
+        self.admin = KafkaAdmin(bootstrap, replicas=replicas)
+
+    @property
+    def bootstrap(self) -> str:
+        return self.admin.bootstrap
+
+    def create_topics(self, names: Iterable[str], partitions: int | None = None) -> list[str]:
+        return self.admin.create_topics(names, partitions)
+
+    def block_writes(self, topic: str) -> None:
+        self.admin.block_writes(topic)
+
+    def allow_writes(self, topic: str) -> None:
+        self.admin.allow_writes(topic)
+
+    def limit_retention(self, topic: str, max_bytes: int) -> None:
+        self.admin.limit_retention(topic, max_bytes)
+
+
+@contextlib.contextmanager
+def start_test_kafka(*, docker: bool = False) -> Iterator[BrokerUnderTest]:
+    """Apache Kafka for a test session: ``GATEWAY_TEST_KAFKA_BOOTSTRAP`` if set, else a
+    container (``docker=True``, testcontainers), else one node from the pinned jars."""
+    existing = os.environ.get("GATEWAY_TEST_KAFKA_BOOTSTRAP")
+    if existing:
+        yield ExistingKafka(existing)
+        return
+    if docker:
+        from testcontainers.community.kafka import KafkaContainer
+
+        container = KafkaContainer(image=DOCKER_KAFKA_IMAGE).with_kraft()
+        container.start(timeout=120)
+        try:
+            yield ExistingKafka(container.get_bootstrap_server())
+        finally:
+            container.stop()
+        return
+    with KafkaCluster(1) as cluster:
+        yield cluster
 
 
 def fresh_topics(
-    broker: EmbeddedBroker,
+    broker: BrokerUnderTest,
     partitions: int = 4,
     *,
     departments: Sequence[str] = DEFAULT_DEPARTMENTS,

@@ -1,8 +1,22 @@
-"""Fixtures for every test: one embedded broker per session, fresh topics, and Kafka clients that
-are always stopped (warnings are errors, so a leaked client fails its test)."""
+"""Fixtures for every test: the brokers, fresh topics, and Kafka clients that are always stopped
+(warnings are errors, so a leaked client fails its test).
+
+Which broker a test gets is decided here, once: unit-level tests get the embedded broker
+(``broker``); the folders whose conftest calls for it (integration, department clients, real
+Kafka) get Apache Kafka, started by the project on first use and shared by the session
+(``apache_kafka``). ``GATEWAY_TEST_BROKER`` changes that choice:
+
+- unset or ``kafka``: Apache Kafka from the pinned jars (``gateway.cluster``);
+- ``embedded``: those folders run on the embedded broker too (a quick local run); tests that need
+  Apache Kafka's own behaviour (``tests/real_kafka``) are then skipped, saying why;
+- ``docker``: Apache Kafka in Docker through testcontainers.
+
+``GATEWAY_TEST_KAFKA_BOOTSTRAP=host:port`` uses an Apache Kafka that is already running.
+"""
 
 from __future__ import annotations
 
+import os
 import re
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -12,6 +26,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from gateway.settings import DEFAULT_DEPARTMENTS
+from gateway.testing import BrokerUnderTest, start_test_kafka
 from gateway.transport.broker import EmbeddedBroker, start_gateway_broker
 from gateway.transport.topics import TopicNames
 
@@ -27,7 +42,7 @@ def topic_names() -> TopicNames:
 
 
 @pytest.fixture(scope="session")
-def broker(topic_names: TopicNames) -> Iterator[EmbeddedBroker]:
+def embedded_broker(topic_names: TopicNames) -> Iterator[EmbeddedBroker]:
     """The embedded broker with every gateway topic of the default departments, 4 partitions."""
     embedded = start_gateway_broker(topic_names, DEFAULT_DEPARTMENTS, partitions=4)
     yield embedded
@@ -35,13 +50,40 @@ def broker(topic_names: TopicNames) -> Iterator[EmbeddedBroker]:
 
 
 @pytest.fixture(scope="session")
-def bootstrap(broker: EmbeddedBroker) -> str:
-    """Bootstrap address for clients; ``tests/real_kafka`` overrides it with Apache Kafka's."""
+def apache_kafka() -> Iterator[BrokerUnderTest]:
+    """Apache Kafka for this session (see the module docstring for how it is chosen)."""
+    choice = os.environ.get("GATEWAY_TEST_BROKER", "kafka")
+    if choice == "embedded":
+        pytest.skip("GATEWAY_TEST_BROKER=embedded: this test needs Apache Kafka's own behaviour")
+    with start_test_kafka(docker=choice == "docker") as kafka:
+        yield kafka
+
+
+@pytest.fixture(scope="session")
+def integration_broker(request: pytest.FixtureRequest) -> BrokerUnderTest:
+    """Apache Kafka, unless ``GATEWAY_TEST_BROKER=embedded`` asks for the embedded broker."""
+    if os.environ.get("GATEWAY_TEST_BROKER") == "embedded":
+        embedded: BrokerUnderTest = request.getfixturevalue("embedded_broker")
+        return embedded
+    kafka: BrokerUnderTest = request.getfixturevalue("apache_kafka")
+    return kafka
+
+
+@pytest.fixture(scope="session")
+def broker(embedded_broker: EmbeddedBroker) -> BrokerUnderTest:
+    """The broker of the tests in this folder: the embedded one, unless a folder's conftest
+    overrides it (with ``integration_broker`` or ``apache_kafka``)."""
+    return embedded_broker
+
+
+@pytest.fixture(scope="session")
+def bootstrap(broker: BrokerUnderTest) -> str:
+    """Bootstrap address for clients of ``broker`` (overridden together with it)."""
     return broker.bootstrap
 
 
 @pytest.fixture
-def topic_factory(broker: EmbeddedBroker, request: pytest.FixtureRequest) -> TopicFactory:
+def topic_factory(broker: BrokerUnderTest, request: pytest.FixtureRequest) -> TopicFactory:
     """``make(partitions=1, prefix="test") -> name``: a new topic that no other test uses."""
     test_name = re.sub(r"[^A-Za-z0-9_-]+", "-", request.node.name)[:80]
 

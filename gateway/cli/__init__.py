@@ -41,6 +41,7 @@ _COMMANDS: dict[str, str | Callable[[], click.Command]] = {
     "bench": "gateway.cli.bench:bench_command",
     "broker": "gateway.cli.broker:broker_command",
     "demo": "gateway.cli.demo:demo_command",
+    "kafka": "gateway.cli.kafka:kafka_command",
     "policy": "gateway.cli.policy:policy_group",
     "register": "gateway.cli.register:register_command",
     "report": "gateway.cli.report:report_group",

@@ -29,6 +29,8 @@ from gateway.transport._forwarder import TcpForwarder, bind_listener
 from gateway.transport._librdkafka import ERR_TOPIC_ALREADY_EXISTS, MockCluster
 from gateway.transport.topics import TopicNames
 
+_TOPIC_AUTHORIZATION_FAILED = 29
+
 __all__ = [
     "EMBEDDED_BROKER_LIMITS",
     "EMBEDDED_SESSION_TIMEOUT_MS",
@@ -238,6 +240,17 @@ class EmbeddedBroker:
         """
         self._check_name(topic)
         self._running_cluster().set_topic_error(topic, int(error))
+
+    def block_writes(self, topic: str) -> None:
+        """Refuse every produce to ``topic`` (authorization failed) until :meth:`allow_writes`."""
+        self.set_topic_error(topic, _TOPIC_AUTHORIZATION_FAILED)
+
+    def allow_writes(self, topic: str) -> None:
+        """Accept writes to ``topic`` again."""
+        self.set_topic_error(topic, 0)
+
+    def limit_retention(self, topic: str, max_bytes: int) -> None:
+        """Nothing to set: this broker keeps about 5 MB per partition whatever is asked."""
 
     def set_broker_down(self) -> None:
         """Drop every client connection and refuse new ones until :meth:`set_broker_up`."""

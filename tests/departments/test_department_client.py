@@ -31,7 +31,7 @@ from gateway.envelope.models import (
     RoutedRequest,
 )
 from gateway.errors import GatewayError
-from gateway.transport.broker import EmbeddedBroker
+from gateway.testing import BrokerUnderTest
 from gateway.transport.topics import TopicNames
 
 pytestmark = pytest.mark.kafka
@@ -41,7 +41,7 @@ _DEPTS = ["ho", "nhs"]
 
 
 @pytest.fixture
-def topics(broker: EmbeddedBroker) -> TopicNames:
+def topics(broker: BrokerUnderTest) -> TopicNames:
     """Every department topic of ho and nhs under a prefix no other test uses."""
     names = TopicNames(prefix=f"t{uuid.uuid4().hex[:10]}")
     broker.create_topics(names.all_topics(_DEPTS))

@@ -1,4 +1,5 @@
-"""A running gateway on the embedded broker, with its own topics, and department clients."""
+"""A running gateway on Apache Kafka (or the embedded broker), with its own topics, and department
+clients."""
 
 from __future__ import annotations
 
@@ -10,8 +11,7 @@ from contextlib import AsyncExitStack
 import pytest
 
 from gateway.departments import Answer, DepartmentClient, Handler
-from gateway.testing import fresh_topics, gateway_runner
-from gateway.transport.broker import EmbeddedBroker
+from gateway.testing import BrokerUnderTest, fresh_topics, gateway_runner
 from gateway.transport.runner import GatewayRunner
 from gateway.transport.topics import TopicNames
 
@@ -19,8 +19,19 @@ ClientFactory = Callable[[str], Awaitable[DepartmentClient]]
 ProviderFactory = Callable[[str, Handler], Awaitable[list[object]]]
 
 
+@pytest.fixture(scope="session")
+def broker(integration_broker: BrokerUnderTest) -> BrokerUnderTest:
+    """These tests run on Apache Kafka (see ``integration_broker`` in tests/conftest.py)."""
+    return integration_broker
+
+
+@pytest.fixture(scope="session")
+def bootstrap(integration_broker: BrokerUnderTest) -> str:
+    return integration_broker.bootstrap
+
+
 @pytest.fixture(scope="module")
-async def topics(broker: EmbeddedBroker) -> TopicNames:
+async def topics(broker: BrokerUnderTest) -> TopicNames:
     return fresh_topics(broker)
 
 

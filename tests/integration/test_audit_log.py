@@ -20,9 +20,8 @@ from gateway.audit.verify import VerifyReport, verify_export
 from gateway.envelope.codec import Codec
 from gateway.envelope.models import AuditOutcome, AuditRecord, ExchangeRequest
 from gateway.settings import GatewaySettings
-from gateway.testing import fresh_topics, gateway_runner
+from gateway.testing import BrokerUnderTest, fresh_topics, gateway_runner
 from gateway.transport.audit_log import export_audit
-from gateway.transport.broker import EmbeddedBroker
 from gateway.transport.runner import GatewayRunner
 from gateway.transport.topics import TopicNames
 
@@ -105,7 +104,7 @@ def assert_one_chain_per_partition(messages: list[ExportedMessage]) -> None:
 
 
 async def test_a_gateways_audit_log_exports_and_verifies_with_every_chain_signed_at_shutdown(
-    broker: EmbeddedBroker, bootstrap: str, producer_factory: ProducerFactory, tmp_path: Path
+    broker: BrokerUnderTest, bootstrap: str, producer_factory: ProducerFactory, tmp_path: Path
 ) -> None:
     topics = fresh_topics(broker, partitions=4)
     producer = await producer_factory()
@@ -123,7 +122,7 @@ async def test_a_gateways_audit_log_exports_and_verifies_with_every_chain_signed
 
 
 async def test_a_restarted_gateway_continues_each_partitions_chain(
-    broker: EmbeddedBroker, bootstrap: str, producer_factory: ProducerFactory, tmp_path: Path
+    broker: BrokerUnderTest, bootstrap: str, producer_factory: ProducerFactory, tmp_path: Path
 ) -> None:
     topics = fresh_topics(broker, partitions=4)
     producer = await producer_factory()
@@ -141,7 +140,7 @@ async def test_a_restarted_gateway_continues_each_partitions_chain(
 
 
 async def test_two_static_shards_write_disjoint_audit_partitions(
-    broker: EmbeddedBroker, bootstrap: str, producer_factory: ProducerFactory, tmp_path: Path
+    broker: BrokerUnderTest, bootstrap: str, producer_factory: ProducerFactory, tmp_path: Path
 ) -> None:
     topics = fresh_topics(broker, partitions=4)
     producer = await producer_factory()
@@ -162,7 +161,7 @@ async def test_two_static_shards_write_disjoint_audit_partitions(
 
 
 async def test_input_records_deleted_before_the_gateway_read_them_are_audited_as_a_gap(
-    broker: EmbeddedBroker,
+    broker: BrokerUnderTest,
     bootstrap: str,
     producer_factory: ProducerFactory,
     consumer_factory: ConsumerFactory,
@@ -173,13 +172,20 @@ async def test_input_records_deleted_before_the_gateway_read_them_are_audited_as
     async with running(gateway_runner(bootstrap, topics, instance="before")) as runner:
         await send_requests(producer, topics, 1)
         await until(lambda: runner.stats.records_in == 1)
-    # While no gateway runs, 8 MB arrive: the embedded broker keeps about 5 MB per partition,
-    # so the oldest of them are deleted unread.
+    # While no gateway runs, 8 MB arrive and retention keeps about 2-5 MB of them, so the oldest
+    # are deleted unread.
+    broker.limit_retention(topics.requests("nhs"), 2 * 1024 * 1024)
     for _ in range(40):
         await producer.send(topics.requests("nhs"), b"x" * 200_000, key=b"bulk")
     await producer.flush()
     partition = TopicPartition(topics.requests("nhs"), 0)
-    first_left = (await (await consumer_factory()).beginning_offsets([partition]))[partition]
+    offsets = await consumer_factory()
+    first_left = 0
+    for _ in range(150):  # Apache Kafka deletes old segments at its next retention check
+        first_left = (await offsets.beginning_offsets([partition]))[partition]
+        if first_left > 1:
+            break
+        await asyncio.sleep(0.1)
     assert first_left > 1
 
     async with running(gateway_runner(bootstrap, topics, instance="after")) as runner:
@@ -198,7 +204,7 @@ async def test_input_records_deleted_before_the_gateway_read_them_are_audited_as
 
 
 async def test_with_the_chain_switched_off_records_are_written_unlinked_and_do_not_verify(
-    broker: EmbeddedBroker, bootstrap: str, producer_factory: ProducerFactory, tmp_path: Path
+    broker: BrokerUnderTest, bootstrap: str, producer_factory: ProducerFactory, tmp_path: Path
 ) -> None:
     topics = fresh_topics(broker, partitions=2)
     producer = await producer_factory()

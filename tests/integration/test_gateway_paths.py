@@ -32,8 +32,7 @@ from gateway.envelope.models import (
     ResponseStatus,
     RoutedRequest,
 )
-from gateway.testing import fresh_topics, gateway_runner
-from gateway.transport.broker import EmbeddedBroker
+from gateway.testing import BrokerUnderTest, fresh_topics, gateway_runner
 from gateway.transport.topics import TopicNames
 
 ClientFactory = Callable[[str], Awaitable[DepartmentClient]]
@@ -42,7 +41,6 @@ ProducerFactory = Callable[..., Awaitable[AIOKafkaProducer]]
 ConsumerFactory = Callable[..., Awaitable[AIOKafkaConsumer]]
 
 CODEC = Codec.default()
-TOPIC_AUTHORIZATION_FAILED = 29
 HO_PEOPLE = generate("ho", 20)
 HO = index_records(HO_PEOPLE, "person_id")
 PERSON = HO_PEOPLE[0]
@@ -366,13 +364,13 @@ async def test_a_redelivered_request_is_answered_once(
 
 
 async def test_nothing_is_routed_while_the_audit_topic_cannot_be_written(
-    broker: EmbeddedBroker,
+    broker: BrokerUnderTest,
     bootstrap: str,
     producer_factory: ProducerFactory,
     consumer_factory: ConsumerFactory,
 ) -> None:
     topics = fresh_topics(broker, partitions=1)
-    broker.set_topic_error(topics.audit, TOPIC_AUTHORIZATION_FAILED)
+    broker.block_writes(topics.audit)
     runner = gateway_runner(bootstrap, topics)
     stop = asyncio.Event()
     await runner.start()
@@ -396,7 +394,7 @@ async def test_nothing_is_routed_while_the_audit_topic_cannot_be_written(
         )
         assert inbox == []
 
-        broker.set_topic_error(topics.audit, 0)  # the audit log comes back
+        broker.allow_writes(topics.audit)  # the audit log comes back
         inbox = await read_all(consumer_factory, topics.inbox("ho"), until=bool, within=15)
         assert [CODEC.decode(v, RoutedRequest).request_id for v in inbox] == ["closed-1"]
         assert not runner.stats.audit_paused
@@ -407,7 +405,7 @@ async def test_nothing_is_routed_while_the_audit_topic_cannot_be_written(
 
 
 async def test_two_gateway_shards_share_the_partitions_and_answer_each_request_once(
-    broker: EmbeddedBroker,
+    broker: BrokerUnderTest,
     bootstrap: str,
     consumer_factory: ConsumerFactory,
 ) -> None:
@@ -450,7 +448,7 @@ async def _eventually(condition: Callable[[], bool], *, within: float) -> None:
 
 
 async def test_a_request_redelivered_after_a_restart_is_still_answered_once(
-    broker: EmbeddedBroker,
+    broker: BrokerUnderTest,
     bootstrap: str,
     producer_factory: ProducerFactory,
     consumer_factory: ConsumerFactory,

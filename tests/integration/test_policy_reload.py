@@ -17,7 +17,7 @@ from gateway.errors import DecodeError
 from gateway.policy import AgreementStatus
 from gateway.service import running_gateway
 from gateway.settings import GatewaySettings
-from gateway.transport.broker import EmbeddedBroker
+from gateway.testing import BrokerUnderTest
 from gateway.transport.topics import TopicNames
 
 pytestmark = pytest.mark.kafka
@@ -26,7 +26,7 @@ SHIPPED = Path(__file__).resolve().parents[2] / "policies"
 
 
 async def test_an_edited_agreement_reaches_the_running_processor(
-    broker: EmbeddedBroker, tmp_path: Path
+    broker: BrokerUnderTest, tmp_path: Path
 ) -> None:
     policies = tmp_path / "policies"
     shutil.copytree(SHIPPED, policies)
@@ -79,7 +79,7 @@ async def _policy_records(bootstrap: str, topics: TopicNames, count: int) -> lis
 
 
 async def test_every_policy_change_applied_or_rejected_is_written_to_the_audit_log(
-    broker: EmbeddedBroker, tmp_path: Path
+    broker: BrokerUnderTest, tmp_path: Path
 ) -> None:
     policies = tmp_path / "policies"
     shutil.copytree(SHIPPED, policies)

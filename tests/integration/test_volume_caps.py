@@ -21,8 +21,7 @@ from gateway.envelope.codec import Codec
 from gateway.envelope.models import AuditOutcome, AuditRecord, AuditStage, ExchangeRequest
 from gateway.errors import DecodeError
 from gateway.settings import GatewaySettings
-from gateway.testing import fresh_topics, gateway_runner
-from gateway.transport.broker import EmbeddedBroker
+from gateway.testing import BrokerUnderTest, fresh_topics, gateway_runner
 from gateway.transport.runner import GatewayRunner
 from gateway.transport.topics import TopicNames
 from gateway.transport.volume_restore import cap_partition
@@ -52,7 +51,7 @@ def policies(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def topics(broker: EmbeddedBroker) -> Iterator[TopicNames]:
+def topics(broker: BrokerUnderTest) -> Iterator[TopicNames]:
     _clear_of_the_hour_boundary()  # the hourly count restarts on the hour
     yield fresh_topics(broker, PARTITIONS)
 

@@ -1,0 +1,128 @@
+"""Topic administration through the Kafka admin protocol, for any Kafka cluster.
+
+Used for the clusters the project starts and for one given by address (tests on an existing
+cluster, the testcontainers path): create topics and wait for their leaders, change topic
+settings, and make a topic unwritable for fail-closed tests.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from gateway.errors import BrokerError
+
+__all__ = ["KafkaAdmin"]
+
+
+class KafkaAdmin:
+    """Admin operations on the cluster at ``bootstrap`` (topics replicated ``replicas`` times)."""
+
+    def __init__(self, bootstrap: str, *, replicas: int = 1) -> None:
+        from confluent_kafka.admin import AdminClient
+
+        self.bootstrap = bootstrap
+        self.replicas = replicas
+        # Kept for the object's life: its futures fail once the client is collected.
+        self._client: Any = AdminClient({"bootstrap.servers": bootstrap, "log_level": 0})
+
+    def create_topics(
+        self,
+        names: Iterable[str],
+        partitions: int | None = None,
+        *,
+        config: Mapping[str, str] | None = None,
+    ) -> list[str]:
+        """Create topics (existing ones are left as they are) and wait until each has leaders."""
+        from confluent_kafka import KafkaError, KafkaException
+        from confluent_kafka.admin import NewTopic
+
+        wanted = list(dict.fromkeys(names))
+        if not wanted:
+            return []
+        futures = self._client.create_topics(
+            [
+                NewTopic(n, partitions or 4, self.replicas, config=dict(config or {}))
+                for n in wanted
+            ],
+            operation_timeout=30,
+        )
+        for name, future in futures.items():
+            try:
+                future.result(timeout=60)
+            except KafkaException as exc:
+                if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
+                    raise BrokerError(f"cannot create topic {name}: {exc}") from exc
+        self._wait_for_leaders(wanted)
+        return wanted
+
+    def set_topic_config(self, topic: str, values: Mapping[str, str | None]) -> None:
+        """Change (or, with ``None``, reset to the broker default) settings of one topic."""
+        from confluent_kafka.admin import (
+            AlterConfigOpType,
+            ConfigEntry,
+            ConfigResource,
+            ResourceType,
+        )
+
+        entries = [
+            ConfigEntry(
+                key,
+                value or "",
+                incremental_operation=(
+                    AlterConfigOpType.DELETE if value is None else AlterConfigOpType.SET
+                ),
+            )
+            for key, value in values.items()
+        ]
+        resource = ConfigResource(ResourceType.TOPIC, topic, incremental_configs=entries)
+        for future in self._client.incremental_alter_configs([resource]).values():
+            future.result(timeout=30)
+
+    def block_writes(self, topic: str) -> None:
+        """Make ``topic`` refuse every write: no record batch fits a 1-byte size limit.
+
+        (Raising ``min.insync.replicas`` above the replication factor does not do it: on Kafka
+        4.4 a one-replica topic with ``min.insync.replicas=2`` still took ``acks=all`` writes.)
+        """
+        self.set_topic_config(topic, {"max.message.bytes": "1"})
+
+    def allow_writes(self, topic: str) -> None:
+        """Undo :meth:`block_writes`."""
+        self.set_topic_config(topic, {"max.message.bytes": None})
+
+    def limit_retention(self, topic: str, max_bytes: int) -> None:
+        """Keep about ``max_bytes`` per partition: small segments, deleted beyond the limit."""
+        self.set_topic_config(
+            topic,
+            {
+                "retention.bytes": str(max_bytes),
+                "segment.bytes": str(max(max_bytes // 4, 1024 * 1024)),
+            },
+        )
+
+    def live_brokers(self) -> list[int]:
+        """Ids of the brokers the cluster's metadata lists now."""
+        try:
+            metadata = self._client.list_topics(timeout=5)
+        except Exception as exc:  # librdkafka raises its own KafkaException
+            raise BrokerError(f"no metadata from {self.bootstrap}: {exc}") from exc
+        return sorted(metadata.brokers)
+
+    def _wait_for_leaders(self, names: list[str], timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            metadata = self._client.list_topics(timeout=10)
+            pending = [
+                name
+                for name in names
+                if name not in metadata.topics
+                or metadata.topics[name].error is not None
+                or any(p.leader < 0 for p in metadata.topics[name].partitions.values())
+            ]
+            if not pending:
+                return
+            if time.monotonic() > deadline:
+                raise BrokerError(f"topics without a leader after {timeout:.0f} s: {pending}")
+            time.sleep(0.1)
