@@ -36,6 +36,10 @@ class CheckContext:
     codec: Codec
     key: Ed25519PublicKey
     options: CheckOptions
+    partitions: int = 0
+    """How many partitions the log declares: each of them must hold messages."""
+    declared_by: str = "the topic"
+    """What declares them, for findings ("the export": its header)."""
 
     @property
     def record_header(self) -> bytes:
@@ -113,6 +117,18 @@ class PartitionCheck:
     def finish(self) -> tuple[PartitionSummary, Finding | None]:
         if self.problem is None and self._saved is not None and not self._saved_matched:
             self._saved_missing()
+        if (
+            self.problem is None
+            and self._messages == 0
+            and self.partition < self._context.partitions
+        ):
+            self._fail(
+                None,
+                None,
+                f"no messages, but {self._context.declared_by} declares "
+                f"{self._context.partitions} partitions: this partition's records were deleted, "
+                "or none was ever written to it",
+            )
         summary = PartitionSummary(
             partition=self.partition,
             messages=self._messages,

@@ -70,8 +70,30 @@ class VerifyReport:
     def checkpoints(self) -> int:
         return sum(p.checkpoints for p in self.partitions)
 
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """Partitions whose tail no checkpoint signs yet: intact, but a cut there would not show
+        (unless a later saved checkpoint or ``max_unsigned`` catches it)."""
+        broken = {finding.partition for finding in self.problems}
+        out = []
+        for p in self.partitions:
+            if p.unsigned == 0 or p.partition in broken:
+                continue
+            if p.signed_through is None:
+                unsigned = f"none of its {p.unsigned} record(s) is covered by a signed checkpoint"
+            else:
+                unsigned = (
+                    f"{p.unsigned} record(s) after the last signed checkpoint (sequence "
+                    f"{p.signed_through}) are not covered by a signature yet"
+                )
+            out.append(
+                f"partition {p.partition}: {unsigned}: cutting them off would not show without "
+                "a later checkpoint"
+            )
+        return tuple(out)
+
     def describe(self) -> list[str]:
-        """Human-readable lines: one per partition, then the verdict."""
+        """Human-readable lines: one per partition, findings, warnings, then the verdict."""
         lines = []
         for p in self.partitions:
             span = (
@@ -85,6 +107,7 @@ class VerifyReport:
             )
             lines += [f"  note: {note}" for note in p.notes]
         lines += [f"BROKEN {finding}" for finding in self.problems]
+        lines += [f"WARNING {warning}" for warning in self.warnings]
         verdict = "INTACT" if self.ok else "BROKEN"
         lines.append(
             f"{verdict}: {self.messages} message(s), {self.checkpoints} checkpoint(s) "

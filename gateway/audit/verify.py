@@ -7,8 +7,14 @@ chain link is read from the raw bytes (see :mod:`gateway.audit.chain`); checkpoi
 saved earlier (``checkpoint=``) must still be in the log, byte for byte: otherwise the log was
 truncated or rewritten since.
 
+A partition the log declares (an export's header, or ``partitions=``) but holds no message of
+fails: its records were deleted wholesale, which no chain inside it could show. So does a
+partition a saved checkpoint names but the log lacks.
+
 What the chain alone cannot show: messages cut from the end after the last checkpoint in the
-log. Save checkpoints regularly (``gateway audit checkpoint``) and verify against them.
+log. The report warns of every such unsigned tail (:attr:`VerifyReport.warnings`); save
+checkpoints regularly (``gateway audit checkpoint``) and verify against them, or bound the tail
+with ``max_unsigned``.
 """
 
 from __future__ import annotations
@@ -56,6 +62,7 @@ def verify_export(
         partitions=header.partitions,
         options=CheckOptions(allow_missing_start, max_unsigned),
         codec=None,
+        declared_by="the export",
     )
     return dataclasses.replace(report, topic=header.topic)
 
@@ -72,7 +79,7 @@ def verify_messages(
 ) -> VerifyReport:
     """Verify audit messages given in offset order per partition (partitions may interleave).
 
-    ``partitions``: how many the topic has, so that empty ones are reported too.
+    ``partitions``: how many the topic has; one of them without messages is a failure.
     ``allow_missing_start``: accept a chain whose first messages are gone (retention).
     ``max_unsigned``: fail a partition with more messages than this after its last valid
     checkpoint (a log rewritten without the signing key has none).
@@ -95,10 +102,11 @@ def _verify_rows(
     partitions: int,
     options: CheckOptions,
     codec: Codec | None,
+    declared_by: str = "the topic",
 ) -> VerifyReport:
     key = load_public_key(public_key)
     saved = read_checkpoints(checkpoint) if isinstance(checkpoint, Path | str) else checkpoint
-    context = CheckContext(codec or Codec.default(), key, options)
+    context = CheckContext(codec or Codec.default(), key, options, partitions, declared_by)
     checks: dict[int, PartitionCheck] = {}
     for partition in sorted({*range(partitions), *(saved or {})}):
         checks[partition] = PartitionCheck(partition, context, (saved or {}).get(partition))

@@ -89,6 +89,9 @@ def verify_command(
     """Check every link, sequence number and checkpoint signature.
 
     Exits 0 when the log is intact, 1 naming the first bad message of each broken partition.
+    A partition the export declares, or a saved checkpoint names, but the log holds nothing of
+    is broken too. Records after a partition's last signed checkpoint are reported as a warning
+    (exit 0 unless more than --max-unsigned).
     """
     if (export is None) == (bootstrap is None):
         raise click.UsageError("give exactly one of --file and --bootstrap")

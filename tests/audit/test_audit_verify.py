@@ -51,15 +51,42 @@ def test_an_intact_log_verifies_with_every_checkpoint_counted(
 ) -> None:
     log = log_factory(records=30, partitions=3, checkpoint_every=4)
 
-    report = verify(log, signer, partitions=4)
+    report = verify(log, signer, partitions=3)
 
     assert report.ok, report.problems
     assert report.messages == len(log)
     assert report.checkpoints == 6  # two per partition of ten records
-    assert [p.partition for p in report.partitions] == [0, 1, 2, 3]
-    assert [p.last_sequence for p in report.partitions] == [11, 11, 11, None]
+    assert [p.partition for p in report.partitions] == [0, 1, 2]
+    assert [p.last_sequence for p in report.partitions] == [11, 11, 11]
     assert report.partitions[0].unsigned == 2
     assert report.describe()[-1].startswith("INTACT")
+
+
+def test_an_intact_log_with_an_unsigned_tail_warns_how_many_records_each_partition_lacks(
+    log_factory: LogFactory, signer: CheckpointSigner
+) -> None:
+    log = log_factory(records=22, partitions=2, checkpoint_every=4)  # 11 records a partition
+
+    lines = verify(log, signer, partitions=2).describe()
+
+    assert lines[-1].startswith("INTACT")
+    assert lines[-3:-1] == [
+        f"WARNING partition {p}: 3 record(s) after the last signed checkpoint (sequence 9) "
+        "are not covered by a signature yet: cutting them off would not show without a later "
+        "checkpoint"
+        for p in (0, 1)
+    ]
+
+
+def test_a_log_without_any_unsigned_record_gives_no_warning(
+    log_factory: LogFactory, signer: CheckpointSigner
+) -> None:
+    log = log_factory(records=16, partitions=2, checkpoint_every=4)
+
+    lines = verify(log, signer, partitions=2).describe()
+
+    assert lines[-1].startswith("INTACT")
+    assert not [line for line in lines if "WARNING" in line]
 
 
 def test_an_export_file_verifies_like_the_messages_it_holds(
@@ -103,6 +130,43 @@ def test_a_modified_byte_in_the_exported_file_is_found_too(
     report = verify_export(path, signer.public_key)
 
     assert "sequence 2 (offset 2): message was modified" in only_problem(report)
+
+
+def test_a_partition_deleted_from_an_export_fails_naming_it_though_the_rest_is_signed(
+    log_factory: LogFactory, signer: CheckpointSigner, tmp_path: Path
+) -> None:
+    path = tmp_path / "audit.jsonl"
+    write_export(path, "dx.audit", 3, log_factory(records=24, partitions=3))  # all signed
+    header, *lines = path.read_text().splitlines()
+    kept = [line for line in lines if not line.startswith('{"partition":1,')]
+    path.write_text("\n".join([header, *kept]) + "\n")
+    assert len(kept) == 2 * len(lines) // 3
+
+    report = verify_export(path, signer.public_key, max_unsigned=0)
+
+    assert only_problem(report) == (
+        "partition 1: no messages, but the export declares 3 partitions: this partition's "
+        "records were deleted, or none was ever written to it"
+    )
+    assert "BROKEN partition 1: no messages" in "\n".join(report.describe())
+
+
+def test_a_saved_checkpoint_of_a_partition_the_export_lacks_fails_naming_it(
+    log_factory: LogFactory, signer: CheckpointSigner, tmp_path: Path
+) -> None:
+    log = log_factory(records=24, partitions=3)
+    saved_path = tmp_path / "checkpoints.json"
+    write_checkpoints(saved_path, "dx.audit", [m for m in log if m.partition == 2][-1:])
+    path = tmp_path / "audit.jsonl"  # exported as if the topic had only ever had two partitions
+    write_export(path, "dx.audit", 2, [m for m in log if m.partition != 2])
+
+    report = verify_export(path, signer.public_key, checkpoint=saved_path)
+
+    assert [p.partition for p in report.partitions] == [0, 1, 2]
+    assert only_problem(report) == (
+        "partition 2: the log is empty, but a checkpoint saved earlier certifies sequence 9: "
+        "the log was truncated since"
+    )
 
 
 def test_a_deleted_record_is_reported_as_missing(

@@ -119,6 +119,70 @@ def test_a_tampered_export_fails_with_exit_status_1_naming_the_message(
     assert "1 message(s) missing" in err
 
 
+def test_an_export_missing_a_whole_partition_fails_with_exit_status_1_naming_it(
+    signer: CheckpointSigner, public_key: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    messages = sealed(signer, records=18, partitions=3)  # every record signed
+    write_export(tmp_path / "a.jsonl", "dx.audit", 3, [m for m in messages if m.partition != 2])
+
+    status = gateway(
+        "audit",
+        "verify",
+        "--file",
+        str(tmp_path / "a.jsonl"),
+        "--public-key",
+        str(public_key),
+        "--max-unsigned",
+        "0",
+    )
+
+    assert status == 1
+    out, err = capsys.readouterr()
+    assert "BROKEN partition 2: no messages, but the export declares 3 partitions" in out
+    assert "the audit log is broken: partition 2: no messages" in err
+
+
+def test_a_saved_checkpoint_of_a_partition_missing_from_the_export_fails_naming_it(
+    signer: CheckpointSigner, public_key: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    messages = sealed(signer, records=12, partitions=3)
+    write_export(tmp_path / "full.jsonl", "dx.audit", 3, messages)
+    write_export(tmp_path / "later.jsonl", "dx.audit", 2, [m for m in messages if m.partition < 2])
+    cp = tmp_path / "cp.json"
+    key = ("--public-key", str(public_key))
+
+    saved = gateway(
+        "audit", "checkpoint", "--file", str(tmp_path / "full.jsonl"), "--out", str(cp), *key
+    )
+    status = gateway(
+        "audit", "verify", "--file", str(tmp_path / "later.jsonl"), "--checkpoint", str(cp), *key
+    )
+
+    assert (saved, status) == (0, 1)
+    assert "the audit log is broken: partition 2: the log is empty, but a checkpoint" in (
+        capsys.readouterr().err
+    )
+
+
+def test_an_unsigned_tail_is_reported_as_a_warning_with_exit_status_0(
+    signer: CheckpointSigner, public_key: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_export(tmp_path / "a.jsonl", "dx.audit", 2, sealed(signer))  # 5 records a partition
+
+    status = gateway(
+        "audit", "verify", "--file", str(tmp_path / "a.jsonl"), "--public-key", str(public_key)
+    )
+
+    assert status == 0
+    out = capsys.readouterr().out
+    for partition in (0, 1):
+        assert (
+            f"WARNING partition {partition}: 2 record(s) after the last signed checkpoint "
+            "(sequence 3) are not covered by a signature yet" in out
+        )
+    assert "INTACT" in out
+
+
 def test_verify_needs_exactly_one_source(capsys: pytest.CaptureFixture[str]) -> None:
     assert gateway("audit", "verify") == 2
     assert "exactly one of --file and --bootstrap" in capsys.readouterr().err

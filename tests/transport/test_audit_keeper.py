@@ -78,7 +78,12 @@ class Instance:
 async def exported(bootstrap: str, topics: TopicNames, path: Path) -> list[bytes]:
     await export_audit(bootstrap, topics, path)
     report = verify_export(path)
-    assert report.ok, report.describe()
+    # Partition 1's chain verifies; the others were never written, and are reported as empty.
+    assert [(f.partition, "no messages" in f.problem) for f in report.problems] == [
+        (0, True),
+        (2, True),
+        (3, True),
+    ], report.describe()
     _, messages = read_export(path)
     return [m.value for m in messages if m.partition == 1]
 
