@@ -11,7 +11,8 @@ Kafka) get Apache Kafka, started by the project on first use and shared by the s
   Apache Kafka's own behaviour (``tests/real_kafka``) are then skipped, saying why;
 - ``docker``: Apache Kafka in Docker through testcontainers.
 
-``GATEWAY_TEST_KAFKA_BOOTSTRAP=host:port`` uses an Apache Kafka that is already running.
+``GATEWAY_TEST_KAFKA_BOOTSTRAP=host:port`` uses an Apache Kafka that is already running. The
+audit store tests get a PostgreSQL server (``postgres_url``).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from gateway.settings import DEFAULT_DEPARTMENTS
 from gateway.testing import BrokerUnderTest, start_test_kafka
+from gateway.testing_postgres import throwaway_postgres, unavailable_reason
 from gateway.transport.broker import EmbeddedBroker, start_gateway_broker
 from gateway.transport.topics import TopicNames
 
@@ -47,6 +49,22 @@ def embedded_broker(topic_names: TopicNames) -> Iterator[EmbeddedBroker]:
     embedded = start_gateway_broker(topic_names, DEFAULT_DEPARTMENTS, partitions=4)
     yield embedded
     embedded.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A PostgreSQL server to test on: ``GATEWAY_TEST_POSTGRES_URL`` when set, else a throwaway
+    server started for the session (``make test-deps`` installs the binaries); skips, saying
+    why, where neither is possible."""
+    given = os.environ.get("GATEWAY_TEST_POSTGRES_URL")
+    if given:
+        yield given
+        return
+    reason = unavailable_reason()
+    if reason is not None:
+        pytest.skip(f"GATEWAY_TEST_POSTGRES_URL is not set, and {reason}")
+    with throwaway_postgres() as server:
+        yield server.url
 
 
 @pytest.fixture(scope="session")

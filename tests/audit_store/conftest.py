@@ -1,10 +1,9 @@
-"""Audit stores to test against (SQLite always; PostgreSQL when ``GATEWAY_TEST_POSTGRES_URL``
-names a server), and factories of audit records like the gateway's."""
+"""Audit stores to test against (SQLite, and PostgreSQL: see the ``postgres_url`` fixture), and
+factories of audit records like the gateway's."""
 
 from __future__ import annotations
 
 import itertools
-import os
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
@@ -29,8 +28,6 @@ T0 = datetime(2026, 11, 5, 9, 30, tzinfo=UTC)
 
 RecordFactory = Callable[..., AuditRecord]
 Loadable = Callable[..., list[DecodedRecord]]
-
-_POSTGRES_URL = os.environ.get("GATEWAY_TEST_POSTGRES_URL")
 
 
 @pytest.fixture(scope="session")
@@ -111,18 +108,7 @@ def _postgres_schema_url(base: str, schema: str) -> str:
     return f"{base}{separator}options={quote(f'-csearch_path={schema}')}"
 
 
-@pytest.fixture(
-    params=[
-        "sqlite",
-        pytest.param(
-            "postgresql",
-            marks=pytest.mark.skipif(
-                _POSTGRES_URL is None,
-                reason="GATEWAY_TEST_POSTGRES_URL is not set (a PostgreSQL server to test on)",
-            ),
-        ),
-    ]
-)
+@pytest.fixture(params=["sqlite", "postgresql"])
 def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """An empty audit store's URL: a SQLite file, or a fresh schema on the test server."""
     if request.param == "sqlite":
@@ -130,12 +116,12 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         return
     import psycopg
 
-    assert _POSTGRES_URL is not None
+    server: str = request.getfixturevalue("postgres_url")
     schema = f"audit_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(_POSTGRES_URL, autocommit=True) as admin:
+    with psycopg.connect(server, autocommit=True) as admin:
         admin.execute(f"CREATE SCHEMA {schema}")
         try:
-            yield _postgres_schema_url(_POSTGRES_URL, schema)
+            yield _postgres_schema_url(server, schema)
         finally:
             admin.execute(f"DROP SCHEMA {schema} CASCADE")
 

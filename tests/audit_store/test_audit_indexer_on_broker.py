@@ -7,7 +7,6 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack
-from pathlib import Path
 
 import pytest
 from aiokafka import AIOKafkaConsumer
@@ -109,11 +108,11 @@ async def test_indexing_stores_one_row_per_audited_decision_even_when_read_twice
     topics: TopicNames,
     traffic: int,
     consumer_factory: ConsumerFactory,
-    tmp_path: Path,
+    store_url: str,
     subject_key: Callable[[str, str], str],
 ) -> None:
     on_topic = await audited(consumer_factory, topics.audit, traffic)
-    store = open_store(f"sqlite:///{tmp_path / 'audit.db'}")
+    store = open_store(store_url)
 
     first = await index_audit_topic(store, bootstrap=bootstrap, topics=topics, once=True)
     again = await index_audit_topic(  # as the command runs it, records read in a second process
