@@ -20,7 +20,7 @@ from gateway.audit.store import (
     open_store,
 )
 from gateway.envelope.models import AuditOutcome, AuditRecord, AuditStage, Reason
-from gateway.errors import AuditStoreError, ConfigError
+from gateway.errors import AuditStoreError, AuditStoreUnavailable, ConfigError
 
 RecordFactory = Callable[..., AuditRecord]
 Loadable = Callable[..., list[DecodedRecord]]
@@ -134,6 +134,62 @@ def test_tally_counts_outcomes_refusal_reasons_and_approvals_per_hour_within_the
     ]
     hours = {(v.hour - t0.replace(minute=0)): v.count for v in tally.approved_per_hour}
     assert hours == {timedelta(0): 2, timedelta(hours=1): 1}
+
+
+def test_text_with_nul_characters_loads_and_is_found_on_every_backend(
+    store: AuditStore, store_url: str, record_factory: RecordFactory, loadable: Loadable
+) -> None:
+    """A department chooses its request ids and purposes, so a record may hold U+0000, which
+    PostgreSQL cannot store: there it becomes U+FFFD (the audit topic keeps the exact bytes),
+    rather than the whole batch being refused and indexing stopping at that record."""
+    record = record_factory(
+        request_id="req\x00id",
+        purpose="over\x00seas",
+        reasons=[Reason(code="purpose.unknown", message="purpose 'over\x00seas' is unknown")],
+        fields_requested=["a\x00b", "not\\u0000a nul", "\\\x00"],
+        outcome=AuditOutcome.DENIED,
+    )
+
+    added = store.load(loadable([record]))
+
+    stored = store.decisions(DecisionQuery(purpose="over\x00seas"))
+    kept = "\x00" if store_url.startswith("sqlite") else "\ufffd"
+    assert added == 1 and [s.record.decision_id for s in stored] == [record.decision_id]
+    assert stored[0].record == record.model_copy(
+        update={
+            "request_id": f"req{kept}id",
+            "purpose": f"over{kept}seas",
+            "reasons": [
+                Reason(code="purpose.unknown", message=f"purpose 'over{kept}seas' is unknown")
+            ],
+            "fields_requested": [f"a{kept}b", "not\\u0000a nul", f"\\{kept}"],
+        }
+    )
+
+
+@pytest.mark.parametrize("store_url", ["postgresql"], indirect=True)
+def test_a_postgresql_store_that_lost_its_connection_says_so_retriably_then_reconnects(
+    store_url: str, postgres_url: str, record_factory: RecordFactory, loadable: Loadable
+) -> None:
+    """The indexer retries a batch while the store is unavailable: after the server dropped the
+    connection (a restart, a failover), the retry must reach the server again."""
+    import psycopg
+
+    store = open_store(f"{store_url}&application_name=cut-off")
+    store.load(loadable([record_factory()]))
+    with psycopg.connect(postgres_url, autocommit=True) as admin:
+        admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE application_name = 'cut-off'"
+        )
+
+    with pytest.raises(AuditStoreUnavailable) as lost:
+        store.load(loadable([record_factory()], first_offset=1))
+    retried = store.load(loadable([record_factory()], first_offset=1))
+
+    assert lost.value.retriable
+    assert (retried, store.count()) == (1, 2)
+    store.close()
 
 
 def test_an_unknown_store_url_or_a_missing_directory_is_a_configuration_error(

@@ -2,10 +2,16 @@
 
 Same schema as the SQLite store, with ``BIGINT`` times and offsets and ``JSONB`` reasons and
 field lists. Several readers and one indexer may use a database at once.
+
+PostgreSQL cannot hold U+0000 in text or JSON, and a department chooses its request ids and
+purposes: the store keeps U+0000 as U+FFFD (in what it loads and in what it is asked for), and
+the audit topic keeps the exact bytes. A lost connection is :class:`AuditStoreUnavailable`,
+and the next call opens a new one, so that the indexer's retries reach a restarted server.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, NoReturn
@@ -13,10 +19,18 @@ from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 
+from gateway.audit.store._rows import COLUMNS, JSON_COLUMNS
 from gateway.audit.store._sql import SqlAuditStore
+from gateway.audit.store.base import DecisionRow, PartitionMark
 from gateway.errors import AuditStoreError, AuditStoreUnavailable
 
 __all__ = ["PostgresAuditStore", "redact_url"]
+
+_NUL, _REPLACEMENT = "\x00", "\ufffd"
+_JSON_NUL = re.compile(r"(?<!\\)((?:\\\\)*)\\u0000")
+"""The escape ``\\u0000`` in JSON text (after an even run of backslashes, so not a literal
+backslash followed by ``u0000``)."""
+_JSON_POSITIONS = frozenset(i for i, column in enumerate(COLUMNS) if column in JSON_COLUMNS)
 
 
 def redact_url(url: str) -> str:
@@ -39,10 +53,8 @@ class PostgresAuditStore(SqlAuditStore):
 
     def __init__(self, url: str) -> None:
         self.url = redact_url(url)
-        try:
-            self._conn = psycopg.connect(url, autocommit=True, connect_timeout=10)
-        except psycopg.Error as exc:
-            self._fail(exc)
+        self._dsn = url
+        self._conn = self._connect()
         try:
             self._create_schema()
         except BaseException:
@@ -52,17 +64,33 @@ class PostgresAuditStore(SqlAuditStore):
     def close(self) -> None:
         self._conn.close()
 
+    def load_rows(self, rows: Iterable[DecisionRow], marks: Sequence[PartitionMark] = ()) -> int:
+        return super().load_rows(map(_storable_row, rows), marks)
+
+    def _connect(self) -> psycopg.Connection[tuple[Any, ...]]:
+        try:
+            return psycopg.connect(self._dsn, autocommit=True, connect_timeout=10)
+        except psycopg.Error as exc:
+            self._fail(exc)
+
+    def _connection(self) -> psycopg.Connection[tuple[Any, ...]]:
+        """The connection; a new one if the last was lost (and reported as unavailable)."""
+        if self._conn.closed or self._conn.broken:
+            self._conn.close()
+            self._conn = self._connect()
+        return self._conn
+
     def _run(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         try:
-            with self._conn.cursor() as cursor:
-                cursor.execute(sql, params)
+            with self._connection().cursor() as cursor:
+                cursor.execute(sql, [_storable(v) for v in params])
                 return cursor.fetchall() if cursor.description is not None else []
         except psycopg.Error as exc:
             self._fail(exc)
 
     def _run_many(self, sql: str, rows: Iterable[Sequence[Any]]) -> int:
         try:
-            with self._conn.cursor() as cursor:
+            with self._connection().cursor() as cursor:
                 cursor.executemany(sql, rows)
                 return cursor.rowcount
         except psycopg.Error as exc:
@@ -71,7 +99,7 @@ class PostgresAuditStore(SqlAuditStore):
     @contextmanager
     def _transaction(self) -> Iterator[None]:
         try:
-            with self._conn.transaction():
+            with self._connection().transaction():
                 yield
         except psycopg.Error as exc:
             self._fail(exc)
@@ -81,3 +109,21 @@ class PostgresAuditStore(SqlAuditStore):
         kind = AuditStoreUnavailable if isinstance(exc, psycopg.OperationalError) else None
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise (kind or AuditStoreError)(f"{self.url}: {first_line}") from exc
+
+
+def _storable(value: Any) -> Any:
+    """A text value PostgreSQL can hold: U+0000 as U+FFFD."""
+    if isinstance(value, str) and _NUL in value:
+        return value.replace(_NUL, _REPLACEMENT)
+    return value
+
+
+def _storable_row(row: DecisionRow) -> DecisionRow:
+    """A decision row PostgreSQL can hold: U+0000 as U+FFFD in text, and its escape as that of
+    U+FFFD in the JSON columns."""
+    if not any(isinstance(v, str) and (_NUL in v or "\\u0000" in v) for v in row):
+        return row
+    return tuple(
+        _JSON_NUL.sub(r"\1\\ufffd", v) if i in _JSON_POSITIONS else _storable(v)
+        for i, v in enumerate(row)
+    )
