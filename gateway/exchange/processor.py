@@ -51,6 +51,7 @@ class ExchangeProcessor:
         """The active policy set; replacing it takes effect from the next record."""
         self._codec = codec
         self._topics = topics
+        self._token_ttl = token_ttl
         self._seen = seen if seen is not None else SeenIds()
         self._trail = AuditTrail(
             audit_chain or AuditChain(codec, instance_id=instance_id),
@@ -89,6 +90,16 @@ class ExchangeProcessor:
         return self._codec
 
     @property
+    def token_ttl(self) -> timedelta:
+        """How long an approval token stays valid: how far back the memory must vouch."""
+        return self._token_ttl
+
+    @property
+    def seen(self) -> SeenIds:
+        """The de-duplication memory, with its replay horizon (:mod:`gateway.exchange.dedupe`)."""
+        return self._seen
+
+    @property
     def audit_chain(self) -> AuditChain:
         """Seals audit records into one hash chain per audit partition."""
         return self._trail.chain
@@ -116,11 +127,14 @@ class ExchangeProcessor:
         for key in out.seen_keys:
             self._seen.discard(key)
 
-    def recall(self, topic: str, value: bytes | None) -> None:
+    def recall(self, topic: str, value: bytes | None, now: datetime | None = None) -> None:
         """Remember the exchange behind one of our earlier outputs (inbox request or reply).
 
-        A fresh instance calls this for the recent tail of the output topics before it
-        consumes, so a request redelivered after a crash or restart is still answered once.
+        A fresh instance calls this for the output topics' records of the last token lifetime
+        before it consumes, so a request redelivered or a response replayed after a crash or
+        restart is still answered once. A released answer is remembered with its reply's time,
+        kept no later than ``now`` (the recall's start), so a reply dated in the future cannot
+        push the replay horizon past it.
         """
         parsed = self._topics.parse(topic)
         if parsed is None or value is None:
@@ -134,7 +148,8 @@ class ExchangeProcessor:
                 reply = self._codec.decode(value, Reply)
                 self._seen.add(("request", dept, reply.request_id))
                 if reply.status is not None:  # an answer: the response was released already
-                    self._seen.add(("response", reply.provider, reply.request_id))
+                    at = reply.replied_at if now is None else min(reply.replied_at, now)
+                    self._seen.add(("response", reply.provider, reply.request_id), at)
         except DecodeError:
             return
 
