@@ -23,6 +23,7 @@ from gateway.envelope.models import (
     ResponseStatus,
     RoutedRequest,
 )
+from gateway.envelope.signature import MessageVerifier
 from gateway.exchange.dedupe import SeenIds
 from gateway.exchange.messages import BatchOutputs, InputMessage
 from gateway.exchange.processor import ExchangeProcessor
@@ -393,6 +394,35 @@ def test_a_message_of_the_wrong_type_on_a_requests_topic_is_dead_lettered(
 
     assert len(routed_to(out, TOPICS.deadletter)) == 1
     assert audits(out)[0].outcome is AuditOutcome.DEAD_LETTERED
+
+
+# --- signatures on what departments receive -----------------------------------------------------
+
+
+def test_routed_requests_and_replies_carry_the_gateways_signature_for_their_topic(
+    processor: ExchangeProcessor,
+) -> None:
+    verifier = MessageVerifier()  # the development key's public half, as shipped
+    routed = run(processor, _input(TOPICS.requests("nhs"), CODEC.encode(status_check())))
+    denied = run(
+        processor,
+        _input(TOPICS.requests("nhs"), CODEC.encode(status_check(request_id="r2", purpose="x"))),
+    )
+    routed_request = CODEC.decode(routed.routed[0].value, RoutedRequest)
+    answered = run(processor, _input(TOPICS.responses("ho"), answer(routed_request, ho_record())))
+
+    for out, topic in ((routed, "inbox.ho"), (denied, "replies.nhs"), (answered, "replies.nhs")):
+        (message,) = out.routed
+        assert message.topic == f"dx.{topic}"
+        assert verifier.problem(message.topic, message.value, message.headers) is None
+
+
+def test_dead_letters_stay_unsigned(processor: ExchangeProcessor) -> None:
+    out = run(processor, _input(TOPICS.requests("nhs"), b"not avro"))
+
+    (letter,) = out.routed
+    assert letter.topic == TOPICS.deadletter
+    assert letter.headers is None
 
 
 # --- replay horizon: a bounded memory never lets a response out twice ---------------------------
