@@ -25,6 +25,7 @@ __all__ = [
     "PolicyError",
     "PolicyLoadError",
     "SchemaError",
+    "SigningKeyError",
     "TransportError",
     "UnknownSchemaError",
 ]
@@ -74,6 +75,12 @@ class IdentityError(EnvelopeError):
     """A message whose sender is not who it claims to be."""
 
     code = "identity_mismatch"
+
+
+class SigningKeyError(ConfigError):
+    """A message signing or verification key that cannot be loaded."""
+
+    code = "signing_key_invalid"
 
 
 # --- policy ---------------------------------------------------------------------------------

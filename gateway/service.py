@@ -15,6 +15,7 @@ from gateway.audit.subject import SubjectKeyer
 from gateway.envelope.codec import Codec
 from gateway.envelope.models import AuditOutcome, Reason
 from gateway.envelope.schemas import SchemaRegistry
+from gateway.envelope.signature import MessageSigner
 from gateway.exchange.dedupe import SeenIds
 from gateway.exchange.processor import ExchangeProcessor
 from gateway.exchange.tokens import TokenSigner
@@ -53,6 +54,7 @@ def build_processor(settings: GatewaySettings, codec: Codec | None = None) -> Ex
             "and GATEWAY_SUBJECT_KEY_SECRET in production"
         )
     codec = codec or Codec(SchemaRegistry.from_dir(settings.schemas_dir))
+    signing_key = settings.message_signing_key
     return ExchangeProcessor(
         policy=policy,
         codec=codec,
@@ -63,6 +65,7 @@ def build_processor(settings: GatewaySettings, codec: Codec | None = None) -> Ex
         token_ttl=timedelta(seconds=settings.token_ttl_seconds),
         seen=SeenIds(settings.dedupe_capacity),
         audit_chain=audit_chain_from_settings(settings, codec),
+        message_signer=MessageSigner.load(signing_key.get_secret_value() if signing_key else None),
     )
 
 

@@ -60,6 +60,10 @@ class GatewaySettings(BaseSettings):
     audit_signing_key: SecretStr | None = None
     """Ed25519 key that signs audit checkpoints: a PEM file's path or the PEM text. None uses
     the development key in ``config/``, with a warning."""
+    message_signing_key: SecretStr | None = None
+    """Ed25519 key that signs every routed request and reply (a PEM file's path or the PEM
+    text); departments verify with its public half. None uses the development key in
+    ``config/``, with a warning."""
     audit_checkpoint_every: int = Field(default=1000, ge=1)
     """A signed checkpoint after this many records of an audit partition..."""
     audit_checkpoint_seconds: float = Field(default=60.0, gt=0)

@@ -7,12 +7,14 @@ Apache Kafka started by :func:`start_test_kafka`.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Protocol
 
 from gateway.cluster import KafkaAdmin, KafkaCluster
+from gateway.envelope.signature import Headers, MessageSigner
 from gateway.service import build_processor
 from gateway.settings import DEFAULT_DEPARTMENTS, GatewaySettings
 from gateway.transport.broker import EMBEDDED_SESSION_TIMEOUT_MS
@@ -24,6 +26,7 @@ __all__ = [
     "ExistingKafka",
     "fresh_topics",
     "gateway_runner",
+    "signed_as_gateway",
     "start_test_kafka",
 ]
 
@@ -130,3 +133,14 @@ def gateway_runner(
         shard=shard,
         session_timeout_ms=session_timeout_ms,
     )
+
+
+def signed_as_gateway(topic: str, value: bytes) -> Headers:
+    """Kafka headers under which ``value`` sent to ``topic`` verifies as the gateway's, for tests
+    that play the gateway (signed with the development key, which clients trust by default)."""
+    return _development_signer().headers(topic, value)
+
+
+@functools.cache
+def _development_signer() -> MessageSigner:
+    return MessageSigner.load()

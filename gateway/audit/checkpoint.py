@@ -12,23 +12,17 @@ private half is public knowledge, so signatures made with it prove nothing. Prod
 from __future__ import annotations
 
 import functools
-import hashlib
 import json
 import logging
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from cryptography.hazmat.primitives.serialization import (
-    Encoding,
-    PublicFormat,
-    load_pem_private_key,
-    load_pem_public_key,
-)
 
+from gateway import keys
 from gateway.envelope.models import AuditCheckpoint
 from gateway.errors import AuditKeyError
+from gateway.keys import CONFIG_DIR, KeySource, key_id
 
 __all__ = [
     "DEFAULT_PUBLIC_KEY_PATH",
@@ -45,29 +39,19 @@ __all__ = [
 
 log = logging.getLogger("gateway.audit")
 
-_CONFIG_DIR = Path(__file__).resolve().parents[2] / "config"
-DEV_SIGNING_KEY_PATH = _CONFIG_DIR / "audit-signing-dev.key"
+DEV_SIGNING_KEY_PATH = CONFIG_DIR / "audit-signing-dev.key"
 """The development private key: for local runs and tests only, never for real evidence."""
-DEFAULT_PUBLIC_KEY_PATH = _CONFIG_DIR / "audit-signing.pub"
+DEFAULT_PUBLIC_KEY_PATH = CONFIG_DIR / "audit-signing.pub"
 """The public key verification uses unless told otherwise (the development key's, as shipped)."""
 
 _FORMAT_TAG = "dx.gateway.AuditCheckpoint/1"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MILLISECOND = timedelta(milliseconds=1)
 
-KeySource = str | Path | bytes
-"""A PEM file's path, or the PEM text itself (``str`` or ``bytes`` containing ``-----BEGIN``)."""
-
 
 def to_millis(at: datetime) -> int:
     """Epoch milliseconds, truncated as Avro ``timestamp-millis`` stores them."""
     return (at - _EPOCH) // _MILLISECOND
-
-
-def key_id(public_key: Ed25519PublicKey) -> str:
-    """First 16 hex digits of SHA-256 of the raw 32-byte public key."""
-    raw = public_key.public_bytes(Encoding.Raw, PublicFormat.Raw)
-    return hashlib.sha256(raw).hexdigest()[:16]
 
 
 def signed_bytes(
@@ -164,40 +148,13 @@ def checkpoint_problem(checkpoint: AuditCheckpoint, public_key: Ed25519PublicKey
 
 def load_public_key(source: Ed25519PublicKey | KeySource | None = None) -> Ed25519PublicKey:
     """An Ed25519 public key from a PEM path or PEM text; None: ``config/audit-signing.pub``."""
-    if isinstance(source, Ed25519PublicKey):
-        return source
-    pem, where = _pem(DEFAULT_PUBLIC_KEY_PATH if source is None else source)
-    try:
-        key = load_pem_public_key(pem)
-    except ValueError as exc:
-        raise AuditKeyError(f"{where} is not a PEM public key: {exc}") from None
-    if not isinstance(key, Ed25519PublicKey):
-        raise AuditKeyError(f"{where} holds a {type(key).__name__}, not an Ed25519 public key")
-    return key
+    return keys.load_public_key(
+        DEFAULT_PUBLIC_KEY_PATH if source is None else source, AuditKeyError
+    )
 
 
 def _load_private_key(source: KeySource) -> Ed25519PrivateKey:
-    pem, where = _pem(source)
-    try:
-        key = load_pem_private_key(pem, password=None)
-    except (ValueError, TypeError) as exc:
-        raise AuditKeyError(f"{where} is not an unencrypted PEM private key: {exc}") from None
-    if not isinstance(key, Ed25519PrivateKey):
-        raise AuditKeyError(f"{where} holds a {type(key).__name__}, not an Ed25519 private key")
-    return key
-
-
-def _pem(source: KeySource) -> tuple[bytes, str]:
-    """PEM bytes and how to name their origin in errors (never the key itself)."""
-    if isinstance(source, bytes):
-        return source, "the given key"
-    if isinstance(source, str) and "-----BEGIN" in source:
-        return source.encode(), "the given key"
-    path = Path(source)
-    try:
-        return path.read_bytes(), str(path)
-    except OSError as exc:
-        raise AuditKeyError(f"cannot read key file {path}: {exc.strerror}") from None
+    return keys.load_private_key(source, AuditKeyError)
 
 
 @functools.cache

@@ -11,6 +11,12 @@ As a provider, a department answers :class:`RoutedRequest` messages from ``dx.in
 committed only once every answer of the batch is acknowledged (at least once; the gateway
 recognises a second answer to the same request and does not release it).
 
+Both directions trust only the gateway: every reply and routed request must carry its signature
+over the message's bytes and topic (:mod:`gateway.envelope.signature`), checked with the gateway's
+public key (``gateway_key``; by default the one shipped in ``config/``). Anything else (unsigned,
+forged, or a genuine message copied from another department's topic) is logged, counted in
+:attr:`DepartmentClient.rejected` and ignored; a caller keeps waiting for the genuine reply.
+
 ::
 
     async with DepartmentClient("nhs", "localhost:9092") as nhs:
@@ -33,6 +39,7 @@ from typing import Any, ClassVar, Self
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import CommitFailedError, KafkaError
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from gateway.departments.answers import Answer, Handler, build_response
 from gateway.envelope.codec import Codec
@@ -43,7 +50,9 @@ from gateway.envelope.models import (
     ResponseStatus,
     RoutedRequest,
 )
+from gateway.envelope.signature import MessageVerifier
 from gateway.errors import EnvelopeError, GatewayError, TransportError
+from gateway.keys import KeySource
 from gateway.transport.topics import TopicNames
 
 __all__ = [
@@ -102,11 +111,18 @@ class DepartmentClient:
         *,
         topics: TopicNames = _DEFAULT_TOPICS,
         codec: Codec | None = None,
+        gateway_key: Ed25519PublicKey | KeySource | None = None,
     ) -> None:
+        """``gateway_key``: the gateway's message signing public key (a key, PEM path or PEM
+        text); None: ``config/message-signing.pub``."""
         self.dept = dept
         self.topics = topics
+        self.rejected = 0
+        """Replies and routed requests ignored because they do not carry the gateway's
+        signature for this department's topic."""
         self._bootstrap = bootstrap
         self._codec = codec or Codec.default()
+        self._verifier = MessageVerifier(gateway_key)
         self._producer: AIOKafkaProducer | None = None
         self._replies: AIOKafkaConsumer | None = None
         self._reply_task: asyncio.Task[None] | None = None
@@ -321,7 +337,7 @@ class DepartmentClient:
                 offsets: dict[TopicPartition, int] = {}
                 for tp, messages in batch.items():
                     for message in messages:
-                        routed = self._decode_routed(message.value, tp, message.offset)
+                        routed = self._decode_routed(message, tp)
                         if routed is not None:
                             response = await self._respond(handler, routed)
                             acks.append(
@@ -371,30 +387,57 @@ class DepartmentClient:
                 continue
             for tp, messages in batch.items():
                 for message in messages:
-                    self._resolve(message.value, tp, message.offset)
+                    self._resolve(message, tp)
 
-    def _resolve(self, value: bytes | None, tp: TopicPartition, offset: int) -> None:
+    def _resolve(self, message: Any, tp: TopicPartition) -> None:
+        if not self._from_gateway(message, tp, "replies"):
+            return
         try:
-            reply = self._codec.decode(value or b"", Reply)
+            reply = self._codec.decode(message.value or b"", Reply)
         except EnvelopeError as exc:
             log.warning(
-                "%s replies: skipped undecodable message at %s@%d: %s", self.dept, tp, offset, exc
+                "%s replies: skipped undecodable message at %s@%d: %s",
+                self.dept,
+                tp,
+                message.offset,
+                exc,
             )
             return
         future = self._pending.get(reply.request_id)
         if future is not None and not future.done():
             future.set_result(reply)
 
-    def _decode_routed(
-        self, value: bytes | None, tp: TopicPartition, offset: int
-    ) -> RoutedRequest | None:
+    def _decode_routed(self, message: Any, tp: TopicPartition) -> RoutedRequest | None:
+        if not self._from_gateway(message, tp, "inbox"):
+            return None
         try:
-            return self._codec.decode(value or b"", RoutedRequest)
+            return self._codec.decode(message.value or b"", RoutedRequest)
         except EnvelopeError as exc:
             log.warning(
-                "%s inbox: skipped undecodable message at %s@%d: %s", self.dept, tp, offset, exc
+                "%s inbox: skipped undecodable message at %s@%d: %s",
+                self.dept,
+                tp,
+                message.offset,
+                exc,
             )
             return None
+
+    def _from_gateway(self, message: Any, tp: TopicPartition, what: str) -> bool:
+        """Whether ``message`` carries the gateway's signature for ``tp``'s topic; if not, it is
+        logged and counted, and must be ignored."""
+        problem = self._verifier.problem(tp.topic, message.value, message.headers)
+        if problem is None:
+            return True
+        self.rejected += 1
+        log.warning(
+            "%s %s: ignored a message not from the gateway at %s@%d: %s",
+            self.dept,
+            what,
+            tp,
+            message.offset,
+            problem,
+        )
+        return False
 
     async def _respond(self, handler: Handler, routed: RoutedRequest) -> ProviderResponse:
         try:

@@ -26,6 +26,9 @@ class OutputMessage:
     partition: int | None = None
     """Where to write it; None lets the producer choose by key. Audit records name theirs, since
     each audit partition holds one hash chain."""
+    headers: list[tuple[str, bytes]] | None = None
+    """Kafka headers (a list, as aiokafka's record builder takes them): the gateway's signature
+    on what departments receive."""
 
 
 @dataclass(slots=True)

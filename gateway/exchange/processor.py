@@ -1,7 +1,9 @@
 """The exchange processor: the gateway's pure core.
 
 One input record in, output records out; no I/O, no clock of its own (the runner passes ``now``
-per batch). Records from a ``requests`` topic or the capped topic take the request path
+per batch). Every routed request and reply carries the gateway's signature
+(:mod:`gateway.envelope.signature`), so departments can tell them from messages written to their
+topics by anyone else. Records from a ``requests`` topic or the capped topic take the request path
 (:mod:`gateway.exchange.requests`), records from a ``responses`` topic the response path
 (:mod:`gateway.exchange.responses`). Every decision, and every input that could not be processed,
 yields an audit record (:mod:`gateway.exchange.auditing`).
@@ -17,10 +19,11 @@ from gateway.audit.gaps import InputGapDetector
 from gateway.audit.subject import SubjectKeyer
 from gateway.envelope.codec import Codec
 from gateway.envelope.models import AuditOutcome, AuditStage, Reason, Reply, RoutedRequest
+from gateway.envelope.signature import MessageSigner
 from gateway.errors import DecodeError, GatewayError
 from gateway.exchange.auditing import NO_EXCHANGE, AuditTrail
 from gateway.exchange.dedupe import SeenIds
-from gateway.exchange.messages import BatchOutputs, InputMessage
+from gateway.exchange.messages import BatchOutputs, InputMessage, OutputMessage
 from gateway.exchange.requests import RequestPath
 from gateway.exchange.responses import ResponsePath
 from gateway.exchange.tokens import TokenSigner
@@ -46,11 +49,16 @@ class ExchangeProcessor:
         seen: SeenIds | None = None,
         audit_chain: AuditChain | None = None,
         audit_partitions: int = 1,
+        message_signer: MessageSigner | None = None,
     ) -> None:
+        """``message_signer`` signs what departments receive; None: the development key."""
         self.policy = policy
         """The active policy set; replacing it takes effect from the next record."""
         self._codec = codec
         self._topics = topics
+        self._token_ttl = token_ttl
+        self._message_signer = message_signer or MessageSigner.load()
+        self._signed_topics: dict[str, bool] = {}
         self._seen = seen if seen is not None else SeenIds()
         self._trail = AuditTrail(
             audit_chain or AuditChain(codec, instance_id=instance_id),
@@ -89,6 +97,16 @@ class ExchangeProcessor:
         return self._codec
 
     @property
+    def token_ttl(self) -> timedelta:
+        """How long an approval token stays valid: how far back the memory must vouch."""
+        return self._token_ttl
+
+    @property
+    def seen(self) -> SeenIds:
+        """The de-duplication memory, with its replay horizon (:mod:`gateway.exchange.dedupe`)."""
+        return self._seen
+
+    @property
     def audit_chain(self) -> AuditChain:
         """Seals audit records into one hash chain per audit partition."""
         return self._trail.chain
@@ -116,11 +134,14 @@ class ExchangeProcessor:
         for key in out.seen_keys:
             self._seen.discard(key)
 
-    def recall(self, topic: str, value: bytes | None) -> None:
+    def recall(self, topic: str, value: bytes | None, now: datetime | None = None) -> None:
         """Remember the exchange behind one of our earlier outputs (inbox request or reply).
 
-        A fresh instance calls this for the recent tail of the output topics before it
-        consumes, so a request redelivered after a crash or restart is still answered once.
+        A fresh instance calls this for the output topics' records of the last token lifetime
+        before it consumes, so a request redelivered or a response replayed after a crash or
+        restart is still answered once. A released answer is remembered with its reply's time,
+        kept no later than ``now`` (the recall's start), so a reply dated in the future cannot
+        push the replay horizon past it.
         """
         parsed = self._topics.parse(topic)
         if parsed is None or value is None:
@@ -134,13 +155,15 @@ class ExchangeProcessor:
                 reply = self._codec.decode(value, Reply)
                 self._seen.add(("request", dept, reply.request_id))
                 if reply.status is not None:  # an answer: the response was released already
-                    self._seen.add(("response", reply.provider, reply.request_id))
+                    at = reply.replied_at if now is None else min(reply.replied_at, now)
+                    self._seen.add(("response", reply.provider, reply.request_id), at)
         except DecodeError:
             return
 
     def process(self, msg: InputMessage, now: datetime, out: BatchOutputs) -> None:
         """Process one record; never raises for bad input (it is dead-lettered instead)."""
         policy = self.policy
+        first_output = len(out.routed)
         gap = self.input_gaps.observe(msg.topic, msg.partition, msg.offset)
         if gap is not None:
             self._trail.gap(gap, policy.version, now, out)
@@ -161,6 +184,21 @@ class ExchangeProcessor:
         except Exception as exc:  # error boundary: a bug must not stop the gateway or lose input
             reason = f"{type(exc).__name__}: {exc}"
             self._trail.dead_letter(msg, "internal_error", reason, policy.version, now, out)
+        self._sign(out.routed, first_output)
+
+    def _sign(self, routed: list[OutputMessage], first: int) -> None:
+        """Sign the messages from ``routed[first]`` on that go to a department's inbox or replies
+        topic (dead letters and capped forwards stay with the gateway)."""
+        signer = self._message_signer
+        for i in range(first, len(routed)):
+            m = routed[i]
+            signs = self._signed_topics.get(m.topic)
+            if signs is None:
+                kind = (self._topics.parse(m.topic) or ("", ""))[0]
+                signs = self._signed_topics[m.topic] = kind in ("inbox", "replies")
+            if signs:
+                headers = signer.headers(m.topic, m.value)
+                routed[i] = OutputMessage(m.topic, m.key, m.value, m.partition, headers)
 
     # --- policy changes -------------------------------------------------------------------------
 

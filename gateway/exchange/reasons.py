@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from gateway.envelope.models import Reason
 
 __all__ = [
+    "BEFORE_REPLAY_HORIZON",
     "DUPLICATE_REQUEST",
     "DUPLICATE_RESPONSE",
     "NOTHING_TO_RELEASE",
@@ -24,6 +25,11 @@ DUPLICATE_REQUEST = Reason(
 DUPLICATE_RESPONSE = Reason(
     code="exchange.duplicate_response",
     message="this request was already answered; a second response is not released",
+)
+BEFORE_REPLAY_HORIZON = Reason(
+    code="exchange.before_replay_horizon",
+    message="this response's approval is older than the gateway's memory of released responses "
+    "reaches back; it cannot prove the response was not released already, so nothing is released",
 )
 NOTHING_TO_RELEASE = Reason(
     code="response.no_record", message="the provider holds no record for this subject"

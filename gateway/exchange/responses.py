@@ -1,7 +1,9 @@
 """The response path: verify a provider's answer, redact it for the purpose, reply.
 
 A response is released only if it carries a valid approval token for this responder, answers a
-request not answered before, and the purpose still allows release under the active policy set.
+request not answered before (provably so: a token issued before the replay horizon of
+:mod:`gateway.exchange.dedupe` is refused), and the purpose still allows release under the
+active policy set.
 Everything the purpose does not allow is withheld; the reply says which fields and why.
 """
 
@@ -29,6 +31,7 @@ from gateway.exchange.auditing import AuditTrail
 from gateway.exchange.dedupe import SeenIds
 from gateway.exchange.messages import BatchOutputs, InputMessage, OutputMessage
 from gateway.exchange.reasons import (
+    BEFORE_REPLAY_HORIZON,
     DUPLICATE_RESPONSE,
     NOTHING_TO_RELEASE,
     UNREADABLE_RECORD,
@@ -107,7 +110,7 @@ class ResponsePath:
             )
             return
         seen_key = ("response", dept, response.request_id)
-        if not self._seen.add(seen_key):
+        if seen_key in self._seen:
             trail.record(
                 msg,
                 stage,
@@ -118,6 +121,14 @@ class ResponsePath:
                 **context,
             )
             return
+        if self._seen.before_horizon(response.issued_at):
+            # Its first release, if there was one, may be forgotten: refuse (see dedupe).
+            reasons = [BEFORE_REPLAY_HORIZON]
+            trail.record(
+                msg, stage, now, out, outcome=AuditOutcome.BLOCKED, reasons=reasons, **context
+            )
+            return
+        self._seen.add(seen_key, now)
         out.seen_keys.append(seen_key)
 
         release = self._release.check(policy, response, now)

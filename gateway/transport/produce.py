@@ -41,10 +41,10 @@ async def send_and_wait_all(producer: AIOKafkaProducer, messages: Sequence[Outpu
         batch = batches.get((m.topic, p))
         if batch is None:
             batch = batches[m.topic, p] = producer.create_batch()
-        if batch.append(key=m.key, value=m.value, timestamp=None) is None:  # full: send it
-            acks.append(await producer.send_batch(batch, m.topic, partition=p))
+        if batch.append(key=m.key, value=m.value, timestamp=None, headers=m.headers) is None:
+            acks.append(await producer.send_batch(batch, m.topic, partition=p))  # full: send it
             batch = batches[m.topic, p] = producer.create_batch()
-            batch.append(key=m.key, value=m.value, timestamp=None)
+            batch.append(key=m.key, value=m.value, timestamp=None, headers=m.headers)
     for (topic, p), batch in batches.items():
         batch.close()  # complete: a closed batch is sent at once instead of lingering
         acks.append(await producer.send_batch(batch, topic, partition=p))

@@ -1,23 +1,42 @@
-"""Rebuild the processor's memory of answered requests from the tail of the output topics.
+"""Rebuild the processor's memory of answered exchanges from the output topics, at start.
 
-The processor recognises a redelivered request by its id, but that memory is per process. Kafka
-redelivers after a crash or restart (outputs written, offsets not yet committed), so a new
-instance first reads the most recent inbox requests and replies it wrote and remembers them.
+The processor recognises a redelivered request or a replayed response by its id, but that memory
+is per process. Before an instance consumes, it reads the inbox requests and replies written in
+the last token lifetime (``now - GATEWAY_TOKEN_TTL_SECONDS``, found by timestamp), up to the
+memory's capacity, and remembers them. A response can only be released with a valid token, so
+releases older than that cannot be replayed. Where the topics cannot show a whole token lifetime
+(more replies than the memory holds, replies deleted by retention) the memory's replay horizon
+moves past what could not be read (:mod:`gateway.transport.recall_plan`,
+:mod:`gateway.exchange.dedupe`), and responses approved before it are refused.
+
+Record timestamps stand for release times: a reply's Kafka timestamp is set when the gateway
+writes it, after it decided. Clocks of gateway instances and brokers are assumed to agree within
+:data:`CLOCK_SKEW`; the window reaches back that much further. A broker that cannot look offsets
+up by time (the embedded one) is recognised, and everything it retains is read instead.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
+from datetime import UTC, datetime, timedelta
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
+from aiokafka.errors import KafkaError
 
 from gateway.exchange.processor import ExchangeProcessor
+from gateway.transport.recall_plan import PartitionReach, plan_recall, retention_keeps
 from gateway.transport.topics import TopicNames
 
-__all__ = ["recall_recent_outputs"]
+__all__ = ["CLOCK_SKEW", "recall_recent_outputs", "retention_covers"]
 
 log = logging.getLogger("gateway.runner")
+
+CLOCK_SKEW = timedelta(seconds=60)
+"""How far apart the clocks of gateway instances and brokers may be."""
 
 
 async def recall_recent_outputs(
@@ -27,10 +46,12 @@ async def recall_recent_outputs(
     topics: TopicNames,
     departments: Sequence[str],
     partitions_for: Callable[[str], Awaitable[set[int]]],
-    per_partition: int = 20_000,
+    now: datetime | None = None,
 ) -> int:
-    """Feed the last ``per_partition`` records of every inbox and replies topic to
-    ``processor.recall``; returns how many records were read."""
+    """Feed the inbox and replies records of the last token lifetime to ``processor.recall`` and
+    move its replay horizon past what could not be read; returns how many records were read."""
+    now = now or datetime.now(UTC)
+    window = now - processor.token_ttl - CLOCK_SKEW
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap,
         enable_auto_commit=False,
@@ -40,6 +61,7 @@ async def recall_recent_outputs(
     )
     await consumer.start()
     try:
+        replies = {topics.replies(d) for d in departments}
         partitions: list[TopicPartition] = []
         for dept in departments:
             for topic in (topics.inbox(dept), topics.replies(dept)):
@@ -47,24 +69,135 @@ async def recall_recent_outputs(
         if not partitions:
             return 0
         consumer.assign(partitions)
-        ends = await consumer.end_offsets(partitions)
         starts = await consumer.beginning_offsets(partitions)
-        remaining = {}
-        for tp in partitions:
-            first = max(starts[tp], ends[tp] - per_partition)
-            if first < ends[tp]:
-                consumer.seek(tp, first)
-                remaining[tp] = ends[tp]
-        read = 0
+        ends = await consumer.end_offsets(partitions)
+        found = await _window_starts(consumer, starts, ends, _millis(window))
+        deleted = {tp.topic for tp in partitions if tp.topic in replies and starts[tp] > 0}
+        covered = await retention_covers(bootstrap, deleted, now - window) if deleted else set()
+        reach = {
+            tp: PartitionReach(
+                start=starts[tp],
+                end=ends[tp],
+                window_start=found[tp],
+                vouches=tp.topic in replies,
+                retention_covers=tp.topic in covered,
+            )
+            for tp in partitions
+        }
+        plan = plan_recall(reach, processor.seen.capacity)
+        remaining: dict[TopicPartition, int] = {}
+        for tp, read in plan.items():
+            if read.first < read.end:
+                consumer.seek(tp, read.first)
+                remaining[tp] = read.end
+        firsts: dict[TopicPartition, int] = {}
+        count = 0
         while remaining:
             batch = await consumer.getmany(*remaining, timeout_ms=200, max_records=5000)
             for tp, records in batch.items():
+                if records and tp not in firsts:
+                    firsts[tp] = records[0].timestamp
                 for record in records:
-                    processor.recall(record.topic, record.value)
-                read += len(records)
+                    processor.recall(record.topic, record.value, now)
+                count += len(records)
                 if records and records[-1].offset + 1 >= remaining[tp]:
                     del remaining[tp]
-        log.info("recalled %d recent outputs for de-duplication", read)
-        return read
+        unvouched = [tp for tp, read in plan.items() if read.cannot_vouch]
+        for tp in unvouched:
+            first = firsts.get(tp)
+            at = now if first is None else min(_from_millis(first) + CLOCK_SKEW, now)
+            processor.seen.cannot_vouch_until(at)
+        log.info("recalled %d outputs written since %s for de-duplication", count, window)
+        if unvouched:
+            log.warning(
+                "replay horizon at %s: %d replies partitions do not reach back a token lifetime "
+                "(more replies than GATEWAY_DEDUPE_CAPACITY, or replies deleted); responses to "
+                "requests approved before it are refused",
+                processor.seen.horizon,
+                len(unvouched),
+            )
+        return count
     finally:
         await consumer.stop()
+
+
+async def _window_starts(
+    consumer: AIOKafkaConsumer,
+    starts: dict[TopicPartition, int],
+    ends: dict[TopicPartition, int],
+    window_ms: int,
+) -> dict[TopicPartition, int | None]:
+    """Per partition, the first offset at or after ``window_ms``; None where the broker cannot
+    look offsets up by time (then all it retains is read)."""
+    busy = [tp for tp in starts if ends[tp] > starts[tp]]
+    found: dict[TopicPartition, int | None] = {tp: ends[tp] for tp in starts}
+    try:
+        answers = await consumer.offsets_for_times(dict.fromkeys(busy, window_ms))
+    except KafkaError as exc:
+        log.warning("broker cannot look offsets up by time (%s): reading all retained", exc)
+        answers = dict.fromkeys(busy)
+    unsure = []
+    for tp in busy:
+        answer = answers.get(tp)
+        if answer is not None:
+            found[tp] = answer.offset
+        else:
+            unsure.append(tp)
+    # "No record in the window" is checked against the newest record: a broker that cannot
+    # look up by time (the embedded one) answers the same for every timestamp.
+    last = await _last_timestamps(consumer, unsure, ends)
+    for tp in unsure:
+        last_ms = last.get(tp)
+        if last_ms is None or last_ms >= window_ms:
+            found[tp] = None
+    return found
+
+
+async def _last_timestamps(
+    consumer: AIOKafkaConsumer,
+    partitions: Collection[TopicPartition],
+    ends: dict[TopicPartition, int],
+) -> dict[TopicPartition, int]:
+    """The timestamp of the newest record of each partition (missing if it cannot be read)."""
+    last: dict[TopicPartition, int] = {}
+    for tp in partitions:
+        consumer.seek(tp, ends[tp] - 1)
+    waiting = set(partitions)
+    deadline = asyncio.get_running_loop().time() + 10
+    while waiting and asyncio.get_running_loop().time() < deadline:
+        batch = await consumer.getmany(*waiting, timeout_ms=200)
+        for tp, records in batch.items():
+            if records and records[-1].offset + 1 >= ends[tp]:
+                last[tp] = records[-1].timestamp
+                waiting.discard(tp)
+    return last
+
+
+async def retention_covers(bootstrap: str, topics: Collection[str], window: timedelta) -> set[str]:
+    """The topics whose configuration is known to keep every record longer than ``window``:
+    deletion only, by time, no size limit. A broker that cannot say covers nothing."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=5000)
+    try:
+        await admin.start()
+        resources = [ConfigResource(ConfigResourceType.TOPIC, t) for t in sorted(topics)]
+        responses = await asyncio.wait_for(admin.describe_configs(resources), timeout=10)
+        covered = set()
+        for response in responses:
+            for error_code, _, _, name, entries in response.resources:
+                values = {entry[0]: entry[1] for entry in entries}
+                if error_code == 0 and name in topics and retention_keeps(values, window):
+                    covered.add(name)
+        return covered
+    except (KafkaError, TimeoutError, TypeError, ValueError) as exc:
+        log.warning("topic retention unknown (%s): deleted replies are taken as unprovable", exc)
+        return set()
+    finally:
+        await admin.close()
+
+
+def _millis(at: datetime) -> int:
+    return int(at.timestamp() * 1000)
+
+
+def _from_millis(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, UTC)

@@ -24,6 +24,7 @@ from gateway.envelope.models import (
     ResponseStatus,
 )
 from gateway.policy import compile_policies, decide, load_policies
+from gateway.testing import signed_as_gateway
 from gateway.transport.broker import EmbeddedBroker
 from gateway.transport.topics import TopicNames
 
@@ -151,8 +152,9 @@ async def test_run_traffic_sends_the_plan_and_counts_replies(
                     policy_version="test",
                     replied_at=datetime.now(UTC),
                 )
+                topic, value = topics.replies(request.requester), codec.encode(reply)
                 await gateway_out.send(
-                    topics.replies(request.requester), codec.encode(reply), key=message.key
+                    topic, value, key=message.key, headers=signed_as_gateway(topic, value)
                 )
                 answered += 1
 

@@ -1,4 +1,5 @@
-"""The department client on the embedded broker, with the gateway played by the test."""
+"""The department client on the embedded broker, with the gateway played by the test (signing
+what it sends with the development key, as a gateway without a configured key does)."""
 
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ from gateway.envelope.models import (
     RoutedRequest,
 )
 from gateway.errors import GatewayError
-from gateway.testing import BrokerUnderTest
+from gateway.testing import BrokerUnderTest, signed_as_gateway
 from gateway.transport.topics import TopicNames
 
 pytestmark = pytest.mark.kafka
@@ -86,6 +87,14 @@ def _reply_to(request: ExchangeRequest, **changes: Any) -> Reply:
     return Reply(**{**fields, **changes})
 
 
+async def _to_inbox(
+    producer: AIOKafkaProducer, topics: TopicNames, value: bytes, key: bytes
+) -> None:
+    """Write a routed request to ho's inbox as the gateway would, signed."""
+    headers = signed_as_gateway(topics.inbox("ho"), value)
+    await producer.send_and_wait(topics.inbox("ho"), value, key=key, headers=headers)
+
+
 async def _fake_gateway(
     consumer: AIOKafkaConsumer,
     producer: AIOKafkaProducer,
@@ -101,11 +110,13 @@ async def _fake_gateway(
             for message in messages:
                 request = codec.decode(message.value, ExchangeRequest)
                 seen.append((message.key, request))
-                stray = _reply_to(request, request_id=uuid.uuid4().hex)
-                await producer.send_and_wait(replies_topic, codec.encode(stray), key=b"stray")
-                await producer.send_and_wait(
-                    replies_topic, codec.encode(_reply_to(request)), key=message.key
-                )
+                for reply, key in (
+                    (_reply_to(request, request_id=uuid.uuid4().hex), b"stray"),
+                    (_reply_to(request), message.key),
+                ):
+                    value = codec.encode(reply)
+                    headers = signed_as_gateway(replies_topic, value)
+                    await producer.send_and_wait(replies_topic, value, key=key, headers=headers)
 
 
 async def test_request_is_published_keyed_by_id_and_resolves_with_the_matching_reply(
@@ -289,7 +300,8 @@ async def test_serve_answers_routed_requests_echoing_their_context(
         (codec.encode(known), known.request_id.encode()),
         (codec.encode(unknown), unknown.request_id.encode()),
     ]:
-        await inbox.send_and_wait(topics.inbox("ho"), value, key=message_key)
+        headers = signed_as_gateway(topics.inbox("ho"), value)
+        await inbox.send_and_wait(topics.inbox("ho"), value, key=message_key, headers=headers)
     responses_topic = await consumer_factory(topics.responses("ho"))
 
     answers = {r.request_id: (key, r) for key, r in await _responses(responses_topic, codec, 2)}
@@ -322,7 +334,7 @@ async def test_serve_commits_the_inbox_after_answering(
     group = f"inbox-{uuid.uuid4().hex[:8]}"
     inbox = await producer_factory()
     first = _routed({"person_id": "HO-1"})
-    await inbox.send_and_wait(topics.inbox("ho"), codec.encode(first), key=b"1")
+    await _to_inbox(inbox, topics, codec.encode(first), b"1")
     responses_topic = await consumer_factory(topics.responses("ho"))
     stop = asyncio.Event()
     server = asyncio.create_task(
@@ -338,7 +350,7 @@ async def test_serve_commits_the_inbox_after_answering(
     assert await asyncio.wait_for(server, 10) == 1
 
     second = _routed({"person_id": "HO-2"})
-    await inbox.send_and_wait(topics.inbox("ho"), codec.encode(second), key=b"2")
+    await _to_inbox(inbox, topics, codec.encode(second), b"2")
     stop = asyncio.Event()
 
     async def async_handler(routed: RoutedRequest) -> Answer:
@@ -374,7 +386,7 @@ async def test_serve_turns_a_failing_handler_or_unfit_record_into_error_response
     server = asyncio.create_task(ho.serve(handler, stop=stop))
     inbox = await producer_factory()
     for routed in (boom, unfit):
-        await inbox.send_and_wait(topics.inbox("ho"), codec.encode(routed), key=b"k")
+        await _to_inbox(inbox, topics, codec.encode(routed), b"k")
     responses_topic = await consumer_factory(topics.responses("ho"))
 
     answers = {r.request_id: r for _, r in await _responses(responses_topic, codec, 2)}

@@ -23,6 +23,8 @@ from gateway.envelope.models import (
     ResponseStatus,
     RoutedRequest,
 )
+from gateway.envelope.signature import MessageVerifier
+from gateway.exchange.dedupe import SeenIds
 from gateway.exchange.messages import BatchOutputs, InputMessage
 from gateway.exchange.processor import ExchangeProcessor
 from gateway.exchange.tokens import TokenSigner
@@ -392,3 +394,119 @@ def test_a_message_of_the_wrong_type_on_a_requests_topic_is_dead_lettered(
 
     assert len(routed_to(out, TOPICS.deadletter)) == 1
     assert audits(out)[0].outcome is AuditOutcome.DEAD_LETTERED
+
+
+# --- signatures on what departments receive -----------------------------------------------------
+
+
+def test_routed_requests_and_replies_carry_the_gateways_signature_for_their_topic(
+    processor: ExchangeProcessor,
+) -> None:
+    verifier = MessageVerifier()  # the development key's public half, as shipped
+    routed = run(processor, _input(TOPICS.requests("nhs"), CODEC.encode(status_check())))
+    denied = run(
+        processor,
+        _input(TOPICS.requests("nhs"), CODEC.encode(status_check(request_id="r2", purpose="x"))),
+    )
+    routed_request = CODEC.decode(routed.routed[0].value, RoutedRequest)
+    answered = run(processor, _input(TOPICS.responses("ho"), answer(routed_request, ho_record())))
+
+    for out, topic in ((routed, "inbox.ho"), (denied, "replies.nhs"), (answered, "replies.nhs")):
+        (message,) = out.routed
+        assert message.topic == f"dx.{topic}"
+        assert verifier.problem(message.topic, message.value, message.headers) is None
+
+
+def test_dead_letters_stay_unsigned(processor: ExchangeProcessor) -> None:
+    out = run(processor, _input(TOPICS.requests("nhs"), b"not avro"))
+
+    (letter,) = out.routed
+    assert letter.topic == TOPICS.deadletter
+    assert letter.headers is None
+
+
+# --- replay horizon: a bounded memory never lets a response out twice ---------------------------
+
+
+def small_memory_processor(capacity: int) -> ExchangeProcessor:
+    return ExchangeProcessor(
+        policy=compile_policies(load_policies(POLICIES)),
+        codec=CODEC,
+        topics=TOPICS,
+        signer=TokenSigner(SECRET),
+        subjects=SubjectKeyer(b"test-subject-secret-0123456789"),
+        instance_id="gw-test",
+        seen=SeenIds(capacity),
+    )
+
+
+def deny_many(processor: ExchangeProcessor, count: int, now: datetime) -> None:
+    """``count`` later exchanges (denials), each remembered, pushing older ones out."""
+    for i in range(count):
+        request = status_check(request_id=f"later-{i}", purpose="marketing")
+        run(processor, _input(TOPICS.requests("nhs"), CODEC.encode(request), offset=i), now=now)
+
+
+def test_a_response_replayed_after_its_release_was_evicted_is_refused_and_audited() -> None:
+    processor = small_memory_processor(capacity=3)
+    routed = approve(processor, status_check())
+    payload = answer(routed, ho_record())
+    first = run(processor, _input(TOPICS.responses("ho"), payload))
+    assert len(routed_to(first, TOPICS.replies("nhs"))) == 1
+    later = NOW + timedelta(minutes=5)
+    deny_many(processor, 5, later)
+
+    again = run(processor, _input(TOPICS.responses("ho"), payload, offset=1), now=later)
+
+    assert again.routed == []
+    (record,) = audits(again)
+    assert record.outcome is AuditOutcome.BLOCKED
+    assert [r.code for r in record.reasons] == ["exchange.before_replay_horizon"]
+    assert record.request_id == routed.request_id
+    assert processor.seen.horizon == NOW  # the forgotten release's time
+
+
+def test_a_response_approved_after_the_horizon_is_still_released_once() -> None:
+    processor = small_memory_processor(capacity=3)
+    old = approve(processor, status_check())
+    run(processor, _input(TOPICS.responses("ho"), answer(old, ho_record())))
+    later = NOW + timedelta(minutes=5)
+    deny_many(processor, 5, later)
+    routed = CODEC.decode(
+        routed_to(
+            run(
+                processor,
+                _input(TOPICS.requests("nhs"), CODEC.encode(status_check(request_id="new-1"))),
+                now=later,
+            ),
+            TOPICS.inbox("ho"),
+        )[0],
+        RoutedRequest,
+    )
+    payload = answer(routed, ho_record())
+
+    first = run(processor, _input(TOPICS.responses("ho"), payload), now=later)
+    again = run(processor, _input(TOPICS.responses("ho"), payload, offset=1), now=later)
+
+    assert len(routed_to(first, TOPICS.replies("nhs"))) == 1
+    assert again.routed == []
+    assert audits(again)[0].outcome is AuditOutcome.DUPLICATE
+
+
+def test_a_recalled_reply_that_the_memory_cannot_keep_moves_the_horizon_to_its_time() -> None:
+    """After a restart the memory is rebuilt from earlier replies; one that does not fit is
+    forgotten like any other release, and a replay of its response is refused."""
+    before = small_memory_processor(capacity=100)
+    routed = approve(before, status_check())
+    payload = answer(routed, ho_record())
+    (reply,) = routed_to(
+        run(before, _input(TOPICS.responses("ho"), payload)), TOPICS.replies("nhs")
+    )
+    restarted = small_memory_processor(capacity=2)
+    restarted.recall(TOPICS.replies("nhs"), reply, NOW + timedelta(minutes=1))
+    deny_many(restarted, 3, NOW + timedelta(minutes=2))
+
+    again = run(restarted, _input(TOPICS.responses("ho"), payload), now=NOW + timedelta(minutes=2))
+
+    assert again.routed == []
+    assert audits(again)[0].reasons[0].code == "exchange.before_replay_horizon"
