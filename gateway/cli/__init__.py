@@ -46,6 +46,7 @@ _COMMANDS: dict[str, str | Callable[[], click.Command]] = {
     "register": "gateway.cli.register:register_command",
     "report": "gateway.cli.report:report_group",
     "run": "gateway.cli.run:run_command",
+    "status": "gateway.cli.status:status_command",
 }
 """Sub-commands, imported only when used: ``gateway broker`` need not load faust or rich."""
 

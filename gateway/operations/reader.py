@@ -29,7 +29,7 @@ from typing import Any, Self
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
-from aiokafka.errors import KafkaError
+from aiokafka.errors import KafkaConnectionError, KafkaError
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from gateway.audit.chain import UNCHAINED_SEQUENCE, read_link
@@ -133,7 +133,14 @@ class ClusterReader:
                 await self._audit_consumer.start()
         except (KafkaError, OSError, TimeoutError) as exc:
             await self.stop()
-            raise TransportError(f"cannot reach Kafka at {self.bootstrap}: {_say(exc)}") from None
+            why = (
+                f"no answer within {self._timeout_s:g}s"
+                if isinstance(exc, TimeoutError)
+                else "no broker answered"
+                if isinstance(exc, KafkaConnectionError)
+                else _say(exc)
+            )
+            raise TransportError(f"cannot reach Kafka at {self.bootstrap}: {why}") from None
         self._started = True
 
     async def stop(self) -> None:
