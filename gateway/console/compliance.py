@@ -16,7 +16,7 @@ from datetime import UTC, datetime, time
 from pathlib import Path
 from typing import Any, TypeVar
 
-from starlette.datastructures import UploadFile
+from starlette.datastructures import FormData, UploadFile
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -177,6 +177,13 @@ async def integrity(request: Request, user: User) -> Response:
     if request.method == "GET":
         return _render(request, "integrity.html", user)
     form = await request.form()
+    try:
+        return await _verify(request, user, form)
+    finally:
+        await form.close()  # the upload's temporary file
+
+
+async def _verify(request: Request, user: User, form: FormData) -> Response:
     config = state_of(request).config
     source: str
     try:
