@@ -1,7 +1,8 @@
 # Developer entry points. CI runs `make test` through .ci/run.
 #   make test   lint, type-check and run the tests (creates .venv on first use; fetches
 #               Apache Kafka's jars and the other test components on first use)
-#   make test-deps   only those components: Kafka's jars, a PostgreSQL server (apt-get, as root)
+#   make test-deps  the test components alone: Apache Kafka's jars, a PostgreSQL server and
+#               chromium for the console's browser tests (apt-get, as root)
 #   make lint   ruff check, ruff format --check, mypy
 #   make demo   the end-to-end demo on the embedded broker
 #   make bench  the throughput benchmark on the embedded broker
@@ -42,6 +43,7 @@ lint: $(STAMP)
 test-deps: $(STAMP)
 	$(BIN)/gateway kafka --resolve-only >/dev/null
 	@sh tools/test-deps/postgres.sh
+	@sh tools/test-deps/chromium.sh
 
 test: lint test-deps
 	$(BIN)/pytest

@@ -20,6 +20,7 @@ landlords and banks."""
 
 _DEV_SECRET = "dev-only-token-secret-change-me"
 _DEV_PSEUDONYM_SECRET = "dev-only-pseudonym-secret-change-me"
+_DEV_CONSOLE_SECRET = "dev-only-console-secret-change-me"
 
 
 class GatewaySettings(BaseSettings):
@@ -68,6 +69,8 @@ class GatewaySettings(BaseSettings):
     """A signed checkpoint after this many records of an audit partition..."""
     audit_checkpoint_seconds: float = Field(default=60.0, gt=0)
     """...or when its oldest record not yet covered is this old, whichever comes first."""
+    console_secret: SecretStr = SecretStr(_DEV_CONSOLE_SECRET)
+    """Key that signs the console's session cookies (``gateway console``)."""
 
     @field_validator("shard")
     @classmethod
@@ -103,6 +106,10 @@ class GatewaySettings(BaseSettings):
     @property
     def uses_dev_pseudonym_secret(self) -> bool:
         return self.pseudonym_secret.get_secret_value() == _DEV_PSEUDONYM_SECRET
+
+    @property
+    def uses_dev_console_secret(self) -> bool:
+        return self.console_secret.get_secret_value() == _DEV_CONSOLE_SECRET
 
     @property
     def uses_dev_secrets(self) -> bool:

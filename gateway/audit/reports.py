@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from gateway.audit.periods import Period
-from gateway.audit.store.base import PolicyChange, ReasonCount, Tally
+from gateway.audit.store.base import AuditStore, DecisionQuery, PolicyChange, ReasonCount, Tally
 from gateway.envelope.models import AuditOutcome, AuditRecord, AuditStage, Reason
 
 __all__ = [
@@ -32,6 +32,7 @@ __all__ = [
     "build_subject_report",
     "build_transparency_report",
     "caps_from_policy",
+    "subject_access_report",
 ]
 
 PurposeKey = tuple[str, str]
@@ -103,6 +104,20 @@ def build_subject_report(
     exchanges = [_exchange(request_id, group) for (_, request_id), group in groups.items()]
     exchanges.sort(key=lambda e: e.asked_at)
     return SubjectReport(identifier_field, subject_key, generated_at, tuple(exchanges))
+
+
+def subject_access_report(
+    store: AuditStore, *, identifier_field: str, subject_key: str, generated_at: datetime
+) -> SubjectReport:
+    """The subject access report of the person whose pseudonymous key is ``subject_key``, from
+    every decision ``store`` holds about them (``gateway report subject``, the console)."""
+    items = store.decisions(DecisionQuery(subject_key=subject_key, newest_first=False))
+    return build_subject_report(
+        (i.record for i in items),
+        identifier_field=identifier_field,
+        subject_key=subject_key,
+        generated_at=generated_at,
+    )
 
 
 def _exchange(request_id: str, records: list[AuditRecord]) -> SubjectExchange:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hmac
 
-__all__ = ["SubjectKeyer", "normalise_identifier"]
+from gateway.errors import ConfigError
+
+__all__ = ["SubjectKeyer", "identifier_key", "normalise_identifier", "parse_identifier"]
 
 
 def normalise_identifier(value: str) -> str:
@@ -29,3 +31,29 @@ class SubjectKeyer:
     def key(self, field: str, value: str) -> str:
         message = f"{field}={normalise_identifier(value)}".encode()
         return hmac.digest(self._key, message, "sha256").hex()[:32]
+
+
+def parse_identifier(identifier: str) -> tuple[str, str | None]:
+    """``(field, value)`` of ``FIELD=VALUE``; the value is None when only ``FIELD`` is given.
+
+    Errors name the field at most, never the value.
+    """
+    field, has_value, value = identifier.partition("=")
+    field = field.strip()
+    if not field.isidentifier():
+        raise ConfigError("give the identifier as FIELD=VALUE, e.g. nhs_number=9990001234")
+    if has_value and not value.strip():
+        raise ConfigError(f"the {field} value is empty")
+    return field, value if has_value else None
+
+
+def identifier_key(field: str, value: str, secret: str) -> str:
+    """The pseudonymous subject key of ``field=value`` under ``secret``
+    (``GATEWAY_SUBJECT_KEY_SECRET``), as the gateway writes it into audit records."""
+    if not value.strip():
+        raise ConfigError(f"the {field} value is empty")
+    try:
+        keyer = SubjectKeyer(secret.encode())
+    except ValueError as exc:
+        raise ConfigError(f"GATEWAY_SUBJECT_KEY_SECRET: {exc}") from None
+    return keyer.key(field, value)

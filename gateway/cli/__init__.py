@@ -39,6 +39,7 @@ def _audit_with_query() -> click.Command:
 _COMMANDS: dict[str, str | Callable[[], click.Command]] = {
     "audit": _audit_with_query,
     "bench": "gateway.cli.bench:bench_command",
+    "console": "gateway.cli.console:console_group",
     "broker": "gateway.cli.broker:broker_command",
     "demo": "gateway.cli.demo:demo_command",
     "kafka": "gateway.cli.kafka:kafka_command",
@@ -46,6 +47,7 @@ _COMMANDS: dict[str, str | Callable[[], click.Command]] = {
     "register": "gateway.cli.register:register_command",
     "report": "gateway.cli.report:report_group",
     "run": "gateway.cli.run:run_command",
+    "status": "gateway.cli.status:status_command",
 }
 """Sub-commands, imported only when used: ``gateway broker`` need not load faust or rich."""
 

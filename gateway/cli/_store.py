@@ -8,8 +8,7 @@ from contextlib import contextmanager
 import click
 
 from gateway.audit.store import AuditStore, open_store
-from gateway.audit.subject import SubjectKeyer
-from gateway.errors import ConfigError
+from gateway.audit.subject import identifier_key, parse_identifier
 from gateway.settings import GatewaySettings
 
 __all__ = ["IDENTIFIER_HELP", "db_option", "opened_store", "subject_key"]
@@ -42,16 +41,7 @@ def subject_key(identifier: str, settings: GatewaySettings) -> tuple[str, str]:
 
     Errors name the field at most, never the value.
     """
-    field, has_value, value = identifier.partition("=")
-    field = field.strip()
-    if not field.isidentifier():
-        raise ConfigError("give the identifier as FIELD=VALUE, e.g. nhs_number=9990001234")
-    if not has_value:
+    field, value = parse_identifier(identifier)
+    if value is None:
         value = click.prompt(f"{field}", hide_input=True, err=True)
-    if not value.strip():
-        raise ConfigError(f"the {field} value is empty")
-    try:
-        keyer = SubjectKeyer(settings.subject_key_secret.get_secret_value().encode())
-    except ValueError as exc:
-        raise ConfigError(f"GATEWAY_SUBJECT_KEY_SECRET: {exc}") from None
-    return field, keyer.key(field, value)
+    return field, identifier_key(field, value, settings.subject_key_secret.get_secret_value())

@@ -15,11 +15,10 @@ from gateway.audit.render import (
     render_transparency,
 )
 from gateway.audit.reports import (
-    build_subject_report,
     build_transparency_report,
     caps_from_policy,
+    subject_access_report,
 )
-from gateway.audit.store import DecisionQuery
 from gateway.cli._common import load_settings
 from gateway.cli._store import IDENTIFIER_HELP, db_option, opened_store, subject_key
 from gateway.errors import PolicyError
@@ -49,13 +48,9 @@ def subject_command(identifier: str, db: str | None, fmt: str, output: Path | No
     settings = load_settings()
     field, key = subject_key(identifier, settings)
     with opened_store(db, settings) as store:
-        items = store.decisions(DecisionQuery(subject_key=key, newest_first=False))
-    report = build_subject_report(
-        (i.record for i in items),
-        identifier_field=field,
-        subject_key=key,
-        generated_at=datetime.now(UTC),
-    )
+        report = subject_access_report(
+            store, identifier_field=field, subject_key=key, generated_at=datetime.now(UTC)
+        )
     _emit(render_subject(report, fmt), output, f"{len(report.exchanges)} request(s)")
 
 

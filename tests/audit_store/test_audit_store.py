@@ -209,3 +209,18 @@ def test_a_store_of_another_schema_version_is_refused_rather_than_misread(tmp_pa
 
     with pytest.raises(AuditStoreError, match="schema version 99"):
         open_store(url)
+
+
+def test_pages_of_decisions_follow_one_another_without_gaps_or_repeats(
+    store: AuditStore, record_factory: RecordFactory, loadable: Loadable
+) -> None:
+    records = [record_factory() for _ in range(7)]  # a minute apart
+    store.load(loadable(records))
+
+    pages = [store.decisions(DecisionQuery(limit=3, offset=o)) for o in (0, 3, 6)]
+    skipped = store.decisions(DecisionQuery(offset=5))
+
+    ids = [[i.record.decision_id for i in page] for page in pages]
+    newest_first = [r.decision_id for r in reversed(records)]
+    assert ids == [newest_first[:3], newest_first[3:6], newest_first[6:]]
+    assert [i.record.decision_id for i in skipped] == newest_first[5:]

@@ -190,6 +190,11 @@ class SqlAuditStore(ABC):
         if query.limit is not None:
             sql += f" LIMIT {self.placeholder}"
             params.append(query.limit)
+        if query.offset:
+            if query.limit is None:
+                sql += " LIMIT -1" if self.placeholder == "?" else " LIMIT ALL"
+            sql += f" OFFSET {self.placeholder}"
+            params.append(query.offset)
         return [record_of(row) for row in self._run(sql, params)]
 
     def tally(self, since: datetime, until: datetime) -> Tally:

@@ -113,6 +113,8 @@ class DecisionQuery:
     """Decisions about this subject: those carrying the key, and every other decision of the
     same exchanges (a provider's "not found" answer names no subject, but belongs to them)."""
     limit: int | None = None
+    offset: int = 0
+    """Decisions to skip first, in the query's order: with ``limit``, one page of many."""
     newest_first: bool = True
 
 

@@ -1,0 +1,1 @@
+"""The operator and compliance console: web pages over snapshots and the audit store."""
