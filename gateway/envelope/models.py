@@ -104,6 +104,10 @@ class CappedRequest(_Envelope):
     input_offset: int
     request: bytes
     """The request exactly as sent: a single-object encoded :class:`ExchangeRequest`."""
+    mac: bytes
+    """The forwarding instance's MAC over the fields above
+    (:class:`gateway.exchange.forwarding.ForwardSigner`): the receiving instance believes sender
+    and coordinates only when it verifies."""
 
 
 class ResponseStatus(StrEnum):

@@ -20,6 +20,7 @@ from gateway.envelope.models import AuditOutcome, AuditStage, Reason, Reply, Rou
 from gateway.errors import DecodeError, GatewayError
 from gateway.exchange.auditing import NO_EXCHANGE, AuditTrail
 from gateway.exchange.dedupe import SeenIds
+from gateway.exchange.forwarding import ForwardSigner
 from gateway.exchange.messages import BatchOutputs, InputMessage
 from gateway.exchange.requests import RequestPath
 from gateway.exchange.responses import ResponsePath
@@ -46,7 +47,10 @@ class ExchangeProcessor:
         seen: SeenIds | None = None,
         audit_chain: AuditChain | None = None,
         audit_partitions: int = 1,
+        forwards: ForwardSigner | None = None,
     ) -> None:
+        """``forwards`` MACs and checks capped-request forwards; by default its key is derived
+        from ``signer``'s secret, so every instance with the same token secret agrees."""
         self.policy = policy
         """The active policy set; replacing it takes effect from the next record."""
         self._codec = codec
@@ -63,6 +67,7 @@ class ExchangeProcessor:
             codec=codec,
             topics=topics,
             signer=signer,
+            forwards=forwards or ForwardSigner.for_tokens(signer),
             subjects=subjects,
             seen=self._seen,
             trail=self._trail,

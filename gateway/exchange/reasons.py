@@ -10,6 +10,7 @@ from gateway.envelope.models import Reason
 __all__ = [
     "DUPLICATE_REQUEST",
     "DUPLICATE_RESPONSE",
+    "FORWARD_UNAUTHENTICATED",
     "NOTHING_TO_RELEASE",
     "UNREADABLE_RECORD",
     "audit_safe",
@@ -24,6 +25,11 @@ DUPLICATE_REQUEST = Reason(
 DUPLICATE_RESPONSE = Reason(
     code="exchange.duplicate_response",
     message="this request was already answered; a second response is not released",
+)
+FORWARD_UNAUTHENTICATED = Reason(
+    code="capped.unauthenticated",
+    message="a record on the capped topic without a valid gateway forwarding MAC: its sender and "
+    "coordinates cannot be trusted, so it is refused and nothing is decided or routed",
 )
 NOTHING_TO_RELEASE = Reason(
     code="response.no_record", message="the provider holds no record for this subject"

@@ -3,11 +3,14 @@
 A request under a capped purpose is not decided where it arrives: it is forwarded, undecided and
 unaudited, to the capped topic keyed by its cap key, so every request of one key reaches the one
 instance that owns that capped partition and its volume counter. That instance decides it like a
-direct request and audits it with its original coordinates.
+direct request and audits it with its original coordinates. The forward carries a MAC
+(:mod:`gateway.exchange.forwarding`): a capped record without a valid one is refused, audited and
+dead-lettered, since its sender and coordinates are only a claim.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -27,19 +30,22 @@ from gateway.envelope.models import (
 from gateway.errors import IdentityError
 from gateway.exchange.auditing import AuditTrail
 from gateway.exchange.dedupe import SeenIds
+from gateway.exchange.forwarding import ForwardSigner
 from gateway.exchange.messages import BatchOutputs, InputMessage, OutputMessage
-from gateway.exchange.reasons import DUPLICATE_REQUEST
+from gateway.exchange.reasons import DUPLICATE_REQUEST, FORWARD_UNAUTHENTICATED
 from gateway.exchange.tokens import TokenSigner
 from gateway.policy import CompiledPolicy, VolumeCounter, cap_key_bytes, decide
 from gateway.transport.topics import TopicNames
 
 __all__ = ["RequestPath"]
 
+log = logging.getLogger("gateway.exchange")
+
 
 class RequestPath:
     """Handles records from the ``requests`` topics and the capped topic."""
 
-    __slots__ = ("_codec", "_seen", "_signer", "_subjects", "_topics", "_trail")
+    __slots__ = ("_codec", "_forwards", "_seen", "_signer", "_subjects", "_topics", "_trail")
 
     def __init__(
         self,
@@ -47,6 +53,7 @@ class RequestPath:
         codec: Codec,
         topics: TopicNames,
         signer: TokenSigner,
+        forwards: ForwardSigner,
         subjects: SubjectKeyer,
         seen: SeenIds,
         trail: AuditTrail,
@@ -54,6 +61,7 @@ class RequestPath:
         self._codec = codec
         self._topics = topics
         self._signer = signer
+        self._forwards = forwards
         self._subjects = subjects
         self._seen = seen
         self._trail = trail
@@ -82,8 +90,19 @@ class RequestPath:
         now: datetime,
         out: BatchOutputs,
     ) -> None:
-        """Decide a forwarded request with the counter of the capped partition it came from."""
+        """Decide a forwarded request with the counter of the capped partition it came from,
+        once its MAC shows that a gateway instance forwarded it as it stands."""
         capped = self._codec.decode(msg.value or b"", CappedRequest)
+        if not self._forwards.verify(capped):
+            log.warning(
+                "refused a record on %s[%d] at offset %d: no valid forwarding MAC",
+                msg.topic,
+                msg.partition,
+                msg.offset,
+            )
+            reason = FORWARD_UNAUTHENTICATED
+            self._trail.dead_letter(msg, reason.code, reason.message, policy.version, now, out)
+            return
         if self._topics.parse(capped.input_topic) != ("requests", capped.sender):
             raise IdentityError(
                 f"capped request names sender {capped.sender!r} but arrived on "
@@ -101,12 +120,21 @@ class RequestPath:
     ) -> None:
         """Send a request under a capped purpose to the owner of its cap key's counter. Not a
         decision: no audit record; the input offset is committed once the forward is written."""
+        value = msg.value or b""
+        mac = self._forwards.sign(
+            sender=dept,
+            input_topic=msg.topic,
+            input_partition=msg.partition,
+            input_offset=msg.offset,
+            request=value,
+        )
         envelope = CappedRequest(
             sender=dept,
             input_topic=msg.topic,
             input_partition=msg.partition,
             input_offset=msg.offset,
-            request=msg.value or b"",
+            request=value,
+            mac=mac,
         )
         key = cap_key_bytes((request.agreement_id, request.purpose, dept))
         out.routed.append(OutputMessage(self._topics.capped, key, self._codec.encode(envelope)))
