@@ -5,11 +5,14 @@ It fails closed: an unusable value stops start-up with a clear message instead o
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from gateway.envelope.models import DEPARTMENT_PATTERN
 
 __all__ = ["DEFAULT_DEPARTMENTS", "GatewaySettings"]
 
@@ -92,8 +95,11 @@ class GatewaySettings(BaseSettings):
     @classmethod
     def _valid_departments(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         for dept in value:
-            if not dept.isidentifier() or not dept.islower():
-                raise ValueError(f"department id {dept!r} must be a lower-case identifier")
+            if not re.fullmatch(DEPARTMENT_PATTERN, dept):
+                raise ValueError(
+                    f"department id {dept!r} must be a lower-case identifier of at most 32 "
+                    "characters (a letter, then letters, digits or '_')"
+                )
         return value
 
     @property

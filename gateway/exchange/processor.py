@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from gateway.audit.chain import AuditChain
 from gateway.audit.gaps import InputGapDetector
 from gateway.audit.subject import SubjectKeyer
+from gateway.audit.withheld import WithheldValues
 from gateway.envelope.codec import Codec
 from gateway.envelope.models import AuditOutcome, AuditStage, Reason, Reply, RoutedRequest
 from gateway.errors import DecodeError, GatewayError
@@ -71,6 +72,7 @@ class ExchangeProcessor:
             subjects=subjects,
             seen=self._seen,
             trail=self._trail,
+            withheld=WithheldValues.for_subjects(subjects),
         )
         self._responses = ResponsePath(
             codec=codec,

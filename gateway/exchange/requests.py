@@ -15,8 +15,11 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from pydantic import ValidationError
+
 from gateway.audit.subject import SubjectKeyer
-from gateway.envelope.codec import Codec
+from gateway.audit.withheld import WithheldValues
+from gateway.envelope.codec import ENVELOPE_NAMESPACE, Codec
 from gateway.envelope.datasets import SUBJECT_IDENTIFIER_BY_PROVIDER
 from gateway.envelope.models import (
     AuditOutcome,
@@ -31,6 +34,7 @@ from gateway.errors import IdentityError
 from gateway.exchange.auditing import AuditTrail
 from gateway.exchange.dedupe import SeenIds
 from gateway.exchange.forwarding import ForwardSigner
+from gateway.exchange.malformed import malformed_reasons
 from gateway.exchange.messages import BatchOutputs, InputMessage, OutputMessage
 from gateway.exchange.reasons import DUPLICATE_REQUEST, FORWARD_UNAUTHENTICATED
 from gateway.exchange.tokens import TokenSigner
@@ -41,11 +45,22 @@ __all__ = ["RequestPath"]
 
 log = logging.getLogger("gateway.exchange")
 
+_REQUEST_SCHEMA = f"{ENVELOPE_NAMESPACE}.{ExchangeRequest.__name__}"
+
 
 class RequestPath:
     """Handles records from the ``requests`` topics and the capped topic."""
 
-    __slots__ = ("_codec", "_forwards", "_seen", "_signer", "_subjects", "_topics", "_trail")
+    __slots__ = (
+        "_codec",
+        "_forwards",
+        "_seen",
+        "_signer",
+        "_subjects",
+        "_topics",
+        "_trail",
+        "_withheld",
+    )
 
     def __init__(
         self,
@@ -57,6 +72,7 @@ class RequestPath:
         subjects: SubjectKeyer,
         seen: SeenIds,
         trail: AuditTrail,
+        withheld: WithheldValues,
     ) -> None:
         self._codec = codec
         self._topics = topics
@@ -65,6 +81,7 @@ class RequestPath:
         self._subjects = subjects
         self._seen = seen
         self._trail = trail
+        self._withheld = withheld
 
     def on_request(
         self,
@@ -75,7 +92,12 @@ class RequestPath:
         out: BatchOutputs,
     ) -> None:
         """A request ``dept`` published on its own requests topic."""
-        request = self._codec.decode(msg.value or b"", ExchangeRequest)
+        raw = self._codec.decode_record_as(msg.value or b"", _REQUEST_SCHEMA)
+        try:
+            request = ExchangeRequest.model_validate(raw)
+        except ValidationError as exc:
+            self._malformed(msg, raw, exc, policy, now, out)
+            return
         capped = policy.capped
         if capped and (request.agreement_id, request.purpose) in capped:
             self._forward(msg, dept, request, out)
@@ -139,6 +161,20 @@ class RequestPath:
         key = cap_key_bytes((request.agreement_id, request.purpose, dept))
         out.routed.append(OutputMessage(self._topics.capped, key, self._codec.encode(envelope)))
 
+    def _malformed(
+        self,
+        msg: InputMessage,
+        raw: Mapping[str, Any],
+        error: ValidationError,
+        policy: CompiledPolicy,
+        now: datetime,
+        out: BatchOutputs,
+    ) -> None:
+        """Refuse a request without the envelope's shape: audited and dead-lettered, naming each
+        field at fault and withholding its value."""
+        reasons = malformed_reasons(raw, error, self._withheld)
+        self._trail.refuse(msg, reasons, policy.version, now, out)
+
     def _decide(
         self,
         msg: InputMessage,
@@ -154,6 +190,7 @@ class RequestPath:
         partition ``chain`` (default: ``msg``'s) and count an approval in ``volume``."""
         subject_key = self._subject_key(request.provider, request.query)
         seen_key = ("request", dept, request.request_id)
+        shown = self._shown(request, dept, policy)  # what the decision and the audit may name
         if not self._seen.add(seen_key):
             self._trail.record(
                 msg,
@@ -163,9 +200,9 @@ class RequestPath:
                 chain=chain,
                 request_id=request.request_id,
                 requester=dept,
-                provider=request.provider,
-                agreement_id=request.agreement_id,
-                purpose=request.purpose,
+                provider=shown.provider,
+                agreement_id=shown.agreement_id,
+                purpose=shown.purpose,
                 outcome=AuditOutcome.DUPLICATE,
                 reasons=[DUPLICATE_REQUEST],
                 subject_key=subject_key,
@@ -174,7 +211,7 @@ class RequestPath:
             return
         out.seen_keys.append(seen_key)
 
-        decision = decide(policy, request, sender=dept, now=now, volume=volume)
+        decision = decide(policy, shown, sender=dept, now=now, volume=volume)
         if decision.cap_key is not None and volume is not None:  # counts from now on
             volume.record(decision.cap_key, now)
         wanted = list(decision.response_fields)
@@ -185,10 +222,10 @@ class RequestPath:
             out,
             chain=chain,
             request_id=request.request_id,
-            requester=request.requester,
-            provider=request.provider,
-            agreement_id=request.agreement_id,
-            purpose=request.purpose,
+            requester=shown.requester,
+            provider=shown.provider,
+            agreement_id=shown.agreement_id,
+            purpose=shown.purpose,
             outcome=decision.outcome,
             reasons=list(decision.reasons),
             fields_requested=sorted(request.wanted) if request.wanted else wanted,
@@ -198,11 +235,12 @@ class RequestPath:
             policy_version=decision.policy_version,
         )
         key = request.request_id.encode()
-        if decision.allowed:
+        if decision.allowed:  # every id of an approval is known: shown is request
             routed = self._routed(request, decision.query, wanted, decision.policy_version, now)
             out.routed.append(OutputMessage(self._topics.inbox(request.provider), key, routed))
             return
-        # A denial goes back to the department that sent the request, whoever it claimed to be.
+        # A denial goes back to the department that sent the request, whoever it claimed to be,
+        # naming what that department asked for.
         reply = self._codec.encode_fields(
             Reply,
             {
@@ -253,6 +291,23 @@ class RequestPath:
                 "token": token,
             },
         )
+
+    def _shown(
+        self, request: ExchangeRequest, dept: str, policy: CompiledPolicy
+    ) -> ExchangeRequest:
+        """``request`` with every id the policy set does not know withheld (length and keyed
+        hash), for the decision's reasons and the audit record. Decisions do not change: an
+        unknown id matches nothing under any name, and a withheld one is no policy id."""
+        changes: dict[str, str] = {}
+        if request.agreement_id not in policy.by_id:
+            changes["agreement_id"] = self._withheld.unknown(request.agreement_id)
+        if request.purpose not in policy.purpose_ids:
+            changes["purpose"] = self._withheld.unknown(request.purpose)
+        if request.requester != dept and request.requester not in policy.party_ids:
+            changes["requester"] = self._withheld.unknown(request.requester)
+        if request.provider not in policy.party_ids:
+            changes["provider"] = self._withheld.unknown(request.provider)
+        return request.model_copy(update=changes) if changes else request
 
     def _subject_key(self, provider: str, values: Mapping[str, Any]) -> str | None:
         identifier = SUBJECT_IDENTIFIER_BY_PROVIDER.get(provider)

@@ -73,7 +73,8 @@ class SimulationReport:
     replayed: int
     changes: tuple[DecisionChange, ...]
     not_rebuilt: int = 0
-    """Request decisions whose field names no longer make a valid request (not replayed)."""
+    """Request decisions that do not make a valid request (not replayed): field names no longer
+    valid, or ids the gateway withheld from the audit log as ill-shaped or unknown."""
 
     def groups(self) -> dict[tuple[str, str], list[DecisionChange]]:
         """Changes per ``(agreement id, purpose)``, sorted."""
