@@ -63,6 +63,7 @@ def build_processor(settings: GatewaySettings, codec: Codec | None = None) -> Ex
         token_ttl=timedelta(seconds=settings.token_ttl_seconds),
         seen=SeenIds(settings.dedupe_capacity),
         audit_chain=audit_chain_from_settings(settings, codec),
+        sent_at_window=settings.sent_at_window,
     )
 
 

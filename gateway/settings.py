@@ -6,6 +6,7 @@ It fails closed: an unusable value stops start-up with a clear message instead o
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -13,6 +14,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from gateway.envelope.models import DEPARTMENT_PATTERN
+from gateway.policy.clock import SentAtWindow
 
 __all__ = ["DEFAULT_DEPARTMENTS", "GatewaySettings"]
 
@@ -67,6 +69,12 @@ class GatewaySettings(BaseSettings):
     """A signed checkpoint after this many records of an audit partition..."""
     audit_checkpoint_seconds: float = Field(default=60.0, gt=0)
     """...or when its oldest record not yet covered is this old, whichever comes first."""
+    sent_at_max_ahead_seconds: float = Field(default=300.0, ge=0)
+    """A request whose ``sent_at`` is more than this after the gateway received it is denied
+    (``request.sent_at_ahead``): the sender's clock is wrong."""
+    sent_at_max_behind_seconds: float = Field(default=86_400.0, ge=0)
+    """A request whose ``sent_at`` is more than this before the gateway received it is denied
+    (``request.sent_at_stale``). A backlog older than this, after an outage, is refused too."""
 
     @field_validator("shard")
     @classmethod
@@ -101,6 +109,13 @@ class GatewaySettings(BaseSettings):
                     "characters (a letter, then letters, digits or '_')"
                 )
         return value
+
+    @property
+    def sent_at_window(self) -> SentAtWindow:
+        return SentAtWindow(
+            ahead=timedelta(seconds=self.sent_at_max_ahead_seconds),
+            behind=timedelta(seconds=self.sent_at_max_behind_seconds),
+        )
 
     @property
     def uses_dev_pseudonym_secret(self) -> bool:

@@ -245,6 +245,10 @@ class AuditRecord(_Envelope):
     input_partition: int
     input_offset: int
     gateway_instance: str
+    sent_at: datetime | None = None
+    """When the request says it was sent (its ``sent_at``), for request-stage records; the
+    decision itself is made at ``at``, when the gateway received it. None for other stages and
+    for records written before it was audited."""
 
 
 class AuditCheckpoint(_Envelope):

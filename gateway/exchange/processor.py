@@ -26,7 +26,7 @@ from gateway.exchange.messages import BatchOutputs, InputMessage
 from gateway.exchange.requests import RequestPath
 from gateway.exchange.responses import ResponsePath
 from gateway.exchange.tokens import TokenSigner
-from gateway.policy import CompiledPolicy, VolumeCounter
+from gateway.policy import DEFAULT_SENT_AT_WINDOW, CompiledPolicy, SentAtWindow, VolumeCounter
 from gateway.transport.topics import TopicNames
 
 __all__ = ["ExchangeProcessor"]
@@ -49,9 +49,12 @@ class ExchangeProcessor:
         audit_chain: AuditChain | None = None,
         audit_partitions: int = 1,
         forwards: ForwardSigner | None = None,
+        sent_at_window: SentAtWindow = DEFAULT_SENT_AT_WINDOW,
     ) -> None:
         """``forwards`` MACs and checks capped-request forwards; by default its key is derived
-        from ``signer``'s secret, so every instance with the same token secret agrees."""
+        from ``signer``'s secret, so every instance with the same token secret agrees.
+        ``sent_at_window`` bounds how far a request's ``sent_at`` may be from the batch's
+        ``now``, the time every request of the batch is decided at."""
         self.policy = policy
         """The active policy set; replacing it takes effect from the next record."""
         self._codec = codec
@@ -73,6 +76,7 @@ class ExchangeProcessor:
             seen=self._seen,
             trail=self._trail,
             withheld=WithheldValues.for_subjects(subjects),
+            sent_at_window=sent_at_window,
         )
         self._responses = ResponsePath(
             codec=codec,

@@ -38,7 +38,7 @@ from gateway.exchange.malformed import malformed_reasons
 from gateway.exchange.messages import BatchOutputs, InputMessage, OutputMessage
 from gateway.exchange.reasons import DUPLICATE_REQUEST, FORWARD_UNAUTHENTICATED
 from gateway.exchange.tokens import TokenSigner
-from gateway.policy import CompiledPolicy, VolumeCounter, cap_key_bytes, decide
+from gateway.policy import CompiledPolicy, SentAtWindow, VolumeCounter, cap_key_bytes, decide
 from gateway.transport.topics import TopicNames
 
 __all__ = ["RequestPath"]
@@ -59,6 +59,7 @@ class RequestPath:
         "_subjects",
         "_topics",
         "_trail",
+        "_window",
         "_withheld",
     )
 
@@ -73,6 +74,7 @@ class RequestPath:
         seen: SeenIds,
         trail: AuditTrail,
         withheld: WithheldValues,
+        sent_at_window: SentAtWindow,
     ) -> None:
         self._codec = codec
         self._topics = topics
@@ -82,6 +84,7 @@ class RequestPath:
         self._seen = seen
         self._trail = trail
         self._withheld = withheld
+        self._window = sent_at_window
 
     def on_request(
         self,
@@ -207,11 +210,14 @@ class RequestPath:
                 reasons=[DUPLICATE_REQUEST],
                 subject_key=subject_key,
                 policy_version=policy.version,
+                sent_at=request.sent_at,
             )
             return
         out.seen_keys.append(seen_key)
 
-        decision = decide(policy, shown, sender=dept, now=now, volume=volume)
+        decision = decide(
+            policy, shown, sender=dept, now=now, volume=volume, sent_at_window=self._window
+        )
         if decision.cap_key is not None and volume is not None:  # counts from now on
             volume.record(decision.cap_key, now)
         wanted = list(decision.response_fields)
@@ -233,6 +239,7 @@ class RequestPath:
             fields_withheld=list(decision.removed_query_fields),
             subject_key=subject_key,
             policy_version=decision.policy_version,
+            sent_at=request.sent_at,
         )
         key = request.request_id.encode()
         if decision.allowed:  # every id of an approval is known: shown is request
