@@ -66,6 +66,7 @@ def build_processor(settings: GatewaySettings, codec: Codec | None = None) -> Ex
         seen=SeenIds(settings.dedupe_capacity),
         audit_chain=audit_chain_from_settings(settings, codec),
         message_signer=MessageSigner.load(signing_key.get_secret_value() if signing_key else None),
+        sent_at_window=settings.sent_at_window,
     )
 
 

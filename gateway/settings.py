@@ -5,11 +5,16 @@ It fails closed: an unusable value stops start-up with a clear message instead o
 
 from __future__ import annotations
 
+import re
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from gateway.envelope.models import DEPARTMENT_PATTERN
+from gateway.policy.clock import SentAtWindow
 
 __all__ = ["DEFAULT_DEPARTMENTS", "GatewaySettings"]
 
@@ -71,6 +76,12 @@ class GatewaySettings(BaseSettings):
     """...or when its oldest record not yet covered is this old, whichever comes first."""
     console_secret: SecretStr = SecretStr(_DEV_CONSOLE_SECRET)
     """Key that signs the console's session cookies (``gateway console``)."""
+    sent_at_max_ahead_seconds: float = Field(default=300.0, ge=0)
+    """A request whose ``sent_at`` is more than this after the gateway received it is denied
+    (``request.sent_at_ahead``): the sender's clock is wrong."""
+    sent_at_max_behind_seconds: float = Field(default=86_400.0, ge=0)
+    """A request whose ``sent_at`` is more than this before the gateway received it is denied
+    (``request.sent_at_stale``). A backlog older than this, after an outage, is refused too."""
 
     @field_validator("shard")
     @classmethod
@@ -99,9 +110,19 @@ class GatewaySettings(BaseSettings):
     @classmethod
     def _valid_departments(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         for dept in value:
-            if not dept.isidentifier() or not dept.islower():
-                raise ValueError(f"department id {dept!r} must be a lower-case identifier")
+            if not re.fullmatch(DEPARTMENT_PATTERN, dept):
+                raise ValueError(
+                    f"department id {dept!r} must be a lower-case identifier of at most 32 "
+                    "characters (a letter, then letters, digits or '_')"
+                )
         return value
+
+    @property
+    def sent_at_window(self) -> SentAtWindow:
+        return SentAtWindow(
+            ahead=timedelta(seconds=self.sent_at_max_ahead_seconds),
+            behind=timedelta(seconds=self.sent_at_max_behind_seconds),
+        )
 
     @property
     def uses_dev_pseudonym_secret(self) -> bool:

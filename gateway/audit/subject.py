@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import hmac
 
+from cryptography.hazmat.primitives.hashes import SHA256
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
 from gateway.errors import ConfigError
 
 __all__ = ["SubjectKeyer", "identifier_key", "normalise_identifier", "parse_identifier"]
@@ -27,6 +30,11 @@ class SubjectKeyer:
         if len(secret) < 16:
             raise ValueError("subject key secret must be at least 16 bytes")
         self._key = secret
+
+    def derive_key(self, label: bytes) -> bytes:
+        """A 32-byte key for another purpose, derived from the subject-key secret (HKDF-SHA256
+        with ``label`` as its info): independent of the subject key and of other labels' keys."""
+        return HKDF(algorithm=SHA256(), length=32, salt=None, info=label).derive(self._key)
 
     def key(self, field: str, value: str) -> str:
         message = f"{field}={normalise_identifier(value)}".encode()

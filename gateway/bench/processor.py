@@ -115,6 +115,7 @@ def _codec_comparison(codec: Codec, now: datetime) -> dict[str, float]:
         request_id="nhs-7d0c2a9e41b84f0d",
         stage="REQUEST",
         at=now,
+        sent_at=now,
         requester="nhs",
         provider="ho",
         agreement_id="nhs-ho-status-check",

@@ -57,7 +57,10 @@ def policies_dir(given: Path | None) -> Path:
 
 
 def as_day(value: datetime | None) -> date:
-    return value.date() if value is not None else datetime.now(UTC).date()
+    """The UTC day of ``value`` (a date as click reads it, or an aware time); default today."""
+    if value is None:
+        return datetime.now(UTC).date()
+    return value.astimezone(UTC).date() if value.utcoffset() is not None else value.date()
 
 
 @click.group("policy")
@@ -93,7 +96,12 @@ def check_command(directory: Path, today: datetime | None, strict: bool, fmt: st
 @click.argument("request_file", type=_FILE)
 @click.option("--policies", "policies", type=_DIR, help="Agreements (default: configured).")
 @click.option("--sender", help="The department the request arrives from (default: requester).")
-@click.option("--at", "at", help="When it is decided, ISO 8601 (default: its sent_at, or now).")
+@click.option(
+    "--at",
+    "at",
+    help="When the gateway receives it, which is when it is decided: ISO 8601, converted to UTC "
+    "(default: its sent_at, or now).",
+)
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
 def explain_command(
     request_file: Path, policies: Path | None, sender: str | None, at: str | None, fmt: str
@@ -102,7 +110,8 @@ def explain_command(
     when = _moment(at)
     policy = load_compiled(policies_dir(policies))
     request = read_request_file(request_file, at=when)
-    explanation = explain_request(policy, request, sender, when)
+    window = load_settings().sent_at_window
+    explanation = explain_request(policy, request, sender, when, sent_at_window=window)
     if fmt == "json":
         click.echo(json.dumps(explanation.to_dict(), indent=2))
     else:
@@ -134,7 +143,8 @@ def simulate_command(
     """Replay recorded requests under candidate agreements; report decisions that change."""
     policy = load_compiled(policies_dir(policies))
     with open_audit_source(source, bootstrap, prefix) as audit:
-        report = simulate(policy, tracked(audit, f"replaying {audit.name}"))
+        replayed = tracked(audit, f"replaying {audit.name}")
+        report = simulate(policy, replayed, sent_at_window=load_settings().sent_at_window)
     if fmt == "json":
         click.echo(json.dumps(report.to_dict(), indent=2))
     elif fmt == "text":
@@ -160,7 +170,9 @@ def _moment(text: str | None) -> datetime | None:
         moment = datetime.fromisoformat(text)
     except ValueError:
         raise click.BadParameter(f"{text!r} is not an ISO 8601 time", param_hint="--at") from None
-    return moment if moment.utcoffset() is not None else moment.replace(tzinfo=UTC)
+    if moment.utcoffset() is None:
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)  # the instant decides, not the offset it is written in
 
 
 def _print_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[str]]) -> None:

@@ -2,9 +2,9 @@
 
 A tree of closures pays a function call per field; for the flat records on the gateway's hot
 path (audit records, requests, replies) that call costs more than the encoding. These functions
-write each common field type (strings, longs, timestamps, enums, optional strings, arrays and maps
-of strings) inline and call the closure only for anything else. The output is checked against
-fastavro in the tests, like the closures.
+write each common field type (strings, longs, timestamps, enums, optional strings and timestamps,
+arrays and maps of strings) inline and call the closure only for anything else. The output is
+checked against fastavro in the tests, like the closures.
 """
 
 from __future__ import annotations
@@ -25,7 +25,11 @@ def _kind(avro: Any) -> str:
     if isinstance(avro, str):
         return avro if avro in ("string", "long", "int", "boolean") else ""
     if isinstance(avro, list):
-        return "opt_string" if avro == ["null", "string"] else ""
+        if avro == ["null", "string"]:
+            return "opt_string"
+        if avro == ["null", {"type": "long", "logicalType": "timestamp-millis"}]:
+            return "opt_timestamp"
+        return ""
     kind, logical = avro.get("type"), avro.get("logicalType")
     if kind == "long" and logical == "timestamp-millis":
         return "timestamp"
@@ -103,6 +107,14 @@ def record_reader_source(fields: Sequence[dict[str, Any]]) -> str:
                 + _STRING.format(i=i + "    ", n="n", target=target)
                 + f"{i}else:\n{i}    raise ValueError('union branch out of range')"
             )
+        elif kind == "opt_timestamp":
+            lines.append(
+                f"{i}u = data[pos]\n{i}pos += 1\n{i}if u == 0:\n{i}    {target} = None\n"
+                f"{i}elif u == 2:\n"
+                + _LONG.format(i=i + "    ", n="n")
+                + f"{i}    {target} = EPOCH + n * MS\n"
+                + f"{i}else:\n{i}    raise ValueError('union branch out of range')"
+            )
         elif kind == "strings":
             lines.append(
                 _BLOCKS.format(i=i, var="items", empty="[]")
@@ -157,6 +169,14 @@ def record_writer_source(fields: Sequence[dict[str, Any]]) -> str:
             lines.append(
                 f"{i}s = {value}\n{i}if s is None:\n{i}    ap(b'\\x00')\n{i}else:\n"
                 f"{i}    ap(b'\\x02')\n" + _WRITE_STRING.format(i=i + "    ", v="s")
+            )
+        elif kind == "opt_timestamp":
+            lines.append(
+                f"{i}t = {value}\n{i}if t is None:\n{i}    ap(b'\\x00')\n{i}else:\n"
+                f"{i}    if t.tzinfo is None:\n"
+                f"{i}        raise ValueError('timestamps must be timezone-aware')\n"
+                f"{i}    ap(b'\\x02')\n{i}    n = (t - EPOCH) // MS\n"
+                + _WRITE_LONG.format(i=i + "    ", v="n")
             )
         elif kind == "strings":
             lines.append(

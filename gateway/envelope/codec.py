@@ -14,6 +14,7 @@ fields and byte counts, never the values of a message.
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from io import BytesIO
@@ -223,11 +224,19 @@ def _read_body(data: bytes, schema: RegisteredSchema) -> dict[str, Any]:
 
 
 def _summary(exc: ValidationError) -> str:
-    """Where and why pydantic refused, without the offending values."""
+    """Where and why pydantic refused, without the offending values (nor map keys, which are
+    input too: a key that is not name-shaped shows as ``<key>``)."""
     return "; ".join(
-        f"{'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['msg']}"
+        f"{'.'.join(map(_place, err['loc'])) or '<root>'}: {err['msg']}"
         for err in exc.errors(include_url=False, include_input=False)
     )
+
+
+_NAME = re.compile(r"\[key\]|[a-z][a-z0-9_]{0,63}")
+
+
+def _place(part: str | int) -> str:
+    return str(part) if isinstance(part, int) or _NAME.fullmatch(part) else "<key>"
 
 
 def _logical_type(avro_type: Any) -> str | None:

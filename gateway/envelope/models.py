@@ -14,6 +14,9 @@ from typing import Annotated, NewType
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 __all__ = [
+    "DEPARTMENT_PATTERN",
+    "POLICY_ID_PATTERN",
+    "REQUEST_ID_PATTERN",
     "AgreementId",
     "AuditCheckpoint",
     "AuditOutcome",
@@ -21,8 +24,11 @@ __all__ = [
     "AuditStage",
     "CappedRequest",
     "DeadLetter",
+    "DepartmentCode",
     "DeptId",
+    "ExchangeId",
     "ExchangeRequest",
+    "PolicyId",
     "ProviderResponse",
     "Reason",
     "Reply",
@@ -36,6 +42,21 @@ DeptId = NewType("DeptId", str)
 RequestId = NewType("RequestId", str)
 AgreementId = NewType("AgreementId", str)
 
+
+DEPARTMENT_PATTERN = r"^[a-z][a-z0-9_]{0,31}$"
+"""A department code (``ho``, ``dfe``): what settings, agreements and topic names use."""
+POLICY_ID_PATTERN = r"^[a-z0-9][a-z0-9-]{0,63}$"
+"""An agreement or purpose id as a request names it: a lower-case slug of at most 64
+characters (agreements write them in lower kebab case, a narrower shape)."""
+REQUEST_ID_PATTERN = r"^[A-Za-z0-9._:-]{1,64}$"
+"""A request id: a UUID (with or without dashes), or any id of these characters."""
+
+DepartmentCode = Annotated[str, StringConstraints(pattern=DEPARTMENT_PATTERN)]
+PolicyId = Annotated[str, StringConstraints(pattern=POLICY_ID_PATTERN)]
+ExchangeId = Annotated[str, StringConstraints(pattern=REQUEST_ID_PATTERN)]
+"""The identifiers of a request reach the audit log and the reasons in it, so, like field names,
+they are kept to identifier shapes: a requester cannot write personal data into the log as a
+purpose, an agreement id, a department or a request id."""
 
 FieldName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
 """A data field's name. Names, unlike values, reach the audit log, so they are kept to this
@@ -63,11 +84,11 @@ class Reason(_Envelope):
 class ExchangeRequest(_Envelope):
     """What a department publishes on ``dx.requests.<dept>``: a question about one subject."""
 
-    request_id: str = Field(min_length=1, max_length=128)
-    requester: str = Field(max_length=64)
-    provider: str = Field(max_length=64)
-    agreement_id: str = Field(max_length=128)
-    purpose: str = Field(max_length=128)
+    request_id: ExchangeId
+    requester: DepartmentCode
+    provider: DepartmentCode
+    agreement_id: PolicyId
+    purpose: PolicyId
     query: dict[FieldName, str] = Field(default_factory=dict, max_length=64)
     """Identifiers and matching attributes the requester supplies (values are personal data)."""
     wanted: list[FieldPath] = Field(default_factory=list, max_length=256)
@@ -104,6 +125,10 @@ class CappedRequest(_Envelope):
     input_offset: int
     request: bytes
     """The request exactly as sent: a single-object encoded :class:`ExchangeRequest`."""
+    mac: bytes
+    """The forwarding instance's MAC over the fields above
+    (:class:`gateway.exchange.forwarding.ForwardSigner`): the receiving instance believes sender
+    and coordinates only when it verifies."""
 
 
 class ResponseStatus(StrEnum):
@@ -220,6 +245,10 @@ class AuditRecord(_Envelope):
     input_partition: int
     input_offset: int
     gateway_instance: str
+    sent_at: datetime | None = None
+    """When the request says it was sent (its ``sent_at``), for request-stage records; the
+    decision itself is made at ``at``, when the gateway received it. None for other stages and
+    for records written before it was audited."""
 
 
 class AuditCheckpoint(_Envelope):

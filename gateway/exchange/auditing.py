@@ -118,6 +118,30 @@ class AuditTrail:
         )
         self.dead_letter_only(msg, code, reason, now, out)
 
+    def refuse(
+        self,
+        msg: InputMessage,
+        reasons: list[Reason],
+        policy_version: str,
+        now: datetime,
+        out: BatchOutputs,
+        **fields: Any,
+    ) -> None:
+        """Audit input refused for ``reasons`` (audit-safe already) and dead-letter it under the
+        first one's code; ``fields`` name what is known of the exchange (default: nothing)."""
+        self.record(
+            msg,
+            AuditStage.INPUT,
+            now,
+            out,
+            **{**NO_EXCHANGE, **fields},
+            outcome=AuditOutcome.DEAD_LETTERED,
+            reasons=reasons,
+            policy_version=policy_version,
+        )
+        text = "; ".join(r.message for r in reasons)
+        self.dead_letter_only(msg, reasons[0].code, text, now, out)
+
     def dead_letter_only(
         self, msg: InputMessage, code: str, reason: str, now: datetime, out: BatchOutputs
     ) -> None:

@@ -17,17 +17,19 @@ from datetime import datetime, timedelta
 from gateway.audit.chain import AuditChain
 from gateway.audit.gaps import InputGapDetector
 from gateway.audit.subject import SubjectKeyer
+from gateway.audit.withheld import WithheldValues
 from gateway.envelope.codec import Codec
 from gateway.envelope.models import AuditOutcome, AuditStage, Reason, Reply, RoutedRequest
 from gateway.envelope.signature import MessageSigner
 from gateway.errors import DecodeError, GatewayError
 from gateway.exchange.auditing import NO_EXCHANGE, AuditTrail
 from gateway.exchange.dedupe import SeenIds
+from gateway.exchange.forwarding import ForwardSigner
 from gateway.exchange.messages import BatchOutputs, InputMessage, OutputMessage
 from gateway.exchange.requests import RequestPath
 from gateway.exchange.responses import ResponsePath
 from gateway.exchange.tokens import TokenSigner
-from gateway.policy import CompiledPolicy, VolumeCounter
+from gateway.policy import DEFAULT_SENT_AT_WINDOW, CompiledPolicy, SentAtWindow, VolumeCounter
 from gateway.transport.topics import TopicNames
 
 __all__ = ["ExchangeProcessor"]
@@ -50,8 +52,14 @@ class ExchangeProcessor:
         audit_chain: AuditChain | None = None,
         audit_partitions: int = 1,
         message_signer: MessageSigner | None = None,
+        forwards: ForwardSigner | None = None,
+        sent_at_window: SentAtWindow = DEFAULT_SENT_AT_WINDOW,
     ) -> None:
-        """``message_signer`` signs what departments receive; None: the development key."""
+        """``message_signer`` signs what departments receive; None: the development key.
+        ``forwards`` MACs and checks capped-request forwards; by default its key is derived
+        from ``signer``'s secret, so every instance with the same token secret agrees.
+        ``sent_at_window`` bounds how far a request's ``sent_at`` may be from the batch's
+        ``now``, the time every request of the batch is decided at."""
         self.policy = policy
         """The active policy set; replacing it takes effect from the next record."""
         self._codec = codec
@@ -71,9 +79,12 @@ class ExchangeProcessor:
             codec=codec,
             topics=topics,
             signer=signer,
+            forwards=forwards or ForwardSigner.for_tokens(signer),
             subjects=subjects,
             seen=self._seen,
             trail=self._trail,
+            withheld=WithheldValues.for_subjects(subjects),
+            sent_at_window=sent_at_window,
         )
         self._responses = ResponsePath(
             codec=codec,

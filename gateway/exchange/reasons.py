@@ -11,6 +11,7 @@ __all__ = [
     "BEFORE_REPLAY_HORIZON",
     "DUPLICATE_REQUEST",
     "DUPLICATE_RESPONSE",
+    "FORWARD_UNAUTHENTICATED",
     "NOTHING_TO_RELEASE",
     "UNREADABLE_RECORD",
     "audit_safe",
@@ -30,6 +31,12 @@ BEFORE_REPLAY_HORIZON = Reason(
     code="exchange.before_replay_horizon",
     message="this response's approval is older than the gateway's memory of released responses "
     "reaches back; it cannot prove the response was not released already, so nothing is released",
+)
+
+FORWARD_UNAUTHENTICATED = Reason(
+    code="capped.unauthenticated",
+    message="a record on the capped topic without a valid gateway forwarding MAC: its sender and "
+    "coordinates cannot be trusted, so it is refused and nothing is decided or routed",
 )
 NOTHING_TO_RELEASE = Reason(
     code="response.no_record", message="the provider holds no record for this subject"

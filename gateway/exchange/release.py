@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from gateway.envelope.models import ProviderResponse, Reason
-from gateway.policy import CompiledPolicy, CompiledPurpose
+from gateway.policy import CompiledPolicy, CompiledPurpose, utc_day
 from gateway.redaction import EMPTY_PATHS, EMPTY_PLAN, PathSet, TransformPlan
 
 __all__ = ["ReleaseCheck", "ReleaseChecker"]
@@ -34,7 +34,7 @@ class ReleaseCheck:
         purpose = self.purpose
         if purpose is None or purpose.subject is None:
             return None
-        return purpose.subject.check(record, now.date())
+        return purpose.subject.check(record, utc_day(now))
 
 
 class ReleaseChecker:
@@ -60,7 +60,7 @@ class ReleaseChecker:
                 f"agreement {agreement.id!r} is between {agreement.requester!r} and "
                 f"{agreement.provider!r}; nothing released",
             )
-        if not agreement.in_force_on(now.date()):
+        if not agreement.in_force_on(utc_day(now)):
             return _blocked(
                 "release.agreement_not_in_force",
                 f"agreement {agreement.id!r} is no longer in force "

@@ -3,17 +3,23 @@
 A request under a capped purpose is not decided where it arrives: it is forwarded, undecided and
 unaudited, to the capped topic keyed by its cap key, so every request of one key reaches the one
 instance that owns that capped partition and its volume counter. That instance decides it like a
-direct request and audits it with its original coordinates.
+direct request and audits it with its original coordinates. The forward carries a MAC
+(:mod:`gateway.exchange.forwarding`): a capped record without a valid one is refused, audited and
+dead-lettered, since its sender and coordinates are only a claim.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from pydantic import ValidationError
+
 from gateway.audit.subject import SubjectKeyer
-from gateway.envelope.codec import Codec
+from gateway.audit.withheld import WithheldValues
+from gateway.envelope.codec import ENVELOPE_NAMESPACE, Codec
 from gateway.envelope.datasets import SUBJECT_IDENTIFIER_BY_PROVIDER
 from gateway.envelope.models import (
     AuditOutcome,
@@ -27,19 +33,35 @@ from gateway.envelope.models import (
 from gateway.errors import IdentityError
 from gateway.exchange.auditing import AuditTrail
 from gateway.exchange.dedupe import SeenIds
+from gateway.exchange.forwarding import ForwardSigner
+from gateway.exchange.malformed import malformed_reasons
 from gateway.exchange.messages import BatchOutputs, InputMessage, OutputMessage
-from gateway.exchange.reasons import DUPLICATE_REQUEST
+from gateway.exchange.reasons import DUPLICATE_REQUEST, FORWARD_UNAUTHENTICATED
 from gateway.exchange.tokens import TokenSigner
-from gateway.policy import CompiledPolicy, VolumeCounter, cap_key_bytes, decide
+from gateway.policy import CompiledPolicy, SentAtWindow, VolumeCounter, cap_key_bytes, decide
 from gateway.transport.topics import TopicNames
 
 __all__ = ["RequestPath"]
+
+log = logging.getLogger("gateway.exchange")
+
+_REQUEST_SCHEMA = f"{ENVELOPE_NAMESPACE}.{ExchangeRequest.__name__}"
 
 
 class RequestPath:
     """Handles records from the ``requests`` topics and the capped topic."""
 
-    __slots__ = ("_codec", "_seen", "_signer", "_subjects", "_topics", "_trail")
+    __slots__ = (
+        "_codec",
+        "_forwards",
+        "_seen",
+        "_signer",
+        "_subjects",
+        "_topics",
+        "_trail",
+        "_window",
+        "_withheld",
+    )
 
     def __init__(
         self,
@@ -47,16 +69,22 @@ class RequestPath:
         codec: Codec,
         topics: TopicNames,
         signer: TokenSigner,
+        forwards: ForwardSigner,
         subjects: SubjectKeyer,
         seen: SeenIds,
         trail: AuditTrail,
+        withheld: WithheldValues,
+        sent_at_window: SentAtWindow,
     ) -> None:
         self._codec = codec
         self._topics = topics
         self._signer = signer
+        self._forwards = forwards
         self._subjects = subjects
         self._seen = seen
         self._trail = trail
+        self._withheld = withheld
+        self._window = sent_at_window
 
     def on_request(
         self,
@@ -67,7 +95,12 @@ class RequestPath:
         out: BatchOutputs,
     ) -> None:
         """A request ``dept`` published on its own requests topic."""
-        request = self._codec.decode(msg.value or b"", ExchangeRequest)
+        raw = self._codec.decode_record_as(msg.value or b"", _REQUEST_SCHEMA)
+        try:
+            request = ExchangeRequest.model_validate(raw)
+        except ValidationError as exc:
+            self._malformed(msg, raw, exc, policy, now, out)
+            return
         capped = policy.capped
         if capped and (request.agreement_id, request.purpose) in capped:
             self._forward(msg, dept, request, out)
@@ -82,8 +115,19 @@ class RequestPath:
         now: datetime,
         out: BatchOutputs,
     ) -> None:
-        """Decide a forwarded request with the counter of the capped partition it came from."""
+        """Decide a forwarded request with the counter of the capped partition it came from,
+        once its MAC shows that a gateway instance forwarded it as it stands."""
         capped = self._codec.decode(msg.value or b"", CappedRequest)
+        if not self._forwards.verify(capped):
+            log.warning(
+                "refused a record on %s[%d] at offset %d: no valid forwarding MAC",
+                msg.topic,
+                msg.partition,
+                msg.offset,
+            )
+            reason = FORWARD_UNAUTHENTICATED
+            self._trail.dead_letter(msg, reason.code, reason.message, policy.version, now, out)
+            return
         if self._topics.parse(capped.input_topic) != ("requests", capped.sender):
             raise IdentityError(
                 f"capped request names sender {capped.sender!r} but arrived on "
@@ -101,15 +145,38 @@ class RequestPath:
     ) -> None:
         """Send a request under a capped purpose to the owner of its cap key's counter. Not a
         decision: no audit record; the input offset is committed once the forward is written."""
+        value = msg.value or b""
+        mac = self._forwards.sign(
+            sender=dept,
+            input_topic=msg.topic,
+            input_partition=msg.partition,
+            input_offset=msg.offset,
+            request=value,
+        )
         envelope = CappedRequest(
             sender=dept,
             input_topic=msg.topic,
             input_partition=msg.partition,
             input_offset=msg.offset,
-            request=msg.value or b"",
+            request=value,
+            mac=mac,
         )
         key = cap_key_bytes((request.agreement_id, request.purpose, dept))
         out.routed.append(OutputMessage(self._topics.capped, key, self._codec.encode(envelope)))
+
+    def _malformed(
+        self,
+        msg: InputMessage,
+        raw: Mapping[str, Any],
+        error: ValidationError,
+        policy: CompiledPolicy,
+        now: datetime,
+        out: BatchOutputs,
+    ) -> None:
+        """Refuse a request without the envelope's shape: audited and dead-lettered, naming each
+        field at fault and withholding its value."""
+        reasons = malformed_reasons(raw, error, self._withheld)
+        self._trail.refuse(msg, reasons, policy.version, now, out)
 
     def _decide(
         self,
@@ -126,6 +193,7 @@ class RequestPath:
         partition ``chain`` (default: ``msg``'s) and count an approval in ``volume``."""
         subject_key = self._subject_key(request.provider, request.query)
         seen_key = ("request", dept, request.request_id)
+        shown = self._shown(request, dept, policy)  # what the decision and the audit may name
         if not self._seen.add(seen_key):
             self._trail.record(
                 msg,
@@ -135,18 +203,21 @@ class RequestPath:
                 chain=chain,
                 request_id=request.request_id,
                 requester=dept,
-                provider=request.provider,
-                agreement_id=request.agreement_id,
-                purpose=request.purpose,
+                provider=shown.provider,
+                agreement_id=shown.agreement_id,
+                purpose=shown.purpose,
                 outcome=AuditOutcome.DUPLICATE,
                 reasons=[DUPLICATE_REQUEST],
                 subject_key=subject_key,
                 policy_version=policy.version,
+                sent_at=request.sent_at,
             )
             return
         out.seen_keys.append(seen_key)
 
-        decision = decide(policy, request, sender=dept, now=now, volume=volume)
+        decision = decide(
+            policy, shown, sender=dept, now=now, volume=volume, sent_at_window=self._window
+        )
         if decision.cap_key is not None and volume is not None:  # counts from now on
             volume.record(decision.cap_key, now)
         wanted = list(decision.response_fields)
@@ -157,10 +228,10 @@ class RequestPath:
             out,
             chain=chain,
             request_id=request.request_id,
-            requester=request.requester,
-            provider=request.provider,
-            agreement_id=request.agreement_id,
-            purpose=request.purpose,
+            requester=shown.requester,
+            provider=shown.provider,
+            agreement_id=shown.agreement_id,
+            purpose=shown.purpose,
             outcome=decision.outcome,
             reasons=list(decision.reasons),
             fields_requested=sorted(request.wanted) if request.wanted else wanted,
@@ -168,13 +239,15 @@ class RequestPath:
             fields_withheld=list(decision.removed_query_fields),
             subject_key=subject_key,
             policy_version=decision.policy_version,
+            sent_at=request.sent_at,
         )
         key = request.request_id.encode()
-        if decision.allowed:
+        if decision.allowed:  # every id of an approval is known: shown is request
             routed = self._routed(request, decision.query, wanted, decision.policy_version, now)
             out.routed.append(OutputMessage(self._topics.inbox(request.provider), key, routed))
             return
-        # A denial goes back to the department that sent the request, whoever it claimed to be.
+        # A denial goes back to the department that sent the request, whoever it claimed to be,
+        # naming what that department asked for.
         reply = self._codec.encode_fields(
             Reply,
             {
@@ -225,6 +298,23 @@ class RequestPath:
                 "token": token,
             },
         )
+
+    def _shown(
+        self, request: ExchangeRequest, dept: str, policy: CompiledPolicy
+    ) -> ExchangeRequest:
+        """``request`` with every id the policy set does not know withheld (length and keyed
+        hash), for the decision's reasons and the audit record. Decisions do not change: an
+        unknown id matches nothing under any name, and a withheld one is no policy id."""
+        changes: dict[str, str] = {}
+        if request.agreement_id not in policy.by_id:
+            changes["agreement_id"] = self._withheld.unknown(request.agreement_id)
+        if request.purpose not in policy.purpose_ids:
+            changes["purpose"] = self._withheld.unknown(request.purpose)
+        if request.requester != dept and request.requester not in policy.party_ids:
+            changes["requester"] = self._withheld.unknown(request.requester)
+        if request.provider not in policy.party_ids:
+            changes["provider"] = self._withheld.unknown(request.provider)
+        return request.model_copy(update=changes) if changes else request
 
     def _subject_key(self, provider: str, values: Mapping[str, Any]) -> str | None:
         identifier = SUBJECT_IDENTIFIER_BY_PROVIDER.get(provider)

@@ -13,6 +13,9 @@ import hmac
 from collections.abc import Sequence
 from datetime import datetime
 
+from cryptography.hazmat.primitives.hashes import SHA256
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
 __all__ = ["TokenSigner"]
 
 _SEP = b"\x1f"
@@ -27,6 +30,11 @@ class TokenSigner:
         if len(secret) < 16:
             raise ValueError("token secret must be at least 16 bytes")
         self._key = secret
+
+    def derive_key(self, label: bytes) -> bytes:
+        """A 32-byte key for another purpose, derived from the token secret (HKDF-SHA256 with
+        ``label`` as its info): independent of the token key and of every other label's key."""
+        return HKDF(algorithm=SHA256(), length=32, salt=None, info=label).derive(self._key)
 
     def issue(
         self,

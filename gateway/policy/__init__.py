@@ -17,6 +17,7 @@ from gateway.policy.caps import (
     restore_from_audit,
 )
 from gateway.policy.changes import PolicyChange, describe_change
+from gateway.policy.clock import DEFAULT_SENT_AT_WINDOW, SentAtWindow, utc_day
 from gateway.policy.compiler import (
     CompiledAgreement,
     CompiledPolicy,
@@ -43,6 +44,7 @@ from gateway.policy.rules import Rule
 from gateway.policy.watcher import PolicyHolder, PolicyRejected, PolicyWatcher
 
 __all__ = [
+    "DEFAULT_SENT_AT_WINDOW",
     "POLICY_SUFFIXES",
     "Agreement",
     "AgreementStatus",
@@ -67,6 +69,7 @@ __all__ = [
     "ProhibitedPurpose",
     "Purpose",
     "Rule",
+    "SentAtWindow",
     "SubjectConditions",
     "SubjectRule",
     "VolumeCounter",
@@ -79,4 +82,5 @@ __all__ = [
     "load_policies",
     "restore_from_audit",
     "shipped_datasets",
+    "utc_day",
 ]

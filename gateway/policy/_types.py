@@ -8,6 +8,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
+from gateway.envelope.models import DEPARTMENT_PATTERN
 from gateway.redaction.paths import parse_path
 
 __all__ = [
@@ -23,18 +24,25 @@ __all__ = [
 ]
 
 _KEBAB = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
-_DEPARTMENT = re.compile(r"[a-z][a-z0-9_]*")
+_KEBAB_MAX = 64
+"""Requests name agreements and purposes by ids of at most 64 characters
+(:data:`gateway.envelope.models.POLICY_ID_PATTERN`), so a longer id could never be asked for."""
+_DEPARTMENT = re.compile(DEPARTMENT_PATTERN.strip("^$"))
 
 
 def _kebab(value: str) -> str:
     if not _KEBAB.fullmatch(value):
         raise ValueError(f"{value!r} must be lower-kebab-case, e.g. 'locate-immigration-offender'")
+    if len(value) > _KEBAB_MAX:
+        raise ValueError(f"{value!r} is longer than {_KEBAB_MAX} characters")
     return value
 
 
 def _department(value: str) -> str:
     if not _DEPARTMENT.fullmatch(value):
-        raise ValueError(f"{value!r} must be a lower-case department id, e.g. 'ho'")
+        raise ValueError(
+            f"{value!r} must be a lower-case department id of at most 32 characters, e.g. 'ho'"
+        )
     return value
 
 

@@ -109,6 +109,11 @@ class CompiledPolicy:
     capped: frozenset[tuple[str, str]] = frozenset()
     """``(agreement id, purpose)`` of every purpose with volume caps: one set lookup tells the
     processor whether a request must go to the instance that owns its cap counter."""
+    purpose_ids: frozenset[str] = frozenset()
+    """Every purpose id an agreement names, allowed or prohibited: the purposes a reason may name
+    as they were asked for (others are withheld from the audit log)."""
+    party_ids: frozenset[str] = frozenset()
+    """``departments`` as a set, for the same check."""
 
     def agreement(self, agreement_id: str) -> CompiledAgreement | None:
         return self.by_id.get(agreement_id)
@@ -157,6 +162,8 @@ def compile_policies(
         global_policy=policy_set.global_policy,
         global_digest=_digest(policy_set.global_policy.model_dump(mode="json")),
         capped=frozenset(key for key, purpose in by_purpose.items() if purpose.caps is not None),
+        purpose_ids=frozenset(purpose for a in ordered for purpose in (*a.purposes, *a.prohibited)),
+        party_ids=frozenset(departments),
     )
 
 

@@ -16,6 +16,7 @@ from datetime import datetime
 from gateway.envelope.models import AuditOutcome, ExchangeRequest, Reason
 from gateway.policy import rules
 from gateway.policy.caps import CapKey, VolumeCounter
+from gateway.policy.clock import SentAtWindow, utc_day
 from gateway.policy.compiler import CompiledPolicy, CompiledPurpose
 from gateway.policy.model import AgreementStatus
 from gateway.redaction.paths import EMPTY_PATHS, PathSet
@@ -61,13 +62,16 @@ def decide(
     sender: str,
     now: datetime,
     volume: VolumeCounter | None = None,
+    sent_at_window: SentAtWindow | None = None,
 ) -> Decision:
-    """Decide ``request``, received from department ``sender`` at ``now`` (timezone-aware).
+    """Decide ``request``, received from department ``sender`` at ``now`` (timezone-aware), by
+    the clock rule of :mod:`gateway.policy.clock`: validity dates are UTC days of ``now``.
 
     ``volume`` is read, never written, to check caps; a capped purpose without one is denied.
+    With ``sent_at_window``, a ``sent_at`` outside it denies (the gateway always gives one).
     """
     try:
-        return _evaluate(policy, request, sender, now, volume)
+        return _evaluate(policy, request, sender, now, volume, sent_at_window)
     except Exception as exc:  # fail closed: an evaluation error must deny, never approve
         return _denied(policy, request, [rules.evaluation_error(exc)])
 
@@ -78,12 +82,16 @@ def _evaluate(
     sender: str,
     now: datetime,
     volume: VolumeCounter | None,
+    sent_at_window: SentAtWindow | None,
 ) -> Decision:
-    if now.utcoffset() is None:
-        raise ValueError("decisions need a timezone-aware time")
+    today = utc_day(now)
     reasons: list[Reason] = []
     if sender != request.requester:
         reasons.append(rules.requester_mismatch(sender, request.requester))
+    if sent_at_window is not None:
+        late = sent_at_window.problem(request.sent_at, now)
+        if late is not None:
+            reasons.append(late)
 
     agreement = policy.agreement(request.agreement_id)
     if agreement is None:
@@ -103,7 +111,6 @@ def _evaluate(
         reasons.extend(globally)
     if agreement.status is not _ACTIVE:
         reasons.append(rules.agreement_status(agreement.id, agreement.status.value))
-    today = now.date()
     if today < agreement.valid_from:
         reasons.append(rules.agreement_not_yet_valid(agreement.id, agreement.valid_from))
     if agreement.valid_until is not None and today > agreement.valid_until:

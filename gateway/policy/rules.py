@@ -7,7 +7,7 @@ rules are judged later, on the provider's record, before anything is released.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from enum import StrEnum
 from functools import lru_cache
 
@@ -32,6 +32,8 @@ __all__ = [
     "purpose_prohibited",
     "query_minimised",
     "requester_mismatch",
+    "sent_at_ahead",
+    "sent_at_stale",
     "subject_age_unknown",
     "subject_child",
     "subject_too_old",
@@ -43,6 +45,10 @@ class Rule(StrEnum):
     """Every reason code a policy decision can carry."""
 
     REQUESTER_MISMATCH = "identity.requester_mismatch"
+    SENT_AT_AHEAD = "request.sent_at_ahead"
+    """The request says it was sent later than the gateway received it, by more than allowed."""
+    SENT_AT_STALE = "request.sent_at_stale"
+    """The request says it was sent longer before the gateway received it than allowed."""
     AGREEMENT_UNKNOWN = "agreement.unknown"
     AGREEMENT_PARTIES = "agreement.parties"
     PURPOSE_PROHIBITED = "purpose.prohibited"
@@ -87,6 +93,32 @@ def requester_mismatch(sender: str, claimed: str) -> Reason:
         f"A request from {sender} must name {sender} as its requester, not {claimed}: "
         "a department can only act as itself.",
     )
+
+
+def sent_at_ahead(offset: timedelta, limit: timedelta) -> Reason:
+    return _reason(
+        Rule.SENT_AT_AHEAD,
+        f"The request's sent_at is {_span(offset)} after the gateway received it; at most "
+        f"{_span(limit)} is allowed, so the sender's clock is wrong and the request is refused.",
+    )
+
+
+def sent_at_stale(offset: timedelta, limit: timedelta) -> Reason:
+    return _reason(
+        Rule.SENT_AT_STALE,
+        f"The request's sent_at is {_span(offset)} before the gateway received it; requests "
+        f"older than {_span(limit)} are refused. Send it again if it is still needed.",
+    )
+
+
+def _span(span: timedelta) -> str:
+    """A duration to the second, as plain words (``2 h 5 min 3 s``)."""
+    seconds = int(span.total_seconds())
+    days, seconds = divmod(seconds, 86_400)
+    hours, seconds = divmod(seconds, 3_600)
+    minutes, seconds = divmod(seconds, 60)
+    parts = [(days, "d"), (hours, "h"), (minutes, "min"), (seconds, "s")]
+    return " ".join(f"{n} {unit}" for n, unit in parts if n) or "0 s"
 
 
 @_cached

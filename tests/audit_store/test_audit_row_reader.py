@@ -90,6 +90,8 @@ EDGE_CASES = {
     "the epoch": fields(at=datetime(1970, 1, 1, tzinfo=UTC)),
     "before the epoch": fields(at=datetime(1969, 12, 31, 23, 59, 59, 999000, tzinfo=UTC)),
     "a century on": fields(at=T0 + timedelta(days=36_500)),
+    "the request's sent_at": fields(sent_at=T0 - timedelta(milliseconds=2_501)),
+    "a sent_at before the epoch": fields(sent_at=datetime(1969, 7, 20, 20, 17, tzinfo=UTC)),
 }
 
 
@@ -154,6 +156,7 @@ LONG = st.integers(min_value=-(2**63), max_value=2**63 - 1)
         {"sequence": LONG, "input_partition": LONG, "input_offset": LONG}
     ),
     millis=st.integers(min_value=-(2**40), max_value=2**42),
+    sent_millis=st.none() | st.integers(min_value=-(2**40), max_value=2**42),
     stage=st.sampled_from(AuditStage),
     outcome=st.sampled_from(AuditOutcome),
     source=st.builds(AuditCoordinates, TEXT, LONG, LONG, TEXT),
@@ -165,13 +168,16 @@ def test_any_record_reads_into_the_row_its_decoded_fields_make(
     reasons: list[dict[str, str]],
     numbers: dict[str, int],
     millis: int,
+    sent_millis: int | None,
     stage: AuditStage,
     outcome: AuditOutcome,
     source: AuditCoordinates,
 ) -> None:
-    at = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=millis)
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    at = epoch + timedelta(milliseconds=millis)
+    sent_at = None if sent_millis is None else epoch + timedelta(milliseconds=sent_millis)
     record = fields(**strings, **optional, **lists, **numbers)
-    record.update(reasons=reasons, at=at, stage=stage, outcome=outcome)
+    record.update(reasons=reasons, at=at, sent_at=sent_at, stage=stage, outcome=outcome)
     data = CODEC.encode_fields(AuditRecord, record)
 
     assert READ_ROW(data, *source) == expected_row(data, source)

@@ -224,3 +224,37 @@ def test_pages_of_decisions_follow_one_another_without_gaps_or_repeats(
     newest_first = [r.decision_id for r in reversed(records)]
     assert ids == [newest_first[:3], newest_first[3:6], newest_first[6:]]
     assert [i.record.decision_id for i in skipped] == newest_first[5:]
+
+
+def test_a_requests_sent_at_is_stored_and_reads_back(
+    store: AuditStore, record_factory: RecordFactory, loadable: Loadable
+) -> None:
+    record = record_factory()
+    sent = record.model_copy(update={"sent_at": record.at - timedelta(seconds=2)})
+
+    store.load(loadable([sent]))
+
+    (stored,) = store.decisions(DecisionQuery())
+    assert stored.record.sent_at == sent.sent_at
+    assert stored.record == sent
+
+
+def test_a_store_of_version_1_gains_the_sent_at_column_and_keeps_its_rows(
+    tmp_path: Path, record_factory: RecordFactory, loadable: Loadable
+) -> None:
+    url = f"sqlite:///{tmp_path / 'audit.db'}"
+    old = record_factory()
+    with closing(open_store(url)) as store:
+        store.load(loadable([old]))
+    with closing(sqlite3.connect(tmp_path / "audit.db")) as db, db:  # as version 1 left it
+        db.execute("ALTER TABLE audit_decision DROP COLUMN sent_at_ms")
+        db.execute("UPDATE audit_store_meta SET value = '1' WHERE name = 'schema_version'")
+
+    new = record_factory()
+    new = new.model_copy(update={"sent_at": new.at})
+    with closing(open_store(url)) as store:
+        store.load(loadable([new], first_offset=1))
+        stored = {i.record.decision_id: i.record for i in store.decisions(DecisionQuery())}
+
+    assert stored == {old.decision_id: old, new.decision_id: new}
+    assert stored[old.decision_id].sent_at is None

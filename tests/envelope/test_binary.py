@@ -70,6 +70,52 @@ def test_any_request_encodes_to_fastavros_bytes(
     assert compile_reader(REQUEST)(data, 0) == (record, len(data))
 
 
+OPTIONAL_TIME = {
+    "type": "record",
+    "name": "WithOptionalTime",
+    "fields": [
+        {"name": "before", "type": "string"},
+        {"name": "at", "type": ["null", {"type": "long", "logicalType": "timestamp-millis"}]},
+        {"name": "after", "type": "long"},
+    ],
+}
+
+
+@given(millis=st.none() | st.integers(min_value=-(2**42), max_value=2**42))
+def test_an_optional_timestamp_encodes_to_fastavros_bytes_and_reads_back(
+    millis: int | None,
+) -> None:
+    """The straight-line form of ``["null", timestamp-millis]`` (an audit record's sent_at)."""
+    from datetime import UTC, datetime, timedelta
+
+    from fastavro import parse_schema
+
+    parsed = parse_schema(OPTIONAL_TIME)
+    at = (
+        None
+        if millis is None
+        else datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=millis)
+    )
+    record = {"before": "b", "at": at, "after": 7}
+    out: list[bytes] = []
+    compile_writer(parsed)(out, record)
+    data = b"".join(out)
+
+    assert data == fastavro_bytes(parsed, record)
+    assert compile_reader(parsed)(data, 0) == (record, len(data))
+
+
+def test_a_naive_optional_timestamp_is_refused() -> None:
+    from datetime import datetime
+
+    from fastavro import parse_schema
+
+    with pytest.raises(ValueError, match="timezone-aware"):
+        compile_writer(parse_schema(OPTIONAL_TIME))(
+            [], {"before": "", "at": datetime(2026, 1, 1), "after": 0}
+        )
+
+
 def test_a_schema_using_an_unsupported_union_is_refused_when_compiled() -> None:
     schema = {"type": "record", "name": "X", "fields": [{"name": "a", "type": ["int", "string"]}]}
     with pytest.raises(SchemaError, match="unsupported union"):

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import types
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Union, get_args, get_origin
@@ -239,3 +240,40 @@ def test_audit_messages_start_with_the_chain_link_so_a_verifier_need_not_decode_
 
     first_two = [(f["name"], f["type"]) for f in schema["fields"][:2]]
     assert first_two == [("prev_hash", "string"), ("sequence", "long")]
+
+
+def test_an_audit_record_written_before_sent_at_was_audited_reads_with_it_null(
+    registry: SchemaRegistry,
+) -> None:
+    """By Avro's schema resolution: the field was added with a default, at the end."""
+    current = json.loads((default_schemas_dir() / "audit_record.avsc").read_text())
+    before = {**current, "fields": [f for f in current["fields"] if f["name"] != "sent_at"]}
+    record = {
+        "prev_hash": "",
+        "sequence": -1,
+        "decision_id": "d",
+        "request_id": "r",
+        "stage": "REQUEST",
+        "at": datetime(2026, 11, 26, tzinfo=UTC),
+        "requester": "nhs",
+        "provider": "ho",
+        "agreement_id": "nhs-ho-status-check",
+        "purpose": "overseas-visitor-charging",
+        "outcome": "APPROVED",
+        "reasons": [],
+        "policy_version": "v",
+        "input_topic": "dx.requests.nhs",
+        "input_partition": 0,
+        "input_offset": 0,
+        "gateway_instance": "gw",
+    }
+    old = io.BytesIO()
+    fastavro.schemaless_writer(old, fastavro.parse_schema(before), record)
+    old.seek(0)
+
+    read = fastavro.schemaless_reader(
+        old, fastavro.parse_schema(before), registry.get("dx.gateway.AuditRecord").parsed
+    )
+
+    assert AuditRecord.model_validate(read).sent_at is None
+    assert AuditRecord.model_validate(record).sent_at is None  # an old export's JSON, too

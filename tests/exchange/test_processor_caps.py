@@ -17,6 +17,7 @@ from gateway.envelope.models import (
     ExchangeRequest,
     Reply,
 )
+from gateway.exchange.forwarding import ForwardSigner
 from gateway.exchange.messages import BatchOutputs, InputMessage
 from gateway.exchange.processor import ExchangeProcessor
 from gateway.exchange.tokens import TokenSigner
@@ -181,13 +182,15 @@ def test_a_capped_partition_without_a_restored_counter_denies(
 def test_a_capped_request_whose_sender_is_not_its_input_topics_department_is_dead_lettered(
     processor: ExchangeProcessor,
 ) -> None:
-    envelope = CappedRequest(
-        sender="nhs",
-        input_topic=TOPICS.requests("dfe"),
-        input_partition=0,
-        input_offset=0,
-        request=CODEC.encode(_request(1)),
-    )
+    fields: dict[str, Any] = {
+        "sender": "nhs",
+        "input_topic": TOPICS.requests("dfe"),
+        "input_partition": 0,
+        "input_offset": 0,
+        "request": CODEC.encode(_request(1)),
+    }
+    forwards = ForwardSigner.for_tokens(TokenSigner(b"test-token-secret-0123456789"))
+    envelope = CappedRequest(**fields, mac=forwards.sign(**fields))  # a gateway's own mistake
 
     out = processor.process_batch(
         [InputMessage(TOPICS.capped, 3, 0, b"k", CODEC.encode(envelope))], NOW

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
 
 from gateway.envelope.models import AuditOutcome, ExchangeRequest
-from gateway.policy import CompiledPolicy, PolicySet, Rule, compile_policies, decide
+from gateway.policy import CompiledPolicy, PolicySet, Rule, SentAtWindow, compile_policies, decide
 from gateway.redaction import EMPTY_PATHS
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
@@ -293,3 +293,34 @@ def test_an_error_inside_evaluation_denies_with_policy_evaluation_error() -> Non
     assert "RuntimeError" in decision.reasons[0].message
     assert "broken index" not in decision.reasons[0].message
     assert decision.policy_version == "test-v1"
+
+
+# --- time ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("hours", [-10, -5, 0, 1, 9, 14])
+def test_validity_is_judged_on_the_utc_day_of_the_instant_whatever_its_offset(hours: int) -> None:
+    """Valid from 2020-01-01 (UTC): 2019-12-31T23:59:59.999Z is refused, 2020-01-01T00:00Z is
+    not, however the two instants are written."""
+    zone = timezone(timedelta(hours=hours))
+    before = datetime(2019, 12, 31, 23, 59, 59, 999000, tzinfo=UTC).astimezone(zone)
+    first = datetime(2020, 1, 1, tzinfo=UTC).astimezone(zone)
+
+    assert codes(decide(policy(), request(sent_at=before), sender="ho", now=before)) == [
+        Rule.AGREEMENT_NOT_YET_VALID
+    ]
+    assert decide(policy(), request(sent_at=first), sender="ho", now=first).allowed
+
+
+def test_sent_at_is_only_checked_against_a_window_when_one_is_given() -> None:
+    old = request(sent_at=NOW - timedelta(days=3))
+
+    assert decide(policy(), old, sender="ho", now=NOW).allowed
+    windowed = decide(policy(), old, sender="ho", now=NOW, sent_at_window=SentAtWindow())
+    assert codes(windowed) == [Rule.SENT_AT_STALE]
+    assert "3 d before the gateway received it" in windowed.reasons[0].message
+
+
+def test_a_negative_window_is_refused() -> None:
+    with pytest.raises(ValueError, match="must not be negative"):
+        SentAtWindow(ahead=timedelta(seconds=-1))

@@ -65,6 +65,17 @@ def test_ids_must_be_lower_kebab_case(bad: str) -> None:
     error_text(document(purposes=[purpose(id=bad)]))
 
 
+def test_ids_are_at_most_the_64_characters_a_request_can_name() -> None:
+    Agreement.model_validate(document(id="a" * 64, purposes=[purpose(id="b" * 64)]))
+    assert "longer than 64 characters" in error_text(document(id="a" * 65))
+    assert "longer than 64 characters" in error_text(document(purposes=[purpose(id="b" * 65)]))
+
+
+def test_departments_are_the_codes_a_request_can_name() -> None:
+    Agreement.model_validate(document(requester="h" * 32))
+    assert "at most 32 characters" in error_text(document(requester="h" * 33))
+
+
 def test_status_must_be_active_suspended_or_ended() -> None:
     assert "status" in error_text(document(status="paused"))
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
-from policy_tools_support import SHIPPED, PolicyDir, edit, policy
+from policy_tools_support import SHIPPED, PolicyDir, crafted, edit, policy
 
 from gateway.envelope.models import ExchangeRequest
 from gateway.policy.tools import explain_request, load_compiled, read_request_file
@@ -179,3 +179,89 @@ def test_caps_are_taken_as_not_reached_and_transforms_are_named(policy_dir: Poli
     assert "released in reduced form: properties[].address.postcode: generalise" in (
         explanation.lines()
     )
+
+
+LAST_DAY = "2026-12-03"
+CRAFTED_REQUEST = """\
+requester: ho
+provider: dfe
+agreement_id: crafted-agreement
+purpose: locate
+query: [upn]
+"""
+
+
+def test_at_is_the_instant_in_utc_whatever_offset_it_is_written_with(
+    tmp_path: Path, policy_dir: PolicyDir
+) -> None:
+    """2026-12-04T00:30+01:00 is 2026-12-03T23:30Z: still the agreement's last (UTC) day."""
+    directory = policy_dir(shipped=False, files={"crafted.yaml": crafted(valid_until=LAST_DAY)})
+    request = write(tmp_path, "crafted.yaml", CRAFTED_REQUEST)
+
+    results = [
+        json.loads(
+            policy(
+                "explain", "--policies", directory, request, "--at", at, "--format", "json"
+            ).stdout
+        )
+        for at in ("2026-12-04T00:30:00+01:00", "2026-12-03T23:30:00Z", "2026-12-03T23:30:00")
+    ]
+
+    assert [r["outcome"] for r in results] == ["APPROVED"] * 3
+    assert {r["at"] for r in results} == {"2026-12-03T23:30:00+00:00"}
+
+
+def test_validity_ends_at_midnight_utc_after_the_last_day(policy_dir: PolicyDir) -> None:
+    directory = policy_dir(shipped=False, files={"crafted.yaml": crafted(valid_until=LAST_DAY)})
+    compiled = load_compiled(directory)
+
+    def outcome(at: datetime) -> str:
+        request = ExchangeRequest(
+            request_id="r1",
+            requester="ho",
+            provider="dfe",
+            agreement_id="crafted-agreement",
+            purpose="locate",
+            query={"upn": "x"},
+            sent_at=at,
+        )
+        return explain_request(compiled, request, at=at).outcome
+
+    last = datetime(2026, 12, 3, 23, 59, 59, 999000, tzinfo=UTC)
+    assert outcome(last) == "APPROVED"
+    assert outcome(last + timedelta(milliseconds=1)) == "DENIED"
+    # the same instants written in New York time decide the same way
+    new_york = timezone(timedelta(hours=-5))
+    assert outcome(last.astimezone(new_york)) == "APPROVED"
+    assert outcome((last + timedelta(milliseconds=1)).astimezone(new_york)) == "DENIED"
+
+
+def test_explain_decides_at_the_receive_time_not_the_sent_at(
+    tmp_path: Path, policy_dir: PolicyDir
+) -> None:
+    """A request sent just before the last day ended but received just after is refused, by the
+    gateway and by explain given the receive time (the audit record's ``at``)."""
+    directory = policy_dir(shipped=False, files={"crafted.yaml": crafted(valid_until=LAST_DAY)})
+    sent = CRAFTED_REQUEST + "sent_at: 2026-12-03T23:59:59Z\n"
+    request = write(tmp_path, "crafted.yaml", sent)
+
+    result = policy("explain", "--policies", directory, request, "--at", "2026-12-04T00:00:01Z")
+
+    assert "outcome: DENIED" in result.stdout
+    assert "agreement.expired" in result.stdout
+    assert "received at 2026-12-04T00:00:01+00:00, UTC day 2026-12-04" in result.stdout
+
+
+def test_a_sent_at_far_from_the_receive_time_is_denied_as_the_gateway_denies_it(
+    tmp_path: Path, policy_dir: PolicyDir
+) -> None:
+    directory = policy_dir(shipped=False, files={"crafted.yaml": crafted()})
+    request = write(tmp_path, "late.yaml", CRAFTED_REQUEST + "sent_at: 2026-12-01T09:00:00Z\n")
+
+    stale = policy("explain", "--policies", directory, request, "--at", "2026-12-03T09:00:01Z")
+    ahead = policy("explain", "--policies", directory, request, "--at", "2026-12-01T08:54:59Z")
+    near = policy("explain", "--policies", directory, request, "--at", "2026-12-01T08:55:00Z")
+
+    assert "request.sent_at_stale" in stale.stdout and "outcome: DENIED" in stale.stdout
+    assert "request.sent_at_ahead" in ahead.stdout and "outcome: DENIED" in ahead.stdout
+    assert "outcome: APPROVED" in near.stdout

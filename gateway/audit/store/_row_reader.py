@@ -12,8 +12,8 @@ negative lengths, go through a function. A length that runs past the end is foun
 read or by the final position check, so the strings themselves are not bounds-checked.
 
 Only the field types the audit record uses have a column form (strings, optional strings, longs,
-timestamps, enums, arrays of strings, arrays of records of strings); a schema with any other
-raises :class:`~gateway.errors.SchemaError` when the reader is compiled.
+timestamps and optional ones, enums, arrays of strings, arrays of records of strings); a schema
+with any other raises :class:`~gateway.errors.SchemaError` when the reader is compiled.
 """
 
 from __future__ import annotations
@@ -168,6 +168,13 @@ def _field_source(index: int, field: dict[str, Any], var: str, i: str) -> str:
         return _STRING.format(i=i, target=var)
     if avro in ("long", "int", _TIMESTAMP):
         return _LONG.format(i=i, n=var)  # times stay epoch milliseconds
+    if avro == ["null", _TIMESTAMP]:
+        return (
+            f"{i}u = data[pos]\n{i}pos += 1\n{i}if u == 2:\n"
+            + _LONG.format(i=i + "    ", n=var)
+            + f"{i}elif u == 0:\n{i}    {var} = None\n"
+            + f"{i}else:\n{i}    raise ValueError('union branch out of range')\n"
+        )
     if avro == ["null", "string"]:
         return (
             f"{i}u = data[pos]\n{i}pos += 1\n{i}if u == 2:\n"

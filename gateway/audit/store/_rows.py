@@ -36,14 +36,14 @@ COLUMNS = (
     "purpose", "outcome", "subject_key", "reasons", "fields_requested", "fields_released",
     "fields_transformed", "fields_withheld", "policy_version", "input_topic", "input_partition",
     "input_offset", "gateway_instance", "chain_sequence", "prev_hash", "audit_topic",
-    "audit_partition", "audit_offset", "message_hash",
+    "audit_partition", "audit_offset", "message_hash", "sent_at_ms",
 )  # fmt: skip
 JSON_COLUMNS = frozenset(
     {"reasons", "fields_requested", "fields_released", "fields_transformed", "fields_withheld"}
 )
 SOURCE_COLUMNS = ("audit_topic", "audit_partition", "audit_offset", "message_hash")
 """The columns of :class:`AuditCoordinates`, in its order; the others hold record fields."""
-FIELD_OF_COLUMN = {"at_ms": "at", "chain_sequence": "sequence"}
+FIELD_OF_COLUMN = {"at_ms": "at", "chain_sequence": "sequence", "sent_at_ms": "sent_at"}
 """The record field of each column not named like its field."""
 
 
@@ -73,6 +73,7 @@ def row_of(item: DecodedRecord) -> tuple[Any, ...]:
         _names(r["fields_withheld"]), r["policy_version"], r["input_topic"],
         r["input_partition"], r["input_offset"], r["gateway_instance"], r["sequence"],
         r["prev_hash"], source.topic, source.partition, source.offset, source.message_hash,
+        None if r.get("sent_at") is None else millis(r["sent_at"]),
     )  # fmt: skip
 
 
@@ -102,6 +103,8 @@ def record_of(row: Sequence[Any]) -> IndexedRecord:
         values.pop("message_hash"),
     )
     values["at"] = from_millis(values.pop("at_ms"))
+    sent_at = values.pop("sent_at_ms")
+    values["sent_at"] = None if sent_at is None else from_millis(sent_at)
     values["sequence"] = values.pop("chain_sequence")
     for column in JSON_COLUMNS:
         values[column] = _json_list(values[column])

@@ -40,7 +40,9 @@ from gateway.errors import AuditStoreError
 
 __all__ = ["SCHEMA_VERSION", "SqlAuditStore"]
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
+"""2 added ``sent_at_ms``; a version 1 store gains the column (null for its rows) when opened."""
+_ADD_SENT_AT = "ALTER TABLE audit_decision ADD COLUMN sent_at_ms {int}"
 _HOUR_MS = 3_600_000
 
 _TABLES = (
@@ -53,7 +55,8 @@ _TABLES = (
         policy_version TEXT NOT NULL, input_topic TEXT NOT NULL, input_partition {int} NOT NULL,
         input_offset {int} NOT NULL, gateway_instance TEXT NOT NULL,
         chain_sequence {int} NOT NULL, prev_hash TEXT NOT NULL, audit_topic TEXT NOT NULL,
-        audit_partition {int} NOT NULL, audit_offset {int} NOT NULL, message_hash TEXT NOT NULL)""",
+        audit_partition {int} NOT NULL, audit_offset {int} NOT NULL, message_hash TEXT NOT NULL,
+        sent_at_ms {int})""",
     """CREATE TABLE IF NOT EXISTS audit_partition_mark (
         audit_topic TEXT NOT NULL, audit_partition {int} NOT NULL, next_offset {int} NOT NULL,
         next_sequence {int}, next_prev_hash TEXT, PRIMARY KEY (audit_topic, audit_partition))""",
@@ -123,6 +126,13 @@ class SqlAuditStore(ABC):
             rows = self._run(
                 f"SELECT value FROM audit_store_meta WHERE name = {p}", ("schema_version",)
             )
+            if rows and rows[0][0] == "1":  # before requests' sent_at was audited
+                self._run(_ADD_SENT_AT.format(**self.types))
+                self._run(
+                    f"UPDATE audit_store_meta SET value = {p} WHERE name = {p}",
+                    (SCHEMA_VERSION, "schema_version"),
+                )
+                rows = [(SCHEMA_VERSION,)]
         found = rows[0][0] if rows else None
         if found != SCHEMA_VERSION:
             raise AuditStoreError(

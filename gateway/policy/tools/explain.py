@@ -4,6 +4,11 @@ Request files hold an :class:`~gateway.envelope.models.ExchangeRequest` as JSON 
 values may be personal data, so an explanation names query fields and never shows their values;
 a request file may list query field names alone (``query: [upn, surname]``). One request is
 explained on its own, so volume caps are taken as not yet reached.
+
+The clock rule is the gateway's (:mod:`gateway.policy.clock`): the request is decided at the time
+the gateway receives it (``at``, converted to UTC; by default the request's ``sent_at``, as if it
+arrived the moment it was sent), validity dates are UTC days, and a ``sent_at`` too far from that
+time denies. To explain a decision the gateway made, pass the ``at`` of its audit record.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from pydantic import ValidationError
 from gateway.envelope.models import ExchangeRequest, Reason
 from gateway.errors import ConfigError
 from gateway.policy.caps import InMemoryVolumeCounter
+from gateway.policy.clock import DEFAULT_SENT_AT_WINDOW, SentAtWindow, utc_day
 from gateway.policy.compiler import CompiledPolicy, CompiledPurpose
 from gateway.policy.decision import decide
 
@@ -42,6 +48,7 @@ class Explanation:
     purpose: str
     sender: str
     at: datetime
+    """When the gateway receives the request, in UTC: the time it is decided at."""
     allowed: bool
     outcome: str
     reasons: tuple[Reason, ...]
@@ -59,7 +66,7 @@ class Explanation:
         out = [
             f"request {self.request_id}: {self.requester} asks {self.provider} under "
             f"'{self.agreement_id}' for '{self.purpose}' (sent by {self.sender}, "
-            f"at {self.at.isoformat()})",
+            f"received at {self.at.isoformat()}, UTC day {utc_day(self.at).isoformat()})",
             f"outcome: {self.outcome}",
             "reasons:",
             *(f"  {r.code}: {r.message}" for r in self.reasons),
@@ -97,12 +104,21 @@ def explain_request(
     request: ExchangeRequest,
     sender: str | None = None,
     at: datetime | None = None,
+    sent_at_window: SentAtWindow = DEFAULT_SENT_AT_WINDOW,
 ) -> Explanation:
-    """Decide ``request`` as if ``sender`` (default: its requester) sent it at ``at`` (default:
-    its ``sent_at``; a naive time is taken as UTC) and explain the result."""
+    """Decide ``request`` as the gateway would if it received it from ``sender`` (default: its
+    requester) at ``at`` (default: its ``sent_at``; a naive time is taken as UTC, any other
+    offset converted to UTC) and explain the result."""
     sender = request.requester if sender is None else sender
-    when = _aware(request.sent_at if at is None else at)
-    decision = decide(policy, request, sender=sender, now=when, volume=InMemoryVolumeCounter())
+    when = _utc(request.sent_at if at is None else at)
+    decision = decide(
+        policy,
+        request,
+        sender=sender,
+        now=when,
+        volume=InMemoryVolumeCounter(),
+        sent_at_window=sent_at_window,
+    )
     purpose = policy.purpose(request.agreement_id, request.purpose)
     return Explanation(
         request_id=request.request_id,
@@ -138,9 +154,9 @@ def read_request_file(path: Path, *, at: datetime | None = None) -> ExchangeRequ
     if not isinstance(document, dict):
         raise ConfigError(f"{path}: expected a request's keys (requester, provider, ...)")
     document.setdefault("request_id", _DEFAULT_REQUEST_ID)
-    document.setdefault("sent_at", _aware(at) if at is not None else datetime.now(UTC))
+    document.setdefault("sent_at", _utc(at) if at is not None else datetime.now(UTC))
     if isinstance(document["sent_at"], datetime):
-        document["sent_at"] = _aware(document["sent_at"])
+        document["sent_at"] = _utc(document["sent_at"])
     document["query"] = _query(document.get("query"))
     try:
         return ExchangeRequest.model_validate(document)
@@ -166,8 +182,11 @@ def _text(value: object) -> str:
     return "" if value is None else str(value)
 
 
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.utcoffset() is not None else moment.replace(tzinfo=UTC)
+def _utc(moment: datetime) -> datetime:
+    """``moment`` in UTC; a naive one is taken to be UTC already."""
+    if moment.utcoffset() is None:
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
 
 
 def _transformed(purpose: CompiledPurpose, released: tuple[str, ...]) -> tuple[str, ...]:

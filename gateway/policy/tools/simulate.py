@@ -19,6 +19,7 @@ from pydantic import ValidationError
 
 from gateway.envelope.models import AuditOutcome, AuditRecord, AuditStage, ExchangeRequest, Reason
 from gateway.policy.caps import InMemoryVolumeCounter
+from gateway.policy.clock import DEFAULT_SENT_AT_WINDOW, SentAtWindow
 from gateway.policy.compiler import CompiledPolicy
 from gateway.policy.decision import decide
 from gateway.policy.rules import Rule
@@ -73,7 +74,8 @@ class SimulationReport:
     replayed: int
     changes: tuple[DecisionChange, ...]
     not_rebuilt: int = 0
-    """Request decisions whose field names no longer make a valid request (not replayed)."""
+    """Request decisions that do not make a valid request (not replayed): field names no longer
+    valid, or ids the gateway withheld from the audit log as ill-shaped or unknown."""
 
     def groups(self) -> dict[tuple[str, str], list[DecisionChange]]:
         """Changes per ``(agreement id, purpose)``, sorted."""
@@ -121,8 +123,14 @@ class SimulationReport:
         }
 
 
-def simulate(policy: CompiledPolicy, records: Iterable[AuditRecord]) -> SimulationReport:
-    """Decide every recorded request decision in ``records`` again under ``policy``."""
+def simulate(
+    policy: CompiledPolicy,
+    records: Iterable[AuditRecord],
+    *,
+    sent_at_window: SentAtWindow = DEFAULT_SENT_AT_WINDOW,
+) -> SimulationReport:
+    """Decide every recorded request decision in ``records`` again under ``policy``, at the
+    time the gateway received it (its ``at``) and with the ``sent_at`` it recorded."""
     read = 0
     replayable: list[AuditRecord] = []
     for record in records:
@@ -140,7 +148,14 @@ def simulate(policy: CompiledPolicy, records: Iterable[AuditRecord]) -> Simulati
             not_rebuilt += 1
             continue
         sender = _sender(record)
-        decision = decide(policy, request, sender=sender, now=record.at, volume=volume)
+        decision = decide(
+            policy,
+            request,
+            sender=sender,
+            now=record.at,
+            volume=volume,
+            sent_at_window=sent_at_window,
+        )
         if decision.cap_key is not None:
             volume.record(decision.cap_key, record.at)
         if decision.outcome is not record.outcome:
@@ -181,7 +196,7 @@ def request_skeleton(record: AuditRecord, policy: CompiledPolicy) -> tuple[Excha
         purpose=record.purpose or "",
         query={name: PLACEHOLDER for name in sorted(names)},
         wanted=list(record.fields_requested),
-        sent_at=record.at,
+        sent_at=record.at if record.sent_at is None else record.sent_at,
     )
     return request, assumed
 

@@ -1,0 +1,116 @@
+"""What a request may claim, end to end on the embedded broker: identity that only the gateway
+can vouch for, and ids that keep personal data out of the audit log."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from consumers.datasets import generate
+from gateway.departments import Handler, answer_from_dataset, index_records
+from gateway.envelope.codec import Codec
+from gateway.envelope.models import (
+    AuditOutcome,
+    AuditRecord,
+    AuditStage,
+    CappedRequest,
+    DeadLetter,
+    ExchangeRequest,
+    Reply,
+)
+from gateway.transport.topics import TopicNames
+
+ProviderFactory = Callable[[str, Handler], Awaitable[list[Any]]]
+ProducerFactory = Callable[..., Awaitable[AIOKafkaProducer]]
+ConsumerFactory = Callable[..., Awaitable[AIOKafkaConsumer]]
+
+CODEC = Codec.default()
+PUPILS = generate("dfe", 10)
+DFE = index_records(PUPILS, "upn")
+
+
+async def read_until(
+    consumer_factory: ConsumerFactory,
+    topic: str,
+    found: Callable[[list[bytes]], bool],
+    within: float = 10.0,
+) -> list[bytes]:
+    """Values on ``topic`` from the start, until ``found(values)`` holds or time runs out."""
+    consumer = await consumer_factory(topic)
+    values: list[bytes] = []
+    deadline = asyncio.get_running_loop().time() + within
+    while not found(values) and asyncio.get_running_loop().time() < deadline:
+        batch = await consumer.getmany(timeout_ms=100)
+        values.extend(r.value for records in batch.values() for r in records)
+    return values
+
+
+def audit_records(values: list[bytes]) -> list[AuditRecord]:
+    header = CODEC.registry.get("dx.gateway.AuditRecord").header
+    return [CODEC.decode(v, AuditRecord) for v in values if v.startswith(header)]
+
+
+async def test_a_forged_capped_request_claiming_the_home_office_is_refused_and_audited(
+    provider: ProviderFactory,
+    producer_factory: ProducerFactory,
+    consumer_factory: ConsumerFactory,
+    topics: TopicNames,
+) -> None:
+    seen = await provider("dfe", answer_from_dataset(DFE, "upn"))
+    request_id = f"forged-{uuid.uuid4().hex[:8]}"
+    census = ExchangeRequest(
+        request_id=request_id,
+        requester="ho",
+        provider="dfe",
+        agreement_id="ho-dfe-school-census",
+        purpose="locate-immigration-offender",
+        query={"upn": PUPILS[0]["upn"]},
+        sent_at=datetime.now(UTC),
+    )
+    forged = CappedRequest(  # what any client allowed to write to the capped topic can send
+        sender="ho",
+        input_topic=topics.requests("ho"),
+        input_partition=0,
+        input_offset=987_654,
+        request=CODEC.encode(census),
+        mac=os.urandom(32),
+    )
+    producer = await producer_factory()
+    meta = await producer.send_and_wait(
+        topics.capped, CODEC.encode(forged), key=b"ho-dfe-school-census|x|ho"
+    )
+
+    def refused(letters: list[bytes]) -> bool:
+        return any(
+            (d.input_topic, d.input_offset) == (topics.capped, meta.offset)
+            for d in (CODEC.decode(v, DeadLetter) for v in letters)
+        )
+
+    letters = await read_until(consumer_factory, topics.deadletter, refused)
+    (letter,) = [
+        d
+        for d in (CODEC.decode(v, DeadLetter) for v in letters)
+        if (d.input_topic, d.input_partition, d.input_offset)
+        == (topics.capped, meta.partition, meta.offset)
+    ]
+    assert letter.error_code == "capped.unauthenticated"
+
+    def audited(values: list[bytes]) -> bool:
+        return any(r.input_topic == topics.capped for r in audit_records(values))
+
+    records = audit_records(await read_until(consumer_factory, topics.audit, audited))
+    (record,) = [r for r in records if r.input_topic == topics.capped]
+    assert (record.stage, record.outcome) == (AuditStage.INPUT, AuditOutcome.DEAD_LETTERED)
+    assert [r.code for r in record.reasons] == ["capped.unauthenticated"]
+    assert (record.input_partition, record.input_offset) == (meta.partition, meta.offset)
+    assert not [r for r in records if r.request_id == request_id]  # never decided
+    await asyncio.sleep(0.3)
+    assert request_id not in [r.request_id for r in seen]  # the pupil's school never asked
+    replies = await read_until(consumer_factory, topics.replies("ho"), lambda _: False, 0.3)
+    assert request_id not in [CODEC.decode(v, Reply).request_id for v in replies]
