@@ -1,17 +1,24 @@
 """Requests without the envelope's shape: reasons that name each field and the rule it breaks,
-and never the value (see :mod:`gateway.audit.withheld`)."""
+and never the value (see :mod:`gateway.audit.withheld`); and what of such a request can be
+trusted enough to send its requester a denial."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pydantic import ValidationError
 
 from gateway.audit.withheld import WithheldValues
-from gateway.envelope.models import Reason
+from gateway.envelope.models import (
+    DEPARTMENT_PATTERN,
+    POLICY_ID_PATTERN,
+    REQUEST_ID_PATTERN,
+    Reason,
+)
 
-__all__ = ["MALFORMED_REQUEST", "malformed_reasons"]
+__all__ = ["MALFORMED_REQUEST", "malformed_reasons", "recovered_request_id", "reply_parties"]
 
 MALFORMED_REQUEST = "request.malformed"
 """The reason code (and dead-letter code) of a request that does not have the envelope's shape."""
@@ -22,6 +29,13 @@ _SHAPES = {
     "provider": "a department code: a lower-case letter, then up to 31 of a-z, 0-9 and '_'",
     "agreement_id": "an agreement id: a lower-case slug of up to 64 characters (a-z, 0-9, '-')",
     "purpose": "a purpose id: a lower-case slug of up to 64 characters (a-z, 0-9, '-')",
+}
+_PATTERNS = {
+    "request_id": re.compile(REQUEST_ID_PATTERN),
+    "requester": re.compile(DEPARTMENT_PATTERN),
+    "provider": re.compile(DEPARTMENT_PATTERN),
+    "agreement_id": re.compile(POLICY_ID_PATTERN),
+    "purpose": re.compile(POLICY_ID_PATTERN),
 }
 _SHOWN = 5
 """Withheld values listed per field at most; the rest are counted."""
@@ -69,3 +83,25 @@ def _listed(values: Sequence[object], withheld: WithheldValues) -> str:
     shown = ", ".join(withheld.invalid(v) for v in values[:_SHOWN])
     more = len(values) - _SHOWN
     return shown + (f" and {more} more" if more > 0 else "")
+
+
+def recovered_request_id(raw: Mapping[str, Any]) -> str | None:
+    """The request id of a malformed request when it has its shape (then it may key a reply
+    and be named in the audit log), else None."""
+    return _well_shaped(raw, "request_id")
+
+
+def reply_parties(raw: Mapping[str, Any], withheld: WithheldValues) -> dict[str, str]:
+    """Provider, agreement and purpose for the denial of a malformed request: each as it was
+    asked for when it has its shape, else as ``withheld`` describes it."""
+    return {
+        name: shaped
+        if (shaped := _well_shaped(raw, name)) is not None
+        else withheld.invalid(raw[name])
+        for name in ("provider", "agreement_id", "purpose")
+    }
+
+
+def _well_shaped(raw: Mapping[str, Any], name: str) -> str | None:
+    value = raw.get(name)
+    return value if isinstance(value, str) and _PATTERNS[name].fullmatch(value) else None

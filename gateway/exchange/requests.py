@@ -34,7 +34,7 @@ from gateway.errors import IdentityError
 from gateway.exchange.auditing import AuditTrail
 from gateway.exchange.dedupe import SeenIds
 from gateway.exchange.forwarding import ForwardSigner
-from gateway.exchange.malformed import malformed_reasons
+from gateway.exchange.malformed import malformed_reasons, recovered_request_id, reply_parties
 from gateway.exchange.messages import BatchOutputs, InputMessage, OutputMessage
 from gateway.exchange.reasons import DUPLICATE_REQUEST, FORWARD_UNAUTHENTICATED
 from gateway.exchange.tokens import TokenSigner
@@ -99,7 +99,7 @@ class RequestPath:
         try:
             request = ExchangeRequest.model_validate(raw)
         except ValidationError as exc:
-            self._malformed(msg, raw, exc, policy, now, out)
+            self._malformed(msg, dept, raw, exc, policy, now, out)
             return
         capped = policy.capped
         if capped and (request.agreement_id, request.purpose) in capped:
@@ -167,6 +167,7 @@ class RequestPath:
     def _malformed(
         self,
         msg: InputMessage,
+        dept: str,
         raw: Mapping[str, Any],
         error: ValidationError,
         policy: CompiledPolicy,
@@ -174,9 +175,32 @@ class RequestPath:
         out: BatchOutputs,
     ) -> None:
         """Refuse a request without the envelope's shape: audited and dead-lettered, naming each
-        field at fault and withholding its value."""
+        field at fault and withholding its value. When its request id has its shape, ``dept``
+        (whose topic carried it) also gets the denial, once, instead of waiting in vain."""
         reasons = malformed_reasons(raw, error, self._withheld)
-        self._trail.refuse(msg, reasons, policy.version, now, out)
+        request_id = recovered_request_id(raw)
+        if request_id is None:
+            self._trail.refuse(msg, reasons, policy.version, now, out)
+            return
+        known = {"request_id": request_id, "requester": dept, "sent_at": raw.get("sent_at")}
+        self._trail.refuse(msg, reasons, policy.version, now, out, **known)
+        seen_key = ("request", dept, request_id)
+        if not self._seen.add(seen_key):  # redelivered, or the id was used before: no 2nd reply
+            return
+        out.seen_keys.append(seen_key)
+        reply = self._codec.encode_fields(
+            Reply,
+            {
+                "request_id": request_id,
+                "requester": dept,
+                **reply_parties(raw, self._withheld),
+                "outcome": ReplyOutcome.DENIED,
+                "reasons": reasons,
+                "policy_version": policy.version,
+                "replied_at": now,
+            },
+        )
+        out.routed.append(OutputMessage(self._topics.replies(dept), request_id.encode(), reply))
 
     def _decide(
         self,

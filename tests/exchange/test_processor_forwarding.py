@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -147,14 +148,14 @@ def test_a_genuine_forward_altered_in_any_field_is_refused(
     processor: ExchangeProcessor, change: dict[str, object]
 ) -> None:
     signer = ForwardSigner.for_tokens(TokenSigner(SECRET))
-    genuine = {
+    genuine: dict[str, Any] = {
         "sender": "ho",
         "input_topic": TOPICS.requests("ho"),
         "input_partition": 0,
         "input_offset": 5,
         "request": census_request(),
     }
-    mac = signer.sign(**genuine)  # type: ignore[arg-type]
+    mac = signer.sign(**genuine)
 
     assert_refused(on_capped(processor, forged(mac, **{**genuine, **change})))
 
@@ -163,7 +164,7 @@ def test_a_forward_made_by_another_instance_with_the_same_token_secret_is_decide
     processor: ExchangeProcessor,
 ) -> None:
     other = ForwardSigner.for_tokens(TokenSigner(SECRET))
-    fields = {
+    fields: dict[str, Any] = {
         "sender": "ho",
         "input_topic": TOPICS.requests("ho"),
         "input_partition": 0,
@@ -171,7 +172,7 @@ def test_a_forward_made_by_another_instance_with_the_same_token_secret_is_decide
         "request": census_request(),
     }
 
-    out = on_capped(processor, forged(other.sign(**fields), **fields))  # type: ignore[arg-type]
+    out = on_capped(processor, forged(other.sign(**fields), **fields))
 
     (record,) = [CODEC.decode(m.value, AuditRecord) for m in out.audit]
     assert record.stage is AuditStage.REQUEST and record.outcome is AuditOutcome.APPROVED

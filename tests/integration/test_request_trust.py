@@ -10,10 +10,17 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from consumers.datasets import generate
-from gateway.departments import Handler, answer_from_dataset, index_records
+from gateway.departments import (
+    DepartmentClient,
+    ExchangeTimeout,
+    Handler,
+    answer_from_dataset,
+    index_records,
+)
 from gateway.envelope.codec import Codec
 from gateway.envelope.models import (
     AuditOutcome,
@@ -23,9 +30,11 @@ from gateway.envelope.models import (
     DeadLetter,
     ExchangeRequest,
     Reply,
+    ReplyOutcome,
 )
 from gateway.transport.topics import TopicNames
 
+ClientFactory = Callable[[str], Awaitable[DepartmentClient]]
 ProviderFactory = Callable[[str, Handler], Awaitable[list[Any]]]
 ProducerFactory = Callable[..., Awaitable[AIOKafkaProducer]]
 ConsumerFactory = Callable[..., Awaitable[AIOKafkaConsumer]]
@@ -113,4 +122,88 @@ async def test_a_forged_capped_request_claiming_the_home_office_is_refused_and_a
     await asyncio.sleep(0.3)
     assert request_id not in [r.request_id for r in seen]  # the pupil's school never asked
     replies = await read_until(consumer_factory, topics.replies("ho"), lambda _: False, 0.3)
+    assert request_id not in [CODEC.decode(v, Reply).request_id for v in replies]
+
+
+PERSONAL = "Jane Doe 1970-01-01 NHS 9990001234 HIV+"
+
+
+def unchecked_request(request_id: str, **overrides: Any) -> ExchangeRequest:
+    """A request the envelope would refuse to build: sent as a client without the model's
+    checks would send it (valid Avro all the same)."""
+    fields: dict[str, Any] = {
+        "request_id": request_id,
+        "requester": "nhs",
+        "provider": "ho",
+        "agreement_id": "nhs-ho-status-check",
+        "purpose": "overseas-visitor-charging",
+        "query": {"person_id": "HO-000001"},
+        "wanted": [],
+        "sent_at": datetime.now(UTC).replace(microsecond=0),
+    }
+    fields.update(overrides)
+    return ExchangeRequest.model_construct(**fields)
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        {"wanted": ["address postcode"]},
+        {"wanted": [f"field_{i}" for i in range(257)]},
+        {"purpose": PERSONAL},
+        {"agreement_id": PERSONAL},
+    ],
+    ids=["field-path", "too-many-fields", "purpose", "agreement-id"],
+)
+async def test_a_malformed_request_gets_a_prompt_denial_instead_of_a_timeout(
+    department: ClientFactory,
+    consumer_factory: ConsumerFactory,
+    topics: TopicNames,
+    fault: dict[str, Any],
+) -> None:
+    nhs = await department("nhs")
+    request_id = f"bad-{uuid.uuid4().hex[:8]}"
+    started = asyncio.get_running_loop().time()
+
+    reply = await nhs.exchange(unchecked_request(request_id, **fault), timeout=8)
+
+    assert asyncio.get_running_loop().time() - started < 5
+    assert reply.outcome is ReplyOutcome.DENIED and reply.request_id == request_id
+    assert {r.code for r in reply.reasons} == {"request.malformed"}
+    assert all(PERSONAL not in r.message for r in reply.reasons)
+
+    def audited(values: list[bytes]) -> bool:
+        return any(r.request_id == request_id for r in audit_records(values))
+
+    values = await read_until(consumer_factory, topics.audit, audited)
+    (record,) = [r for r in audit_records(values) if r.request_id == request_id]
+    assert (record.stage, record.outcome) == (AuditStage.INPUT, AuditOutcome.DEAD_LETTERED)
+    assert record.requester == "nhs" and record.reasons == reply.reasons
+    text = b"".join(values).decode("utf-8", errors="replace")
+    for part in (PERSONAL, *PERSONAL.split()):
+        assert part not in text
+
+    def dead_lettered(letters: list[bytes]) -> bool:
+        return any(CODEC.decode(v, DeadLetter).key == request_id.encode() for v in letters)
+
+    letters = await read_until(consumer_factory, topics.deadletter, dead_lettered)
+    assert dead_lettered(letters)
+
+
+async def test_a_malformed_request_whose_id_cannot_be_trusted_is_only_dead_lettered(
+    department: ClientFactory,
+    consumer_factory: ConsumerFactory,
+    topics: TopicNames,
+) -> None:
+    nhs = await department("nhs")
+    request_id = f"bad {PERSONAL}"
+
+    with pytest.raises(ExchangeTimeout):
+        await nhs.exchange(unchecked_request(request_id), timeout=1.5)
+
+    def dead_lettered(letters: list[bytes]) -> bool:
+        return any(CODEC.decode(v, DeadLetter).key == request_id.encode() for v in letters)
+
+    assert dead_lettered(await read_until(consumer_factory, topics.deadletter, dead_lettered))
+    replies = await read_until(consumer_factory, topics.replies("nhs"), lambda _: False, 0.3)
     assert request_id not in [CODEC.decode(v, Reply).request_id for v in replies]
