@@ -75,7 +75,7 @@ class PostgresAuditStore(SqlAuditStore):
 
     def _connection(self) -> psycopg.Connection[tuple[Any, ...]]:
         """The connection; a new one if the last was lost (and reported as unavailable)."""
-        if self._conn.closed or self._conn.broken:
+        if self._conn.broken:
             self._conn.close()
             self._conn = self._connect()
         return self._conn
