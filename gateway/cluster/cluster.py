@@ -53,6 +53,15 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child before e
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
+def _new_cluster_id() -> str:
+    """A Kafka cluster id (URL-safe base64 of 16 random bytes) that does not start with ``-``,
+    which the storage tool's argument parser would take for an option."""
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+        if not cluster_id.startswith("-"):
+            return cluster_id
+
+
 def _listening(host: str, port: int) -> bool:
     try:
         with socket.create_connection((host, port), timeout=0.5):
@@ -217,7 +226,7 @@ class KafkaCluster:
         if cluster_id_file.is_file():
             cluster_id = cluster_id_file.read_text().strip()
         else:
-            cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+            cluster_id = _new_cluster_id()
         formats: list[tuple[int, subprocess.Popen[bytes]]] = []
         for node in self.nodes:
             folder = self._node_dir(node.node_id)
