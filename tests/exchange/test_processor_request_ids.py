@@ -166,3 +166,57 @@ def test_known_ids_are_written_as_they_are(processor: ExchangeProcessor) -> None
     (record,) = [CODEC.decode(m.value, AuditRecord) for m in out.audit]
     assert (record.purpose, record.agreement_id) == ("right-to-work", "nhs-ho-status-check")
     assert "'right-to-work'" in record.reasons[0].message
+
+
+# --- the requester hears of it --------------------------------------------------------------
+
+
+def replies(out: BatchOutputs) -> list[Reply]:
+    return [CODEC.decode(m.value, Reply) for m in out.routed if m.topic == TOPICS.replies("nhs")]
+
+
+def test_a_malformed_request_with_a_well_shaped_id_is_denied_with_a_reply_to_its_sender(
+    processor: ExchangeProcessor,
+) -> None:
+    out = send(processor, status_check(purpose=PERSONAL, wanted=["address postcode"]))
+
+    (reply,) = replies(out)
+    assert (reply.request_id, reply.requester, reply.outcome) == (
+        "req-1",
+        "nhs",
+        ReplyOutcome.DENIED,
+    )
+    assert [r.code for r in reply.reasons] == ["request.malformed"] * 2
+    assert (reply.provider, reply.agreement_id) == ("ho", "nhs-ho-status-check")
+    assert WITHHELD.fullmatch(reply.purpose) is not None  # not repeated, even to its sender
+    (record,) = [CODEC.decode(m.value, AuditRecord) for m in out.audit]
+    assert (record.request_id, record.requester, record.sent_at) == ("req-1", "nhs", NOW)
+    assert record.reasons == reply.reasons
+    assert [m.topic for m in out.routed] == [TOPICS.deadletter, TOPICS.replies("nhs")]
+    assert out.routed[1].key == b"req-1"
+
+
+def test_a_malformed_request_is_answered_once_and_its_id_counts_as_used(
+    processor: ExchangeProcessor,
+) -> None:
+    first = send(processor, status_check(wanted=["Address"]))
+    again = send(processor, status_check(wanted=["Address"]))  # redelivered
+    fixed = send(processor, status_check())  # the same id, now well-formed
+
+    assert len(replies(first)) == 1 and replies(again) == []
+    assert [m.topic for m in again.routed] == [TOPICS.deadletter]  # still refused, audited
+    assert len(again.audit) == 1
+    assert [CODEC.decode(m.value, AuditRecord).outcome for m in fixed.audit] == [
+        AuditOutcome.DUPLICATE
+    ]
+
+
+def test_a_malformed_request_whose_id_is_ill_shaped_gets_no_reply(
+    processor: ExchangeProcessor,
+) -> None:
+    out = send(processor, status_check(request_id=PERSONAL))
+
+    assert replies(out) == []
+    assert [m.topic for m in out.routed] == [TOPICS.deadletter]
+    (record,) = [CODEC.decode(m.value, AuditRecord) for m in out.audit]
+    assert record.request_id is None and record.requester is None
