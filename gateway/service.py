@@ -44,17 +44,30 @@ log = logging.getLogger("gateway")
 
 
 def build_processor(settings: GatewaySettings, codec: Codec | None = None) -> ExchangeProcessor:
-    """Load and compile the policies and assemble the pure core."""
+    """Load and compile the policies and assemble the pure core.
+
+    Outside development mode (``GATEWAY_ENV``), a development secret or signing key stops it
+    with a :class:`~gateway.errors.ConfigError`; in development mode they are used with a
+    warning."""
     policy = policy_compiler(settings)(load_policies(settings.policies_dir))
-    if settings.uses_dev_pseudonym_secret:
-        log.warning("using the development pseudonym secret; set GATEWAY_PSEUDONYM_SECRET")
-    if settings.uses_dev_secrets:
-        log.warning(
-            "using the development token and subject-key secrets; set GATEWAY_TOKEN_SECRET "
-            "and GATEWAY_SUBJECT_KEY_SECRET in production"
-        )
     codec = codec or Codec(SchemaRegistry.from_dir(settings.schemas_dir))
     signing_key = settings.message_signing_key
+    message_signer = MessageSigner.load(signing_key.get_secret_value() if signing_key else None)
+    audit_chain = audit_chain_from_settings(settings, codec)
+    development_keys = [
+        name
+        for name, is_development in (
+            ("GATEWAY_MESSAGE_SIGNING_KEY", message_signer.is_development),
+            ("GATEWAY_AUDIT_SIGNING_KEY", audit_chain.signed_by_development_key),
+        )
+        if is_development
+    ]
+    settings.refuse_development_material(development_keys)
+    if settings.uses_dev_secrets:
+        log.warning(
+            "using the development secrets; set %s in production",
+            ", ".join(settings.development_secrets),
+        )
     return ExchangeProcessor(
         policy=policy,
         codec=codec,
@@ -64,8 +77,8 @@ def build_processor(settings: GatewaySettings, codec: Codec | None = None) -> Ex
         instance_id=settings.instance_id,
         token_ttl=timedelta(seconds=settings.token_ttl_seconds),
         seen=SeenIds(settings.dedupe_capacity),
-        audit_chain=audit_chain_from_settings(settings, codec),
-        message_signer=MessageSigner.load(signing_key.get_secret_value() if signing_key else None),
+        audit_chain=audit_chain,
+        message_signer=message_signer,
         sent_at_window=settings.sent_at_window,
     )
 

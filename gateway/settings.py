@@ -6,6 +6,7 @@ It fails closed: an unusable value stops start-up with a clear message instead o
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
@@ -14,6 +15,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from gateway.envelope.models import DEPARTMENT_PATTERN
+from gateway.errors import ConfigError
 from gateway.policy.clock import SentAtWindow
 
 __all__ = ["DEFAULT_DEPARTMENTS", "GatewaySettings"]
@@ -23,9 +25,21 @@ DEFAULT_DEPARTMENTS = ("dfe", "dwp", "hmrc", "ho", "nhs", "rtw")
 Pensions, NHS, and the right-to-work/right-to-rent checking service used by employers,
 landlords and banks."""
 
+DEVELOPMENT = "development"
+"""The default mode (``GATEWAY_ENV``): the public development secrets and keys run, with a
+warning. Any other mode (``production``, ``staging``, ...) refuses to start on them."""
+
 _DEV_SECRET = "dev-only-token-secret-change-me"
+_DEV_SUBJECT_KEY_SECRET = "dev-only-subject-key-change-me"
 _DEV_PSEUDONYM_SECRET = "dev-only-pseudonym-secret-change-me"
 _DEV_CONSOLE_SECRET = "dev-only-console-secret-change-me"
+_DEV_SECRETS = {
+    "token_secret": _DEV_SECRET,
+    "subject_key_secret": _DEV_SUBJECT_KEY_SECRET,
+    "pseudonym_secret": _DEV_PSEUDONYM_SECRET,
+    "console_secret": _DEV_CONSOLE_SECRET,
+}
+"""Every secret with a development default, by field."""
 
 
 class GatewaySettings(BaseSettings):
@@ -33,6 +47,9 @@ class GatewaySettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="GATEWAY_", extra="ignore")
 
+    env: str = Field(default=DEVELOPMENT, pattern=r"^[a-z][a-z0-9_-]*$")
+    """``development`` (default) or any other mode, in which development secrets and keys
+    stop start-up (:meth:`refuse_development_material`)."""
     bootstrap: str | None = None
     """Kafka bootstrap servers; None starts the embedded broker in-process."""
     topic_prefix: str = "dx"
@@ -44,7 +61,7 @@ class GatewaySettings(BaseSettings):
     instance_id: str = "gateway-1"
     token_secret: SecretStr = SecretStr(_DEV_SECRET)
     """HMAC key for approval tokens; providers never see it, so they cannot forge a token."""
-    subject_key_secret: SecretStr = SecretStr("dev-only-subject-key-change-me")
+    subject_key_secret: SecretStr = SecretStr(_DEV_SUBJECT_KEY_SECRET)
     """HMAC key for pseudonymous subject keys in audit records."""
     token_ttl_seconds: int = Field(default=24 * 3600, ge=1)
     batch_max_records: int = Field(default=2000, ge=1)
@@ -133,5 +150,32 @@ class GatewaySettings(BaseSettings):
         return self.console_secret.get_secret_value() == _DEV_CONSOLE_SECRET
 
     @property
+    def is_development(self) -> bool:
+        return self.env == DEVELOPMENT
+
+    @property
+    def development_secrets(self) -> list[str]:
+        """The variables of every secret still at its (public) development default."""
+        return [
+            f"GATEWAY_{field.upper()}"
+            for field, dev in _DEV_SECRETS.items()
+            if getattr(self, field).get_secret_value() == dev
+        ]
+
+    @property
     def uses_dev_secrets(self) -> bool:
-        return self.token_secret.get_secret_value() == _DEV_SECRET
+        """Whether any secret with a development default still has it."""
+        return bool(self.development_secrets)
+
+    def refuse_development_material(self, development_keys: Iterable[str] = ()) -> None:
+        """Outside development mode, raise :class:`ConfigError` naming every development secret
+        and every development key in ``development_keys`` (names of the settings that load
+        them); in development mode, do nothing."""
+        if self.is_development:
+            return
+        names = [*self.development_secrets, *development_keys]
+        if names:
+            raise ConfigError(
+                f"GATEWAY_ENV={self.env}: refusing to start on the public development "
+                f"secrets and keys; set {', '.join(names)}"
+            )

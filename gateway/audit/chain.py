@@ -178,6 +178,11 @@ class AuditChain:
         """Partitions with a head."""
         return sorted(self._partitions)
 
+    @property
+    def signed_by_development_key(self) -> bool:
+        """Whether checkpoints are signed with the development key shipped in ``config/``."""
+        return self._signer is not None and self._signer.is_development
+
     # --- sealing --------------------------------------------------------------------------------
 
     def seal(self, partition: int, **fields: Any) -> bytes:

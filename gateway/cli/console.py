@@ -64,6 +64,7 @@ def console_group(
     accounts = load_users(users_file)
     if users is None:
         log.warning("console users are the DEVELOPMENT users of %s (known passwords)", users_file)
+    settings.refuse_development_material(["--users"] if users is None else [])
     if settings.uses_dev_console_secret:
         log.warning("console sessions are signed with the development secret; set "
                     "GATEWAY_CONSOLE_SECRET")  # fmt: skip

@@ -37,6 +37,8 @@ def test_help_lists_the_commands() -> None:
         (("run", "--shard", "3/2"), {}, "shard must look like I/N"),
         (("run",), {"GATEWAY_DEPARTMENTS": "Home Office"}, "lower-case identifier"),
         (("run", "--policies", "/nonexistent"), {}, "not a directory of agreement files"),
+        (("run",), {"GATEWAY_ENV": "production"}, "GATEWAY_SUBJECT_KEY_SECRET"),
+        (("console",), {"GATEWAY_ENV": "production"}, "GATEWAY_CONSOLE_SECRET"),
     ],
 )
 def test_bad_settings_stop_the_gateway_with_a_clear_message_and_exit_code_2(
