@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import hmac
+from collections.abc import Mapping
 
 from cryptography.hazmat.primitives.hashes import SHA256
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from gateway.envelope.datasets import SUBJECT_IDENTIFIER_BY_PROVIDER
 from gateway.errors import ConfigError
 
 __all__ = ["SubjectKeyer", "identifier_key", "normalise_identifier", "parse_identifier"]
@@ -39,6 +41,16 @@ class SubjectKeyer:
     def key(self, field: str, value: str) -> str:
         message = f"{field}={normalise_identifier(value)}".encode()
         return hmac.digest(self._key, message, "sha256").hex()[:32]
+
+    def subject_key(self, provider: str, values: Mapping[str, object]) -> str | None:
+        """The key of the person ``values`` (a query to ``provider`` or a record from it) names
+        by the identifier ``provider`` looks people up by; None when that field is missing, not
+        a string, or empty (an empty identifier names nobody, so it never gets a key)."""
+        field = SUBJECT_IDENTIFIER_BY_PROVIDER.get(provider)
+        value = values.get(field) if field is not None else None
+        if field is None or not isinstance(value, str) or not value.strip():
+            return None
+        return self.key(field, value)
 
 
 def parse_identifier(identifier: str) -> tuple[str, str | None]:

@@ -20,7 +20,6 @@ from pydantic import ValidationError
 from gateway.audit.subject import SubjectKeyer
 from gateway.audit.withheld import WithheldValues
 from gateway.envelope.codec import ENVELOPE_NAMESPACE, Codec
-from gateway.envelope.datasets import SUBJECT_IDENTIFIER_BY_PROVIDER
 from gateway.envelope.models import (
     AuditOutcome,
     AuditStage,
@@ -215,7 +214,7 @@ class RequestPath:
     ) -> None:
         """Decide ``request`` from ``dept``, received as ``msg``; audit it on the chain of
         partition ``chain`` (default: ``msg``'s) and count an approval in ``volume``."""
-        subject_key = self._subject_key(request.provider, request.query)
+        subject_key = self._subjects.subject_key(request.provider, request.query)
         seen_key = ("request", dept, request.request_id)
         shown = self._shown(request, dept, policy)  # what the decision and the audit may name
         if not self._seen.add(seen_key):
@@ -339,10 +338,3 @@ class RequestPath:
         if request.provider not in policy.party_ids:
             changes["provider"] = self._withheld.unknown(request.provider)
         return request.model_copy(update=changes) if changes else request
-
-    def _subject_key(self, provider: str, values: Mapping[str, Any]) -> str | None:
-        identifier = SUBJECT_IDENTIFIER_BY_PROVIDER.get(provider)
-        value = values.get(identifier) if identifier else None
-        if identifier and isinstance(value, str) and value:
-            return self._subjects.key(identifier, value)
-        return None

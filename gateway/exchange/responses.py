@@ -16,7 +16,7 @@ from typing import Any
 
 from gateway.audit.subject import SubjectKeyer
 from gateway.envelope.codec import Codec
-from gateway.envelope.datasets import DATASET_BY_PROVIDER, SUBJECT_IDENTIFIER_BY_PROVIDER
+from gateway.envelope.datasets import DATASET_BY_PROVIDER
 from gateway.envelope.models import (
     AuditOutcome,
     AuditStage,
@@ -194,7 +194,7 @@ class ResponsePath:
             fields_released=list(result.released),
             fields_transformed=list(result.transformed),
             fields_withheld=list(result.withheld),
-            subject_key=self._subject_key(response.responder, record),
+            subject_key=self._subjects.subject_key(response.responder, record),
             **context,
         )
         self._reply(
@@ -244,13 +244,6 @@ class ResponsePath:
                 )
             ]
         return []
-
-    def _subject_key(self, provider: str, record: Mapping[str, Any]) -> str | None:
-        identifier = SUBJECT_IDENTIFIER_BY_PROVIDER.get(provider)
-        value = record.get(identifier) if identifier else None
-        if identifier and isinstance(value, str):
-            return self._subjects.key(identifier, value)
-        return None
 
     def _reply(self, out: BatchOutputs, fields: Mapping[str, Any], **extra: Any) -> None:
         reply = {**fields, **extra}

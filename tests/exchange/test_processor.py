@@ -232,6 +232,15 @@ def test_audit_records_carry_field_names_and_a_pseudonymous_key_never_values(
     assert "person_id" in record.fields_released
 
 
+def test_a_request_whose_identifier_is_only_spaces_gets_no_subject_key(
+    processor: ExchangeProcessor,
+) -> None:
+    request = status_check(query={"person_id": "   ", "surname": "Okafor"})
+    out = run(processor, _input(TOPICS.requests("nhs"), CODEC.encode(request)))
+
+    assert audits(out)[0].subject_key is None
+
+
 # --- response path ------------------------------------------------------------------------------
 
 
@@ -254,6 +263,19 @@ def test_a_verified_response_is_redacted_to_the_purposes_fields_and_sent_to_the_
     assert record.outcome is AuditOutcome.REDACTED
     assert "address.postcode" in record.fields_withheld
     assert record.subject_key is not None
+
+
+@pytest.mark.parametrize("identifier", ["", "   "])
+def test_a_provider_record_with_an_empty_identifier_gets_no_subject_key(
+    processor: ExchangeProcessor, identifier: str
+) -> None:
+    routed = approve(processor, status_check())
+    found = {**ho_record(), "person_id": identifier}
+    out = run(processor, _input(TOPICS.responses("ho"), answer(routed, found)))
+
+    (record,) = audits(out)
+    assert record.outcome is AuditOutcome.REDACTED
+    assert record.subject_key is None
 
 
 def test_a_response_with_a_forged_token_is_blocked_and_nothing_reaches_the_requester(
