@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import functools
 import random
 from collections.abc import Sequence
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
-from aiokafka.partitioner import murmur2
 
 from gateway.exchange.messages import OutputMessage
+from gateway.transport.partitioning import key_partition
 
 __all__ = ["send_and_wait_all"]
 
@@ -35,7 +34,7 @@ async def send_and_wait_all(producer: AIOKafkaProducer, messages: Sequence[Outpu
         if m.partition is not None:
             p = m.partition
         elif m.key is not None:
-            p = ids[_key_hash(m.key) % len(ids)]
+            p = ids[key_partition(m.key, len(ids))]
         else:
             p = random.choice(ids)
         batch = batches.get((m.topic, p))
@@ -49,10 +48,3 @@ async def send_and_wait_all(producer: AIOKafkaProducer, messages: Sequence[Outpu
         batch.close()  # complete: a closed batch is sent at once instead of lingering
         acks.append(await producer.send_batch(batch, topic, partition=p))
     await asyncio.gather(*acks)
-
-
-@functools.lru_cache(maxsize=16_384)
-def _key_hash(key: bytes) -> int:
-    """The default partitioner's hash of a key. Cached: a request's audit record and its routed
-    message share the key (the request id), and the pure-Python murmur2 costs about 8 µs."""
-    return int(murmur2(key)) & 0x7FFFFFFF

@@ -15,12 +15,12 @@ from datetime import UTC, datetime
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import KafkaError
-from aiokafka.partitioner import murmur2
 
 from gateway.envelope.codec import Codec
 from gateway.envelope.models import AuditRecord
 from gateway.errors import DecodeError, TransportError
 from gateway.policy.caps import CapKey, VolumeCounter, approvals, cap_key_bytes
+from gateway.transport.partitioning import key_partition
 
 __all__ = ["cap_partition", "restore_volume", "start_of_utc_day"]
 
@@ -35,7 +35,7 @@ def start_of_utc_day(now: datetime) -> datetime:
 def cap_partition(key: CapKey, partitions: int) -> int:
     """The capped-topic partition of ``key``: what the producer's default partitioner picks for
     :func:`~gateway.policy.caps.cap_key_bytes` among partitions ``0 .. partitions - 1``."""
-    return (int(murmur2(cap_key_bytes(key))) & 0x7FFFFFFF) % partitions
+    return key_partition(cap_key_bytes(key), partitions)
 
 
 async def restore_volume(
