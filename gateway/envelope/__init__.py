@@ -1,4 +1,5 @@
-"""Envelope: the gateway's messages as pydantic models, their Avro schemas and the wire codec."""
+"""Envelope: the gateway's messages as pydantic models, their Avro schemas, the wire codec and
+the topics they travel on."""
 
 from gateway.envelope.codec import ENVELOPE_NAMESPACE, Codec
 from gateway.envelope.datasets import (
@@ -30,6 +31,7 @@ from gateway.envelope.schemas import (
     SchemaRegistry,
     default_schemas_dir,
 )
+from gateway.envelope.topics import TopicNames
 
 __all__ = [
     "DATASET_BY_PROVIDER",
@@ -55,6 +57,7 @@ __all__ = [
     "ResponseStatus",
     "RoutedRequest",
     "SchemaRegistry",
+    "TopicNames",
     "default_schemas_dir",
     "field_paths",
 ]

@@ -15,9 +15,9 @@ from gateway.audit.chain import CHECKPOINT_KEY, AuditChain
 from gateway.audit.gaps import InputGap
 from gateway.envelope.codec import Codec
 from gateway.envelope.models import AuditOutcome, AuditStage, DeadLetter, Reason
+from gateway.envelope.topics import TopicNames
 from gateway.exchange.messages import BatchOutputs, InputMessage, OutputMessage
 from gateway.exchange.reasons import audit_safe
-from gateway.transport.topics import TopicNames
 
 __all__ = ["NO_EXCHANGE", "AuditTrail"]
 

@@ -21,6 +21,7 @@ from gateway.audit.withheld import WithheldValues
 from gateway.envelope.codec import Codec
 from gateway.envelope.models import AuditOutcome, AuditStage, Reason, Reply, RoutedRequest
 from gateway.envelope.signature import MessageSigner
+from gateway.envelope.topics import TopicNames
 from gateway.errors import DecodeError, GatewayError
 from gateway.exchange.auditing import NO_EXCHANGE, AuditTrail
 from gateway.exchange.dedupe import SeenIds
@@ -30,7 +31,6 @@ from gateway.exchange.requests import RequestPath
 from gateway.exchange.responses import ResponsePath
 from gateway.exchange.tokens import TokenSigner
 from gateway.policy import DEFAULT_SENT_AT_WINDOW, CompiledPolicy, SentAtWindow, VolumeCounter
-from gateway.transport.topics import TopicNames
 
 __all__ = ["ExchangeProcessor"]
 

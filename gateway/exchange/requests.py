@@ -29,6 +29,7 @@ from gateway.envelope.models import (
     ReplyOutcome,
     RoutedRequest,
 )
+from gateway.envelope.topics import TopicNames
 from gateway.errors import IdentityError
 from gateway.exchange.auditing import AuditTrail
 from gateway.exchange.dedupe import SeenIds
@@ -38,7 +39,6 @@ from gateway.exchange.messages import BatchOutputs, InputMessage, OutputMessage
 from gateway.exchange.reasons import DUPLICATE_REQUEST, FORWARD_UNAUTHENTICATED
 from gateway.exchange.tokens import TokenSigner
 from gateway.policy import CompiledPolicy, SentAtWindow, VolumeCounter, cap_key_bytes, decide
-from gateway.transport.topics import TopicNames
 
 __all__ = ["RequestPath"]
 

@@ -26,6 +26,7 @@ from gateway.envelope.models import (
     ReplyOutcome,
     ResponseStatus,
 )
+from gateway.envelope.topics import TopicNames
 from gateway.errors import DecodeError
 from gateway.exchange.auditing import AuditTrail
 from gateway.exchange.dedupe import SeenIds
@@ -42,7 +43,6 @@ from gateway.exchange.release import ReleaseCheck, ReleaseChecker
 from gateway.exchange.tokens import TokenSigner
 from gateway.policy import CompiledPolicy
 from gateway.redaction import RedactionResult, leaf_paths, redact
-from gateway.transport.topics import TopicNames
 
 __all__ = ["ResponsePath"]
 
