@@ -25,6 +25,7 @@ from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from processor_support import ProcessorFactory, make_processor
 
 from gateway.settings import DEFAULT_DEPARTMENTS
 from gateway.testing import BrokerUnderTest, start_test_kafka
@@ -41,6 +42,13 @@ TopicFactory = Callable[..., str]
 def topic_names() -> TopicNames:
     """The gateway's topic names with the default prefix."""
     return TopicNames()
+
+
+@pytest.fixture
+def processor_factory() -> ProcessorFactory:
+    """``make(policy=None, **options)``: an exchange processor with the test secrets, deciding
+    under ``policy`` (default: the shipped agreements); see ``processor_support.py``."""
+    return make_processor
 
 
 @pytest.fixture(scope="session")

@@ -3,21 +3,15 @@
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
 import pytest
 from audit_factories import CODEC, NOW
+from processor_support import ProcessorFactory
 
 from gateway.audit.gaps import InputGap, InputGapDetector
-from gateway.audit.subject import SubjectKeyer
 from gateway.envelope.models import AuditOutcome, AuditRecord, AuditStage
 from gateway.exchange.messages import InputMessage
 from gateway.exchange.processor import ExchangeProcessor
-from gateway.exchange.tokens import TokenSigner
-from gateway.policy import compile_policies, load_policies
-from gateway.transport.topics import TopicNames
-
-POLICIES = Path(__file__).parents[2] / "policies"
 
 
 def test_contiguous_offsets_are_no_gap() -> None:
@@ -66,15 +60,8 @@ def test_a_forgotten_partition_is_no_longer_tracked() -> None:
 
 
 @pytest.fixture
-def processor() -> ExchangeProcessor:
-    return ExchangeProcessor(
-        policy=compile_policies(load_policies(POLICIES)),
-        codec=CODEC,
-        topics=TopicNames(),
-        signer=TokenSigner(b"test-token-secret-0123456789"),
-        subjects=SubjectKeyer(b"test-subject-secret-0123456789"),
-        instance_id="gw-test",
-    )
+def processor(processor_factory: ProcessorFactory) -> ExchangeProcessor:
+    return processor_factory()
 
 
 def test_the_processor_audits_a_gap_before_the_record_after_it_and_warns(

@@ -2,39 +2,22 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from audit_factories import CODEC, NOW, ChainFactory
+from processor_support import TOPICS, make_processor
 
 from gateway.audit.chain import genesis_hash, is_checkpoint, message_hash
 from gateway.audit.checkpoint import CheckpointSigner
 from gateway.audit.files import ExportedMessage
-from gateway.audit.subject import SubjectKeyer
 from gateway.audit.verify import verify_messages
 from gateway.envelope.models import AuditRecord
 from gateway.exchange.messages import InputMessage
 from gateway.exchange.processor import ExchangeProcessor
-from gateway.exchange.tokens import TokenSigner
-from gateway.policy import compile_policies, load_policies
-from gateway.transport.topics import TopicNames
-
-POLICIES = Path(__file__).parents[2] / "policies"
-TOPICS = TopicNames()
 
 
 def processor(
     chain_factory: ChainFactory, audit_partitions: int, **chain: object
 ) -> ExchangeProcessor:
-    return ExchangeProcessor(
-        policy=compile_policies(load_policies(POLICIES)),
-        codec=CODEC,
-        topics=TOPICS,
-        signer=TokenSigner(b"test-token-secret-0123456789"),
-        subjects=SubjectKeyer(b"test-subject-secret-0123456789"),
-        instance_id="gw-test",
-        audit_chain=chain_factory(**chain),
-        audit_partitions=audit_partitions,
-    )
+    return make_processor(audit_chain=chain_factory(**chain), audit_partitions=audit_partitions)
 
 
 def junk(partition: int, offset: int) -> InputMessage:

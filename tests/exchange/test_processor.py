@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
+from processor_support import CODEC, TOPICS, ProcessorFactory, make_processor
 
-from gateway.audit.subject import SubjectKeyer
-from gateway.envelope.codec import Codec
 from gateway.envelope.models import (
     AuditOutcome,
     AuditRecord,
@@ -27,27 +25,13 @@ from gateway.envelope.signature import MessageVerifier
 from gateway.exchange.dedupe import SeenIds
 from gateway.exchange.messages import BatchOutputs, InputMessage
 from gateway.exchange.processor import ExchangeProcessor
-from gateway.exchange.tokens import TokenSigner
-from gateway.policy import compile_policies, load_policies
-from gateway.transport.topics import TopicNames
 
-POLICIES = Path(__file__).parents[2] / "policies"
 NOW = datetime(2026, 11, 26, 9, 30, tzinfo=UTC)
-TOPICS = TopicNames()
-CODEC = Codec.default()
-SECRET = b"test-token-secret-0123456789"
 
 
 @pytest.fixture
-def processor() -> ExchangeProcessor:
-    return ExchangeProcessor(
-        policy=compile_policies(load_policies(POLICIES)),
-        codec=CODEC,
-        topics=TOPICS,
-        signer=TokenSigner(SECRET),
-        subjects=SubjectKeyer(b"test-subject-secret-0123456789"),
-        instance_id="gw-test",
-    )
+def processor(processor_factory: ProcessorFactory) -> ExchangeProcessor:
+    return processor_factory()
 
 
 def status_check(**overrides: Any) -> ExchangeRequest:
@@ -451,15 +435,7 @@ def test_dead_letters_stay_unsigned(processor: ExchangeProcessor) -> None:
 
 
 def small_memory_processor(capacity: int) -> ExchangeProcessor:
-    return ExchangeProcessor(
-        policy=compile_policies(load_policies(POLICIES)),
-        codec=CODEC,
-        topics=TOPICS,
-        signer=TokenSigner(SECRET),
-        subjects=SubjectKeyer(b"test-subject-secret-0123456789"),
-        instance_id="gw-test",
-        seen=SeenIds(capacity),
-    )
+    return make_processor(seen=SeenIds(capacity))
 
 
 def deny_many(processor: ExchangeProcessor, count: int, now: datetime) -> None:

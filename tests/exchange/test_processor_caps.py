@@ -6,9 +6,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from processor_support import CODEC, TOPICS, ProcessorFactory, one_agreement, purpose
 
-from gateway.audit.subject import SubjectKeyer
-from gateway.envelope.codec import Codec
 from gateway.envelope.models import (
     AuditOutcome,
     AuditRecord,
@@ -21,49 +20,16 @@ from gateway.exchange.forwarding import ForwardSigner
 from gateway.exchange.messages import BatchOutputs, InputMessage
 from gateway.exchange.processor import ExchangeProcessor
 from gateway.exchange.tokens import TokenSigner
-from gateway.policy import InMemoryVolumeCounter, PolicySet, compile_policies
-from gateway.transport.topics import TopicNames
+from gateway.policy import InMemoryVolumeCounter
 
 NOW = datetime(2026, 6, 1, 9, 30, tzinfo=UTC)
-CODEC = Codec.default()
-TOPICS = TopicNames()
 KEY = ("nhs-ho-capped", "status", "nhs")
 
 
-def _purpose(purpose_id: str, **extra: Any) -> dict[str, Any]:
-    return {
-        "id": purpose_id,
-        "description": "d",
-        "subject_identifiers": ["person_id"],
-        "request_fields": ["person_id"],
-        "response_fields": ["immigration_status"],
-        **extra,
-    }
-
-
 @pytest.fixture
-def processor() -> ExchangeProcessor:
-    agreement = {
-        "id": "nhs-ho-capped",
-        "title": "t",
-        "requester": "nhs",
-        "provider": "ho",
-        "legal_basis": "b",
-        "reference": "r",
-        "owner": "o",
-        "status": "active",
-        "valid_from": "2020-01-01",
-        "purposes": [_purpose("status", caps={"per_hour": 2}), _purpose("open")],
-    }
-    processor = ExchangeProcessor(
-        policy=compile_policies(PolicySet.of([agreement])),
-        codec=CODEC,
-        topics=TOPICS,
-        signer=TokenSigner(b"test-token-secret-0123456789"),
-        subjects=SubjectKeyer(b"test-subject-secret-0123456789"),
-        instance_id="gw-test",
-        audit_partitions=4,
-    )
+def processor(processor_factory: ProcessorFactory) -> ExchangeProcessor:
+    policy = one_agreement(KEY[0], purpose("status", caps={"per_hour": 2}), purpose("open"))
+    processor = processor_factory(policy, audit_partitions=4)
     processor.cap_counters[3] = InMemoryVolumeCounter()
     return processor
 

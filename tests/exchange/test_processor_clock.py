@@ -7,54 +7,20 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from processor_support import CODEC, TOPICS, make_processor, one_agreement
 
-from gateway.audit.subject import SubjectKeyer
-from gateway.envelope.codec import Codec
 from gateway.envelope.models import AuditOutcome, AuditRecord, ExchangeRequest, Reply, ReplyOutcome
 from gateway.exchange.messages import BatchOutputs, InputMessage
 from gateway.exchange.processor import ExchangeProcessor
-from gateway.exchange.tokens import TokenSigner
-from gateway.policy import PolicySet, SentAtWindow, compile_policies
+from gateway.policy import SentAtWindow
 from gateway.settings import GatewaySettings
-from gateway.transport.topics import TopicNames
 
-CODEC = Codec.default()
-TOPICS = TopicNames()
 LAST_INSTANT = datetime(2026, 12, 3, 23, 59, 59, 999000, tzinfo=UTC)
 """The last millisecond of the agreement's last day (``valid_until: 2026-12-03``, UTC)."""
 
 
 def processor(**options: Any) -> ExchangeProcessor:
-    agreement = {
-        "id": "nhs-ho-check",
-        "title": "t",
-        "requester": "nhs",
-        "provider": "ho",
-        "legal_basis": "b",
-        "reference": "r",
-        "owner": "o",
-        "status": "active",
-        "valid_from": "2020-01-01",
-        "valid_until": "2026-12-03",
-        "purposes": [
-            {
-                "id": "status",
-                "description": "d",
-                "subject_identifiers": ["person_id"],
-                "request_fields": ["person_id"],
-                "response_fields": ["immigration_status"],
-            }
-        ],
-    }
-    return ExchangeProcessor(
-        policy=compile_policies(PolicySet.of([agreement])),
-        codec=CODEC,
-        topics=TOPICS,
-        signer=TokenSigner(b"test-token-secret-0123456789"),
-        subjects=SubjectKeyer(b"test-subject-secret-0123456789"),
-        instance_id="gw-test",
-        **options,
-    )
+    return make_processor(one_agreement("nhs-ho-check", valid_until="2026-12-03"), **options)
 
 
 def receive(gateway: ExchangeProcessor, sent_at: datetime, received: datetime) -> BatchOutputs:

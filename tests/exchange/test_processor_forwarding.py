@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import os
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
+from processor_support import CODEC, TOKEN_SECRET, TOPICS, ProcessorFactory
 
-from gateway.audit.subject import SubjectKeyer
-from gateway.envelope.codec import Codec
 from gateway.envelope.models import (
     AuditOutcome,
     AuditRecord,
@@ -24,26 +22,15 @@ from gateway.exchange.forwarding import ForwardSigner
 from gateway.exchange.messages import BatchOutputs, InputMessage
 from gateway.exchange.processor import ExchangeProcessor
 from gateway.exchange.tokens import TokenSigner
-from gateway.policy import compile_policies, load_policies
 from gateway.transport.topics import TopicNames
 
-POLICIES = Path(__file__).parents[2] / "policies"
 NOW = datetime(2026, 11, 26, 9, 30, tzinfo=UTC)
-TOPICS = TopicNames()
-CODEC = Codec.default()
-SECRET = b"test-token-secret-0123456789"
+SECRET = TOKEN_SECRET
 
 
 @pytest.fixture
-def processor() -> ExchangeProcessor:
-    return ExchangeProcessor(
-        policy=compile_policies(load_policies(POLICIES)),
-        codec=CODEC,
-        topics=TOPICS,
-        signer=TokenSigner(SECRET),
-        subjects=SubjectKeyer(b"test-subject-secret-0123456789"),
-        instance_id="gw-test",
-    )
+def processor(processor_factory: ProcessorFactory) -> ExchangeProcessor:
+    return processor_factory()
 
 
 def census_request() -> bytes:

@@ -9,9 +9,9 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
+from processor_support import CODEC, ProcessorFactory
+from records_support import hmrc_record
 
-from gateway.audit.subject import SubjectKeyer
-from gateway.envelope.codec import Codec
 from gateway.envelope.models import (
     AuditOutcome,
     AuditRecord,
@@ -25,14 +25,10 @@ from gateway.envelope.models import (
 from gateway.errors import DecodeError
 from gateway.exchange.messages import BatchOutputs, InputMessage
 from gateway.exchange.processor import ExchangeProcessor
-from gateway.exchange.tokens import TokenSigner
 from gateway.policy import CompiledPolicy, PolicyHolder, PolicySet, compile_policies
-from gateway.transport.topics import TopicNames
 
 NOW = datetime(2026, 6, 1, 9, 30, tzinfo=UTC)
-CODEC = Codec.default()
 SECRET = b"test-pseudonym-secret-0123456789"
-ADDRESS = {"line1": "1 High Street", "line2": None, "town": "Leeds", "postcode": "LS1 1AA"}
 
 
 def policy(version: str = "v1", **purpose: Any) -> CompiledPolicy:
@@ -65,45 +61,9 @@ def policy(version: str = "v1", **purpose: Any) -> CompiledPolicy:
     return compile_policies(PolicySet.of([agreement], version=version), pseudonym_secret=SECRET)
 
 
-def hmrc_record(born: date = date(1990, 2, 3)) -> dict[str, Any]:
-    return {
-        "nino": "QQ123456C",
-        "surname": "Okafor",
-        "forenames": "Ada",
-        "date_of_birth": born,
-        "address": ADDRESS,
-        "employments": [
-            {
-                "employer_name": "Acme Ltd",
-                "employer_paye_ref": "123/AB456",
-                "start_date": date(2020, 1, 6),
-                "end_date": None,
-                "annual_pay_gbp": 28000,
-            }
-        ],
-        "properties": [
-            {
-                "uprn": "100023336956",
-                "address": ADDRESS,
-                "ownership": "LANDLORD",
-                "occupants_declared": 9,
-                "rental_income_gbp": 54000,
-            }
-        ],
-        "self_assessment": True,
-    }
-
-
 @pytest.fixture
-def processor() -> ExchangeProcessor:
-    return ExchangeProcessor(
-        policy=policy(),
-        codec=CODEC,
-        topics=TopicNames(),
-        signer=TokenSigner(b"test-token-secret-0123456789"),
-        subjects=SubjectKeyer(b"test-subject-secret-0123456789"),
-        instance_id="gw-test",
-    )
+def processor(processor_factory: ProcessorFactory) -> ExchangeProcessor:
+    return processor_factory(policy())
 
 
 _OFFSETS: dict[str, int] = {}

@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
+from processor_support import CODEC, TOPICS, ProcessorFactory
 
-from gateway.audit.subject import SubjectKeyer
-from gateway.envelope.codec import Codec
 from gateway.envelope.models import (
     AuditOutcome,
     AuditRecord,
@@ -23,29 +21,16 @@ from gateway.envelope.models import (
 )
 from gateway.exchange.messages import BatchOutputs, InputMessage
 from gateway.exchange.processor import ExchangeProcessor
-from gateway.exchange.tokens import TokenSigner
-from gateway.policy import compile_policies, load_policies
-from gateway.transport.topics import TopicNames
 
-POLICIES = Path(__file__).parents[2] / "policies"
 NOW = datetime(2026, 11, 26, 9, 30, tzinfo=UTC)
-TOPICS = TopicNames()
-CODEC = Codec.default()
 PERSONAL = "Jane Doe 1970-01-01 NHS 9990001234 HIV+"
 """What a careless or hostile requester types where an id belongs."""
 WITHHELD = re.compile(r"<(invalid|unknown): (\d+) chars, hmac [0-9a-f]{12}>")
 
 
 @pytest.fixture
-def processor() -> ExchangeProcessor:
-    return ExchangeProcessor(
-        policy=compile_policies(load_policies(POLICIES)),
-        codec=CODEC,
-        topics=TOPICS,
-        signer=TokenSigner(b"test-token-secret-0123456789"),
-        subjects=SubjectKeyer(b"test-subject-secret-0123456789"),
-        instance_id="gw-test",
-    )
+def processor(processor_factory: ProcessorFactory) -> ExchangeProcessor:
+    return processor_factory()
 
 
 def status_check(**overrides: Any) -> dict[str, Any]:

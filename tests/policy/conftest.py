@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+import records_support
 
 from gateway.envelope.models import ExchangeRequest
 from gateway.policy import CompiledPolicy, PolicySet, compile_policies
@@ -107,34 +108,4 @@ def request_of() -> RequestFactory:
 @pytest.fixture
 def hmrc_record() -> Callable[..., dict[str, Any]]:
     """``make(born=date(1990, 2, 3))``: a taxpayer's record in the HMRC dataset's shape."""
-    return _hmrc_record
-
-
-def _hmrc_record(born: date = date(1990, 2, 3)) -> dict[str, Any]:
-    address = {"line1": "1 High Street", "line2": None, "town": "Leeds", "postcode": "LS1 1AA"}
-    return {
-        "nino": "QQ123456C",
-        "surname": "Okafor",
-        "forenames": "Ada",
-        "date_of_birth": born,
-        "address": address,
-        "employments": [
-            {
-                "employer_name": "Acme Ltd",
-                "employer_paye_ref": "123/AB456",
-                "start_date": date(2020, 1, 6),
-                "end_date": None,
-                "annual_pay_gbp": 28000,
-            }
-        ],
-        "properties": [
-            {
-                "uprn": "100023336956",
-                "address": dict(address),
-                "ownership": "LANDLORD",
-                "occupants_declared": 9,
-                "rental_income_gbp": 54000,
-            }
-        ],
-        "self_assessment": True,
-    }
+    return records_support.hmrc_record

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from records_support import hmrc_record
 
 from gateway.envelope.datasets import field_paths
 from gateway.envelope.models import AuditOutcome, ExchangeRequest
@@ -45,32 +46,7 @@ IMMIGRATION_STATUS: dict[str, Any] = {
     "address": ADDRESS,
 }
 
-EMPLOYMENT_AND_PROPERTY: dict[str, Any] = {
-    "nino": "QQ123456C",
-    "surname": "Doe",
-    "forenames": "Alex",
-    "date_of_birth": date(1990, 2, 3),
-    "address": ADDRESS,
-    "employments": [
-        {
-            "employer_name": "Acme Ltd",
-            "employer_paye_ref": "123/AB456",
-            "start_date": date(2020, 1, 6),
-            "end_date": None,
-            "annual_pay_gbp": 28000,
-        }
-    ],
-    "properties": [
-        {
-            "uprn": "100023336956",
-            "address": ADDRESS,
-            "ownership": "LANDLORD",
-            "occupants_declared": 9,
-            "rental_income_gbp": 54000,
-        }
-    ],
-    "self_assessment": True,
-}
+EMPLOYMENT_AND_PROPERTY = hmrc_record()
 
 
 @pytest.fixture(scope="module")
