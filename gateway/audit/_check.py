@@ -1,5 +1,10 @@
 """One audit partition's chain, checked message by message as the messages stream past.
 
+The one chain verifier: ``gateway audit verify`` (:mod:`gateway.audit.verify`, a whole log at
+once, stopping at a partition's first break) and the readers that follow the live topic
+(:mod:`gateway.audit.follow`: the indexer and ``gateway status``, which keep going after a break)
+both check through :class:`PartitionCheck`, so a break is diagnosed in the same words by each.
+
 The hot path reads only the chain link from the raw bytes (see :mod:`gateway.audit.chain`) and
 hashes the message; checkpoints are decoded and their signatures checked. Diagnosis happens only
 on the way to a finding, so its speed does not matter.
@@ -12,29 +17,40 @@ from dataclasses import dataclass
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from gateway.audit.chain import LINK_END, genesis_hash
+from gateway.audit.chain import (
+    HASH_PREFIX,
+    LINK_END,
+    UNCHAINED_LINK,
+    ChainHead,
+    genesis_hash,
+    read_sequence,
+)
 from gateway.audit.checkpoint import checkpoint_problem
 from gateway.audit.files import ExportedMessage
 from gateway.audit.findings import Finding, PartitionSummary
 from gateway.envelope.codec import Codec
 from gateway.envelope.models import AuditCheckpoint, AuditRecord
-from gateway.errors import DecodeError
+from gateway.errors import ChainBrokenError, DecodeError
 
 __all__ = ["CheckContext", "CheckOptions", "PartitionCheck"]
-
-_HASH_PREFIX = b"\x80\x01"
 
 
 @dataclass(frozen=True, slots=True)
 class CheckOptions:
     allow_missing_start: bool = False
     max_unsigned: int | None = None
+    follow: bool = False
+    """Keep checking after a break, from the message that broke the chain (so a reader that
+    never stops tells each break once), take a chain's first message as given (a reader may
+    start mid-chain), and count records written with the chain switched off instead of failing
+    them."""
 
 
 @dataclass(frozen=True, slots=True)
 class CheckContext:
     codec: Codec
-    key: Ed25519PublicKey
+    key: Ed25519PublicKey | None
+    """None: checkpoints' signatures are not checked."""
     options: CheckOptions
     partitions: int = 0
     """How many partitions the log declares: each of them must hold messages."""
@@ -62,6 +78,8 @@ class PartitionCheck:
         self._checkpoint_header = context.checkpoint_header
         self._next_sequence = 0
         self._next_hash = genesis_hash(partition).encode()
+        self._started = False
+        """Whether the message before the next is known (one was read, or a head resumed)."""
         self._last_offset: int | None = None
         self._first_sequence: int | None = None
         self._messages = 0
@@ -70,49 +88,74 @@ class PartitionCheck:
         self._latest: ExportedMessage | None = None
         self._notes: list[str] = []
         self.problem: Finding | None = None
+        self.unchained = 0
+        """Records written with the chain switched off, counted when following."""
         self._saved = saved
         self._saved_sequence = -1
         self._saved_matched = False
         if saved is not None:
             self._load_saved(saved)
 
-    def feed(self, offset: int, data: bytes) -> None:
+    @property
+    def head(self) -> ChainHead | None:
+        """What the next message must carry; None before any message (or head) is known."""
+        if not self._started:
+            return None
+        return ChainHead(self._next_sequence, self._next_hash.decode())
+
+    def resume(self, head: ChainHead) -> None:
+        """Continue from ``head``, as a reader saved it: the next message must carry it."""
+        self._next_sequence, self._next_hash = head.sequence, head.hash.encode()
+        self._started = True
+
+    def feed(self, offset: int | None, data: bytes, digest: str | None = None) -> Finding | None:
+        """Check the next message (``digest``: the hex SHA-256 of ``data``, if known); the
+        problem it shows, or None. Without ``follow``, nothing is checked after a first problem.
+        """
         self._messages += 1
         if self.problem is not None:
-            return
+            if not self._context.options.follow:
+                return None
+            self.problem = None
         header = data[:10]
         is_record = header == self._record_header
-        if (not is_record and header != self._checkpoint_header) or data[10:12] != _HASH_PREFIX:
+        link = data[10:12]
+        if (not is_record and header != self._checkpoint_header) or link != HASH_PREFIX:
+            if is_record and link == UNCHAINED_LINK and self._context.options.follow:
+                self.unchained += 1
+                return None
             self._fail(None, offset, self._malformed(data, header))
-            return
-        try:  # the sequence: an Avro zigzag varint
-            value, shift, pos = 0, 0, LINK_END
-            byte = data[pos]
-            while byte >= 0x80:
-                value |= (byte & 0x7F) << shift
-                shift += 7
-                pos += 1
-                byte = data[pos]
-            value |= byte << shift
-        except IndexError:
-            self._fail(None, offset, "message ends inside its sequence number")
-            return
-        sequence = (value >> 1) ^ -(value & 1)
+            return self.problem  # not a link: the chain continues from the message before it
+        try:
+            sequence = read_sequence(data)
+        except ChainBrokenError as exc:
+            self._fail(None, offset, str(exc))
+            return self.problem
+        fresh = not self._started
+        self._started = True
         if self._first_sequence is None:
             self._first_sequence = sequence
-            if self._context.options.allow_missing_start and sequence > 0:
+        if fresh and sequence > self._next_sequence and self._starts_anywhere:
+            if not self._context.options.follow:
                 self._notes.append(f"chain starts at sequence {sequence}: earlier ones are gone")
-                self._next_sequence, self._next_hash = sequence, data[12:LINK_END]
+            self._next_sequence, self._next_hash = sequence, data[12:LINK_END]
         if sequence != self._next_sequence or data[12:LINK_END] != self._next_hash:
-            self._broken(offset, sequence, data)
-            return
-        if not is_record:
+            self._broken(offset, sequence, data, fresh=fresh)
+            if not self._context.options.follow:
+                return self.problem
+        elif not is_record:
             self._check_checkpoint(offset, sequence, data)
         if sequence == self._saved_sequence:
             self._compare_saved(offset, sequence, data)
-        self._next_hash = hashlib.sha256(data).hexdigest().encode()
+        self._next_hash = (digest or hashlib.sha256(data).hexdigest()).encode()
         self._next_sequence = sequence + 1
         self._last_offset = offset
+        return self.problem
+
+    @property
+    def _starts_anywhere(self) -> bool:
+        options = self._context.options
+        return options.allow_missing_start or options.follow
 
     def finish(self) -> tuple[PartitionSummary, Finding | None]:
         if self.problem is None and self._saved is not None and not self._saved_matched:
@@ -158,13 +201,14 @@ class PartitionCheck:
     def _malformed(self, data: bytes, header: bytes) -> str:
         if header not in (self._record_header, self._checkpoint_header):
             return "not an audit record or checkpoint (unknown or missing schema header)"
-        if data[10:12] == b"\x00\x01":
+        if data[10:12] == UNCHAINED_LINK:
             return "record is not chained: it was written with the audit chain switched off"
         return "message does not start with a chain link (prev_hash, sequence)"
 
-    def _broken(self, offset: int, sequence: int, data: bytes) -> None:
+    def _broken(self, offset: int | None, sequence: int, data: bytes, *, fresh: bool) -> None:
         expected = self._next_sequence
-        if sequence == expected and self._last_offset is None:
+        where = "" if offset is None else f", offset {offset}"
+        if sequence == expected and fresh:
             self._fail(
                 sequence,
                 offset,
@@ -176,9 +220,9 @@ class PartitionCheck:
                 expected - 1,
                 self._last_offset,
                 f"message was modified: its hash does not match the prev_hash of the next message "
-                f"(sequence {sequence}, offset {offset}), or that message's link was altered",
+                f"(sequence {sequence}{where}), or that message's link was altered",
             )
-        elif self._last_offset is None and sequence > expected:
+        elif fresh and sequence > expected:
             self._fail(
                 sequence,
                 offset,
@@ -201,14 +245,17 @@ class PartitionCheck:
                 "or moved out of order",
             )
 
-    def _check_checkpoint(self, offset: int, sequence: int, data: bytes) -> None:
+    def _check_checkpoint(self, offset: int | None, sequence: int, data: bytes) -> None:
+        if self._context.key is None:
+            return
         problem = self._checkpoint_problem(data)
         if problem is not None:
             self._fail(sequence, offset, problem)
             return
         self._checkpoints += 1
         self._signed_through = sequence
-        self._latest = ExportedMessage(self.partition, offset, data)
+        if offset is not None:
+            self._latest = ExportedMessage(self.partition, offset, data)
 
     def _checkpoint_problem(self, data: bytes) -> str | None:
         try:
@@ -217,7 +264,8 @@ class PartitionCheck:
             return f"checkpoint cannot be decoded: {exc}"
         if checkpoint.partition != self.partition:
             return f"checkpoint is for partition {checkpoint.partition}: it was moved here"
-        return checkpoint_problem(checkpoint, self._context.key)
+        key = self._context.key
+        return None if key is None else checkpoint_problem(checkpoint, key)
 
     def _load_saved(self, saved: ExportedMessage) -> None:
         if not saved.value.startswith(self._checkpoint_header):
@@ -229,7 +277,7 @@ class PartitionCheck:
             return
         self._saved_sequence = self._context.codec.decode(saved.value, AuditCheckpoint).sequence
 
-    def _compare_saved(self, offset: int, sequence: int, data: bytes) -> None:
+    def _compare_saved(self, offset: int | None, sequence: int, data: bytes) -> None:
         self._saved_matched = True
         if self._saved is not None and data != self._saved.value:
             self._fail(

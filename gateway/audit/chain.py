@@ -32,7 +32,9 @@ from gateway.errors import ChainBrokenError
 
 __all__ = [
     "CHECKPOINT_KEY",
+    "HASH_PREFIX",
     "LINK_END",
+    "UNCHAINED_LINK",
     "UNCHAINED_SEQUENCE",
     "AuditChain",
     "ChainHead",
@@ -40,6 +42,7 @@ __all__ = [
     "is_checkpoint",
     "message_hash",
     "read_link",
+    "read_sequence",
 ]
 
 CHECKPOINT_KEY = b"audit-checkpoint"
@@ -49,8 +52,11 @@ UNCHAINED_SEQUENCE = -1
 """The sequence of records written with the chain switched off (their ``prev_hash`` is empty)."""
 _HEADER_LEN = 10
 _HASH_LEN = 64
-_HASH_PREFIX = b"\x80\x01"  # Avro zigzag varint of the string length 64
-LINK_END = _HEADER_LEN + len(_HASH_PREFIX) + _HASH_LEN
+HASH_PREFIX = b"\x80\x01"
+"""What follows the schema header of a chained message: the Avro length (64) of ``prev_hash``."""
+UNCHAINED_LINK = b"\x00\x01"
+"""What follows it in an unchained record: an empty ``prev_hash``, then sequence -1."""
+LINK_END = _HEADER_LEN + len(HASH_PREFIX) + _HASH_LEN
 """Offset of the ``sequence`` varint in a chained message."""
 
 
@@ -69,10 +75,22 @@ def read_link(data: bytes) -> tuple[str, int]:
 
     Raises :class:`ChainBrokenError` when the bytes do not start with a chain link.
     """
-    if data[_HEADER_LEN : _HEADER_LEN + 2] == b"\x00\x01":  # empty prev_hash, sequence -1
+    if data[_HEADER_LEN : _HEADER_LEN + 2] == UNCHAINED_LINK:
         return "", UNCHAINED_SEQUENCE
-    if len(data) <= LINK_END or data[_HEADER_LEN : _HEADER_LEN + 2] != _HASH_PREFIX:
+    if len(data) <= LINK_END or data[_HEADER_LEN : _HEADER_LEN + 2] != HASH_PREFIX:
         raise ChainBrokenError("message does not start with a chain link (prev_hash, sequence)")
+    try:
+        prev_hash = data[_HEADER_LEN + 2 : LINK_END].decode("ascii")
+    except UnicodeDecodeError:
+        raise ChainBrokenError("message's prev_hash is not a hex digest") from None
+    return prev_hash, read_sequence(data)
+
+
+def read_sequence(data: bytes) -> int:
+    """The ``sequence`` of a chained message: the Avro long (zigzag varint) at ``LINK_END``.
+
+    Raises :class:`ChainBrokenError` when the bytes end inside it or it is longer than a long.
+    """
     value, shift, pos = 0, 0, LINK_END
     while True:
         if pos >= len(data) or shift > 63:
@@ -81,13 +99,8 @@ def read_link(data: bytes) -> tuple[str, int]:
         value |= (byte & 0x7F) << shift
         pos += 1
         if byte < 0x80:
-            break
+            return (value >> 1) ^ -(value & 1)
         shift += 7
-    try:
-        prev_hash = data[_HEADER_LEN + 2 : LINK_END].decode("ascii")
-    except UnicodeDecodeError:
-        raise ChainBrokenError("message's prev_hash is not a hex digest") from None
-    return prev_hash, (value >> 1) ^ -(value & 1)
 
 
 @dataclass(frozen=True, slots=True)

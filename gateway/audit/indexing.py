@@ -184,7 +184,7 @@ class AuditIndexer:
                 continue
             digest = hashlib.sha256(value).hexdigest() if decode or chain is not None else ""
             if chain is not None and offset >= self._followed.get((topic, partition), 0):
-                problem = chain.follow(partition, value, digest)
+                problem = chain.follow(partition, value, digest, offset)
                 if problem is not None:
                     batch.chain_breaks += 1
                     _log_chain_break(message, problem)

@@ -403,7 +403,7 @@ class ClusterReader:
             # Offsets skipped (retention): the chain cannot be followed across what was not read.
             self._follower.resume({p: h for p, h in self._follower.heads.items() if p != partition})
         state.next_offset = offset + 1
-        problem = self._follower.follow(partition, value, hashlib.sha256(value).hexdigest())
+        problem = self._follower.follow(partition, value, hashlib.sha256(value).hexdigest(), offset)
         if problem is not None and len(state.problems) < _MAX_PROBLEMS:
             state.problems.append(f"offset {offset}: {problem}")
         try:

@@ -136,7 +136,7 @@ def test_an_altered_or_missing_message_is_reported_as_a_chain_break(
 
     assert checked.stats.chain_breaks == 2
     problems = [r.getMessage() for r in caplog.records]
-    assert "does not link to the message before it" in problems[0]
+    assert "sequence 1 (offset 1): message was modified" in problems[0]
     assert "1 message(s) missing" in problems[1]
 
 
