@@ -21,8 +21,8 @@ from typing import Any
 
 from gateway.audit.chain import AuditChain
 from gateway.audit.follow import ChainFollower
-from gateway.audit.indexing import AuditIndexer, AuditMessage
-from gateway.audit.store import SqliteAuditStore
+from gateway.audit_store import SqliteAuditStore
+from gateway.audit_store.indexing import AuditIndexer, AuditMessage
 from gateway.envelope.codec import Codec
 from gateway.envelope.models import AuditOutcome, AuditStage, Reason
 

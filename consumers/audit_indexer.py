@@ -31,8 +31,8 @@ from aiokafka.errors import KafkaError
 from consumers.audit_bench import run_bench
 from gateway.audit.checkpoint import load_public_key
 from gateway.audit.follow import ChainFollower
-from gateway.audit.indexing import AuditIndexer, AuditMessage, IndexerStats
-from gateway.audit.store import AuditStore, open_store
+from gateway.audit_store import AuditStore, open_store
+from gateway.audit_store.indexing import AuditIndexer, AuditMessage, IndexerStats
 from gateway.cli import exit_code_for
 from gateway.cli._common import load_settings
 from gateway.errors import AuditStoreError, GatewayError, TransportError

@@ -1,6 +1,6 @@
-"""The pure core (envelope, policy, redaction, exchange, audit) depends on no edge: drawn from the
-imports in its source, no arrow leads from it to transport, the command line, the console, the
-consumers or a Kafka client."""
+"""The pure core (envelope, policy, redaction, exchange, audit and its read model) depends on no
+edge: drawn from the imports in its source, no arrow leads from it to transport, the command
+line, the console, the consumers or a Kafka client."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 GATEWAY = Path(__file__).parents[1] / "gateway"
-CORE = ("envelope", "policy", "redaction", "exchange", "audit")
+CORE = ("envelope", "policy", "redaction", "exchange", "audit", "audit_store")
 EDGES = (
     "gateway.transport",
     "gateway.cli",

@@ -1,5 +1,9 @@
 """Audit: subject keys, the tamper-evident hash chain, signed checkpoints and verification.
 
+The write side the processor uses per record (chain, checkpoint, gaps, subject, withheld) and the
+one chain verifier (``verify`` for a whole log, ``follow`` for readers of the live topic). The
+read model built from the audit topic (store, indexer, reports) is :mod:`gateway.audit_store`.
+
 No Kafka here: reading and exporting the audit topic is :mod:`gateway.transport.audit_log`
 (``export_audit``), and keeping the chains in step with it is
 :mod:`gateway.transport.audit_keeper`.

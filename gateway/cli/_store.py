@@ -7,8 +7,8 @@ from contextlib import contextmanager
 
 import click
 
-from gateway.audit.store import AuditStore, open_store
 from gateway.audit.subject import identifier_key, parse_identifier
+from gateway.audit_store import AuditStore, open_store
 from gateway.settings import GatewaySettings
 
 __all__ = ["IDENTIFIER_HELP", "db_option", "opened_store", "subject_key"]

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import click
 
-from gateway.audit.periods import parse_time
-from gateway.audit.render import DECISION_FORMATS, render_decisions
-from gateway.audit.store import DecisionQuery
+from gateway.audit_store import DecisionQuery
+from gateway.audit_store.periods import parse_time
+from gateway.audit_store.render import DECISION_FORMATS, render_decisions
 from gateway.cli._common import load_settings
 from gateway.cli._store import IDENTIFIER_HELP, db_option, opened_store, subject_key
 from gateway.envelope.models import AuditOutcome

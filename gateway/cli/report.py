@@ -7,14 +7,14 @@ from pathlib import Path
 
 import click
 
-from gateway.audit.periods import PERIOD_FORMS, parse_period
-from gateway.audit.render import (
+from gateway.audit_store.periods import PERIOD_FORMS, parse_period
+from gateway.audit_store.render import (
     SUBJECT_FORMATS,
     TRANSPARENCY_FORMATS,
     render_subject,
     render_transparency,
 )
-from gateway.audit.reports import (
+from gateway.audit_store.reports import (
     build_transparency_report,
     caps_from_policy,
     subject_access_report,

@@ -1,9 +1,9 @@
 """Compliance pages: the register, decision search, subject access reports, audit integrity.
 
 Each reuses the command-line tools' code: the register of :mod:`gateway.policy.tools`, the
-audit store's queries, :func:`gateway.audit.reports.subject_access_report` (what ``gateway report
-subject`` prints) and :func:`gateway.audit.verify.verify_export` (``gateway audit verify``). A
-store or cluster that cannot be reached is said so on the page.
+audit store's queries, :func:`gateway.audit_store.reports.subject_access_report` (what
+``gateway report subject`` prints) and :func:`gateway.audit.verify.verify_export` (``gateway
+audit verify``). A store or cluster that cannot be reached is said so on the page.
 """
 
 from __future__ import annotations
@@ -21,12 +21,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from gateway.audit.render._common import EXCHANGE_HEADINGS, exchange_cells
-from gateway.audit.render.subject import INTRODUCTION
-from gateway.audit.reports import caps_from_policy, subject_access_report
-from gateway.audit.store import AuditStore, Tally, open_store
 from gateway.audit.subject import identifier_key, parse_identifier
 from gateway.audit.verify import VerifyReport, verify_export
+from gateway.audit_store import AuditStore, Tally, open_store
+from gateway.audit_store.render._common import EXCHANGE_HEADINGS, exchange_cells
+from gateway.audit_store.render.subject import INTRODUCTION
+from gateway.audit_store.reports import caps_from_policy, subject_access_report
 from gateway.console.access import page
 from gateway.console.state import state_of
 from gateway.console.users import Role, User

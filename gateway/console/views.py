@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from gateway.audit.store import APPROVALS, DecisionQuery, Tally
+from gateway.audit_store import APPROVALS, DecisionQuery, Tally
 from gateway.envelope.models import AuditOutcome
 from gateway.errors import ConfigError
 from gateway.policy.tools import Register, RegisterEntry, Usage
@@ -86,7 +86,7 @@ def register_view(
     """Each agreement with its caps in use and its warnings.
 
     ``today``: the store's tally from the start of the UTC day to ``now``; ``caps``: as
-    :func:`gateway.audit.reports.caps_from_policy` gives them.
+    :func:`gateway.audit_store.reports.caps_from_policy` gives them.
     """
     hour = now.replace(minute=0, second=0, microsecond=0)
     approved_hour: dict[tuple[str, str], int] = {}

@@ -13,13 +13,13 @@ from urllib.parse import quote
 
 import pytest
 
-from gateway.audit.store import (
+from gateway.audit.subject import SubjectKeyer
+from gateway.audit_store import (
     AuditCoordinates,
     AuditStore,
     DecodedRecord,
     open_store,
 )
-from gateway.audit.subject import SubjectKeyer
 from gateway.envelope.models import AuditOutcome, AuditRecord, AuditStage, Reason
 
 SUBJECT_SECRET = "test-subject-key-secret-0123456789"

@@ -21,8 +21,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from gateway.audit.chain import AuditChain
 from gateway.audit.checkpoint import CheckpointSigner
 from gateway.audit.follow import ChainFollower
-from gateway.audit.indexing import AuditIndexer, AuditMessage
-from gateway.audit.store import AuditStore, DecisionQuery, open_store
+from gateway.audit_store import AuditStore, DecisionQuery, open_store
+from gateway.audit_store.indexing import AuditIndexer, AuditMessage
 from gateway.envelope.codec import Codec
 from gateway.envelope.models import AuditRecord
 from gateway.errors import AuditError, AuditStoreUnavailable

@@ -13,7 +13,7 @@ from aiokafka import AIOKafkaConsumer
 
 from consumers.audit_indexer import index_audit_topic
 from consumers.datasets import generate
-from gateway.audit.store import DecisionQuery, open_store
+from gateway.audit_store import DecisionQuery, open_store
 from gateway.departments import DepartmentClient, answer_from_dataset, index_records
 from gateway.envelope.codec import Codec
 from gateway.envelope.models import AuditRecord, ReplyOutcome

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 import pytest
 from click.testing import CliRunner
 
-from gateway.audit.store import AuditStore, DecodedRecord
+from gateway.audit_store import AuditStore, DecodedRecord
 from gateway.cli.audit_query import query_command
 from gateway.envelope.models import AuditOutcome, AuditRecord, AuditStage
 

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gateway.audit.store import AuditCoordinates, DecodedRecord, compile_row_reader
-from gateway.audit.store._rows import row_of
+from gateway.audit_store import AuditCoordinates, DecodedRecord, compile_row_reader
+from gateway.audit_store._rows import row_of
 from gateway.envelope.codec import Codec
 from gateway.envelope.models import AuditOutcome, AuditRecord, AuditStage
 from gateway.errors import DecodeError, SchemaError

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.audit.store import (
+from gateway.audit_store import (
     AuditCoordinates,
     AuditStore,
     DecisionQuery,

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from gateway.audit.store import AuditStore, DecodedRecord
+from gateway.audit_store import AuditStore, DecodedRecord
 from gateway.cli.report import report_group
 from gateway.envelope.models import AuditOutcome, AuditRecord, AuditStage, Reason
 
@@ -153,7 +153,7 @@ def test_a_person_nobody_asked_about_gets_a_report_that_says_so(
 def test_the_identifier_is_never_written_to_the_store(
     tmp_path: Path, record_factory: RecordFactory, loadable: Loadable
 ) -> None:
-    from gateway.audit.store import open_store
+    from gateway.audit_store import open_store
 
     store = open_store(f"sqlite:///{tmp_path / 'audit.db'}")
     store.load(loadable([record_factory(subject=PERSON)]))

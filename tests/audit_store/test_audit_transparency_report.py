@@ -15,9 +15,9 @@ from xml.dom import minidom
 import pytest
 from click.testing import CliRunner
 
-from gateway.audit.periods import parse_period
-from gateway.audit.reports import caps_from_policy
-from gateway.audit.store import AuditStore, DecodedRecord
+from gateway.audit_store import AuditStore, DecodedRecord
+from gateway.audit_store.periods import parse_period
+from gateway.audit_store.reports import caps_from_policy
 from gateway.cli.report import report_group
 from gateway.envelope.models import AuditOutcome, AuditRecord, AuditStage, Reason
 from gateway.errors import ConfigError

@@ -16,7 +16,7 @@ import uvicorn
 from console_support import CHROMIUM, CHROMIUM_ARGS, PASSWORDS, SCREENSHOTS, ConsoleFactory
 
 from consumers.audit_indexer import index_audit_topic
-from gateway.audit.store import open_store
+from gateway.audit_store import open_store
 from gateway.console.app import ConsoleConfig, create_app
 from gateway.console.users import Users, hash_password, load_users
 from gateway.departments import DepartmentClient

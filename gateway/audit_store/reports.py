@@ -7,7 +7,7 @@
   outcome; approved volume against the purposes' caps; the reasons for refusals; the policy
   changes applied or rejected.
 
-Rendering is :mod:`gateway.audit.render`'s job.
+Rendering is :mod:`gateway.audit_store.render`'s job.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from gateway.audit.periods import Period
-from gateway.audit.store.base import AuditStore, DecisionQuery, PolicyChange, ReasonCount, Tally
+from gateway.audit_store.base import AuditStore, DecisionQuery, PolicyChange, ReasonCount, Tally
+from gateway.audit_store.periods import Period
 from gateway.envelope.models import AuditOutcome, AuditRecord, AuditStage, Reason
 
 __all__ = [

@@ -13,7 +13,7 @@ from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any, ClassVar, Self
 
-from gateway.audit.store._rows import (
+from gateway.audit_store._rows import (
     COLUMNS,
     JSON_COLUMNS,
     from_millis,
@@ -21,7 +21,7 @@ from gateway.audit.store._rows import (
     record_of,
     row_of,
 )
-from gateway.audit.store.base import (
+from gateway.audit_store.base import (
     APPROVALS,
     REFUSALS,
     DecisionQuery,
@@ -77,7 +77,7 @@ _INDEXES = {
 
 
 class SqlAuditStore(ABC):
-    """An :class:`~gateway.audit.store.base.AuditStore` over a SQL database (see the backends)."""
+    """An :class:`~gateway.audit_store.base.AuditStore` over a SQL database (see the backends)."""
 
     placeholder: ClassVar[str]
     types: ClassVar[Mapping[str, str]]

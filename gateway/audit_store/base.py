@@ -78,7 +78,7 @@ class DecodedRecord(NamedTuple):
 DecisionRow = tuple[Any, ...]
 """One decision as the store keeps it: the values of its table's columns, in their order. The
 indexer reads them straight from a message's bytes
-(:func:`~gateway.audit.store.compile_row_reader`); :meth:`AuditStore.load` makes them of each
+(:func:`~gateway.audit_store.compile_row_reader`); :meth:`AuditStore.load` makes them of each
 :class:`DecodedRecord`."""
 
 
@@ -181,7 +181,7 @@ APPROVALS: tuple[AuditOutcome, ...] = (AuditOutcome.APPROVED, AuditOutcome.APPRO
 
 
 class AuditStore(Protocol):
-    """A queryable index of audit records (see :func:`gateway.audit.store.open_store`)."""
+    """A queryable index of audit records (see :func:`gateway.audit_store.open_store`)."""
 
     @property
     def url(self) -> str:

@@ -5,15 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from html import escape
 
-from gateway.audit.render._common import (
+from gateway.audit_store.render._common import (
     CAP_HEADINGS,
     EXCHANGE_HEADINGS,
     cap_cells,
     exchange_cells,
     stamp,
 )
-from gateway.audit.render.subject import INTRODUCTION
-from gateway.audit.render.transparency import (
+from gateway.audit_store.render.subject import INTRODUCTION
+from gateway.audit_store.render.transparency import (
     POLICY_HEADINGS,
     REASON_HEADINGS,
     count_rows,
@@ -21,7 +21,7 @@ from gateway.audit.render.transparency import (
     reason_rows,
     summary_lines,
 )
-from gateway.audit.reports import PurposeCounts, SubjectReport, TransparencyReport
+from gateway.audit_store.reports import PurposeCounts, SubjectReport, TransparencyReport
 
 __all__ = ["bar_chart_svg", "subject_html", "transparency_html"]
 

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from gateway.audit.reports import PurposeVolume, SubjectExchange
+from gateway.audit_store.reports import PurposeVolume, SubjectExchange
 
 __all__ = [
     "CAP_HEADINGS",

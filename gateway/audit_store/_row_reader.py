@@ -1,7 +1,7 @@
 """Audit records read from their Avro bytes straight into store rows.
 
 The indexer's hot path. Decoding a record into a field dict (:mod:`gateway.envelope.binary`) and
-then turning the dict into a row (:func:`~gateway.audit.store._rows.row_of`) builds every value
+then turning the dict into a row (:func:`~gateway.audit_store._rows.row_of`) builds every value
 twice; the reader compiled here is straight-line Python generated from the ``AuditRecord``
 schema that reads each field into a local and returns the row: times stay epoch milliseconds,
 enums their symbols, and lists become their JSON text as they are read. Its rows equal
@@ -23,7 +23,7 @@ from json import dumps
 from json.encoder import encode_basestring, encode_basestring_ascii
 from typing import Any, Protocol
 
-from gateway.audit.store._rows import COLUMNS, FIELD_OF_COLUMN, SOURCE_COLUMNS
+from gateway.audit_store._rows import COLUMNS, FIELD_OF_COLUMN, SOURCE_COLUMNS
 from gateway.envelope._generated import build
 from gateway.envelope.binary import read_long
 from gateway.errors import DecodeError, SchemaError
@@ -196,7 +196,7 @@ def _field_source(index: int, field: dict[str, Any], var: str, i: str) -> str:
 def _item_source(name: str, items: Any, i: str) -> str:
     """Appends one array item's JSON text to ``items``: strings quoted as JSON (any character as
     itself), records as objects of their string fields (non-ASCII characters escaped, as
-    :func:`~gateway.audit.store._rows.row_of` writes reasons)."""
+    :func:`~gateway.audit_store._rows.row_of` writes reasons)."""
     inner = i + "            "
     if items == "string":
         return _STRING.format(i=inner, target="s") + f"{inner}items.append(quote(s))\n"

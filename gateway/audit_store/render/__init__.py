@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 
-from gateway.audit.render.decisions import decisions_csv, decisions_json, decisions_table
-from gateway.audit.render.html import bar_chart_svg, subject_html, transparency_html
-from gateway.audit.render.subject import subject_json, subject_markdown
-from gateway.audit.render.transparency import transparency_csv, transparency_markdown
-from gateway.audit.reports import SubjectReport, TransparencyReport
-from gateway.audit.store.base import IndexedRecord
+from gateway.audit_store.base import IndexedRecord
+from gateway.audit_store.render.decisions import decisions_csv, decisions_json, decisions_table
+from gateway.audit_store.render.html import bar_chart_svg, subject_html, transparency_html
+from gateway.audit_store.render.subject import subject_json, subject_markdown
+from gateway.audit_store.render.transparency import transparency_csv, transparency_markdown
+from gateway.audit_store.reports import SubjectReport, TransparencyReport
 
 __all__ = [
     "DECISION_FORMATS",

@@ -5,8 +5,8 @@ from __future__ import annotations
 import csv
 import io
 
-from gateway.audit.render._common import CAP_HEADINGS, cap_cells, md_table, stamp
-from gateway.audit.reports import TransparencyReport
+from gateway.audit_store.render._common import CAP_HEADINGS, cap_cells, md_table, stamp
+from gateway.audit_store.reports import TransparencyReport
 
 __all__ = [
     "POLICY_HEADINGS",

@@ -6,8 +6,8 @@ together with where the batch leaves each partition (so the store knows where to
 Messages that are not audit records are counted, never loaded: checkpoints by their schema
 name, anything undecodable as such, with a log line giving its coordinates and the reason.
 
-Records are read straight into store rows (:func:`~gateway.audit.store.compile_row_reader`),
-here or, with ``decoder_process``, in a second process (:mod:`gateway.audit.decoder`) while
+Records are read straight into store rows (:func:`~gateway.audit_store.compile_row_reader`),
+here or, with ``decoder_process``, in a second process (:mod:`gateway.audit_store.decoder`) while
 this one follows the chain and loads: that keeps two cores busy, and the indexing benchmark
 runs a sixth to a fifth faster.
 """
@@ -22,10 +22,10 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Self
 
 from gateway.audit.chain import ChainHead
-from gateway.audit.decoder import DecoderProcess, Record
 from gateway.audit.follow import ChainFollower
-from gateway.audit.store import compile_row_reader
-from gateway.audit.store.base import AuditStore, DecisionRow, PartitionMark
+from gateway.audit_store import compile_row_reader
+from gateway.audit_store.base import AuditStore, DecisionRow, PartitionMark
+from gateway.audit_store.decoder import DecoderProcess, Record
 from gateway.envelope.codec import Codec
 from gateway.envelope.models import AuditRecord
 from gateway.envelope.schemas import MARKER

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from gateway.audit.render._common import (
+from gateway.audit_store.render._common import (
     EXCHANGE_HEADINGS,
     exchange_cells,
     md_table,
     stamp,
     to_json,
 )
-from gateway.audit.reports import SubjectReport
+from gateway.audit_store.reports import SubjectReport
 
 __all__ = ["INTRODUCTION", "subject_json", "subject_markdown"]
 

@@ -19,9 +19,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 
-from gateway.audit.store._rows import COLUMNS, JSON_COLUMNS
-from gateway.audit.store._sql import SqlAuditStore
-from gateway.audit.store.base import DecisionRow, PartitionMark
+from gateway.audit_store._rows import COLUMNS, JSON_COLUMNS
+from gateway.audit_store._sql import SqlAuditStore
+from gateway.audit_store.base import DecisionRow, PartitionMark
 from gateway.errors import AuditStoreError, AuditStoreUnavailable
 
 __all__ = ["PostgresAuditStore", "redact_url"]

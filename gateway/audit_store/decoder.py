@@ -24,7 +24,7 @@ from collections.abc import Iterator, Mapping
 from multiprocessing.connection import Connection
 from typing import Any, NamedTuple
 
-from gateway.audit.store import DecisionRow, RecordSchema, compile_row_reader
+from gateway.audit_store import DecisionRow, RecordSchema, compile_row_reader
 from gateway.errors import AuditError, EnvelopeError
 
 __all__ = ["DecoderProcess", "Record"]
@@ -37,7 +37,7 @@ _PART = 250
 that messages cost little."""
 _READY = b"ready"
 _STOP = b""
-_START = "from gateway.audit.decoder import _serve; _serve()"
+_START = "from gateway.audit_store.decoder import _serve; _serve()"
 _STOP_WAIT_S = 5.0
 
 

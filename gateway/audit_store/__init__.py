@@ -1,4 +1,10 @@
-"""The audit store: a queryable index of the audit topic, in SQLite or PostgreSQL.
+"""The audit read model: a queryable index of the audit topic, in SQLite or PostgreSQL.
+
+Read side only: the indexer (:mod:`~gateway.audit_store.indexing`, with its decoder process)
+fills the store, following the hash chain with :mod:`gateway.audit.follow`; the reports
+(:mod:`~gateway.audit_store.reports`, :mod:`~gateway.audit_store.periods`) and their renderings
+(:mod:`~gateway.audit_store.render`) read it. Writing, chaining, signing and verifying audit
+records is :mod:`gateway.audit`.
 
 ``open_store(url)`` opens (and creates, if need be) a store:
 
@@ -11,8 +17,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from gateway.audit.store._row_reader import RecordSchema, RowReader, compile_row_reader
-from gateway.audit.store.base import (
+from gateway.audit_store._row_reader import RecordSchema, RowReader, compile_row_reader
+from gateway.audit_store.base import (
     APPROVALS,
     REFUSALS,
     AuditCoordinates,
@@ -28,7 +34,7 @@ from gateway.audit.store.base import (
     ReasonCount,
     Tally,
 )
-from gateway.audit.store.sqlite import MEMORY, SqliteAuditStore
+from gateway.audit_store.sqlite import MEMORY, SqliteAuditStore
 from gateway.errors import ConfigError
 
 __all__ = [
@@ -63,7 +69,7 @@ def open_store(url: str) -> AuditStore:
     """The store at ``url`` (see the module documentation), its schema created if missing."""
     if url.startswith(_POSTGRES):
         try:
-            from gateway.audit.store.postgres import PostgresAuditStore
+            from gateway.audit_store.postgres import PostgresAuditStore
         except ImportError:
             raise ConfigError(
                 "a PostgreSQL audit store needs psycopg: pip install 'dx-gateway[postgres]'"

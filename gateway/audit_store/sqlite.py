@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NoReturn
 
-from gateway.audit.store._sql import SqlAuditStore
+from gateway.audit_store._sql import SqlAuditStore
 from gateway.errors import AuditStoreError, AuditStoreUnavailable
 
 __all__ = ["SqliteAuditStore"]

@@ -6,8 +6,8 @@ import csv
 import io
 from collections.abc import Sequence
 
-from gateway.audit.render._common import stamp, to_json
-from gateway.audit.store.base import IndexedRecord
+from gateway.audit_store.base import IndexedRecord
+from gateway.audit_store.render._common import stamp, to_json
 
 __all__ = ["decisions_csv", "decisions_json", "decisions_table"]
 

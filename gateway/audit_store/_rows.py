@@ -1,6 +1,6 @@
 """Decisions as table rows and back: the column order, JSON lists, epoch milliseconds.
 
-The indexer reads records straight into the same rows: :mod:`gateway.audit.store._row_reader`
+The indexer reads records straight into the same rows: :mod:`gateway.audit_store._row_reader`
 compiles its reader from the columns named here."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from gateway.audit.store.base import AuditCoordinates, DecodedRecord, IndexedRecord
+from gateway.audit_store.base import AuditCoordinates, DecodedRecord, IndexedRecord
 from gateway.envelope.models import AuditRecord
 from gateway.errors import AuditStoreError
 
