@@ -1,10 +1,15 @@
 """Reference provider services built with faust-streaming: one faust app per department.
 
 Each app has one faust stream processor on ``dx.inbox.<dept>`` that takes routed requests in batches
-(``stream.take``), answers each from the department's synthetic dataset exactly as
+(``stream.take_events``), answers each from the department's synthetic dataset exactly as
 :func:`gateway.departments.answer_from_dataset` does, and sends the :class:`ProviderResponse` to
 ``dx.responses.<dept>``. Every send of a batch is acknowledged before the next batch is taken,
 so faust commits inbox offsets only for answered requests (at least once).
+
+Like :class:`gateway.departments.DepartmentClient`, a service answers only what the gateway
+signed for its inbox (:mod:`gateway.envelope.signature`): an unsigned, forged or altered message,
+or a genuine one copied from another department's inbox, is logged, counted in ``rejected`` and
+never answered.
 
 The apps run inside the caller's event loop (``App.start()`` / ``App.stop()``, no faust Worker,
 so no signal handlers and no logging set-up are taken over). They never create topics
@@ -28,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import faust
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from faust.transport.drivers import aiokafka as faust_aiokafka
 
 from consumers.datasets import DEFAULT_SEED, DEFAULT_SIZE, PROVIDERS, generate
@@ -35,7 +41,9 @@ from gateway.departments.answers import build_response, index_records, lookup
 from gateway.envelope.codec import Codec
 from gateway.envelope.datasets import SUBJECT_IDENTIFIER_BY_PROVIDER
 from gateway.envelope.models import RoutedRequest
+from gateway.envelope.signature import MessageVerifier
 from gateway.errors import EnvelopeError
+from gateway.keys import KeySource
 from gateway.transport.topics import TopicNames
 
 __all__ = [
@@ -109,12 +117,19 @@ class ReferenceDepartment:
         datadir: Path,
         batch_size: int = 1000,
         batch_within: float = 0.01,
+        gateway_key: Ed25519PublicKey | KeySource | None = None,
     ) -> None:
+        """``gateway_key``: the gateway's message signing public key (a key, PEM path or PEM
+        text); None: ``config/message-signing.pub``."""
         if dept not in SUBJECT_IDENTIFIER_BY_PROVIDER:
             raise ValueError(f"{dept!r} provides no dataset; providers: {', '.join(PROVIDERS)}")
         self.dept = dept
         self.answered = 0
         self.skipped = 0
+        """Inbox messages from the gateway that could not be decoded."""
+        self.rejected = 0
+        """Inbox messages ignored because they do not carry the gateway's signature for it."""
+        self._verifier = MessageVerifier(gateway_key)
         self._dataset = dataset
         self._identifier = SUBJECT_IDENTIFIER_BY_PROVIDER[dept]
         self._codec = codec or Codec.default()
@@ -139,16 +154,29 @@ class ReferenceDepartment:
         self.app.agent(inbox, name=f"{dept}-inbox")(self._answer_inbox)
 
     async def _answer_inbox(self, stream: Any) -> None:
-        async for values in stream.take(self._batch_size, within=self._batch_within):
-            deliveries = [await self._send(value) for value in values]
+        async for events in stream.take_events(self._batch_size, within=self._batch_within):
+            deliveries = [await self._send(event.message) for event in events]
             sent = [d for d in deliveries if d is not None]
             await asyncio.gather(*sent)
             self.answered += len(sent)
 
-    async def _send(self, value: bytes | None) -> Any:
-        """Answer one inbox message; returns the send's delivery future, or None if skipped."""
+    async def _send(self, message: Any) -> Any:
+        """Answer one inbox message (a faust ``Message``); returns the send's delivery future,
+        or None if it was not answered."""
+        problem = self._verifier.problem(message.topic, message.value, message.headers)
+        if problem is not None:
+            self.rejected += 1
+            log.warning(
+                "%s inbox: ignored a message not from the gateway at %s[%d]@%d: %s",
+                self.dept,
+                message.topic,
+                message.partition,
+                message.offset,
+                problem,
+            )
+            return None
         try:
-            routed = self._codec.decode(value or b"", RoutedRequest)
+            routed = self._codec.decode(message.value or b"", RoutedRequest)
         except EnvelopeError as exc:
             self.skipped += 1
             log.warning("%s inbox: skipped undecodable message: %s", self.dept, exc)
@@ -183,11 +211,13 @@ async def run_departments(
     seed: int = DEFAULT_SEED,
     ready: asyncio.Event | None = None,
     quiet: bool = True,
+    gateway_key: Ed25519PublicKey | KeySource | None = None,
 ) -> dict[str, int]:
     """Run reference services for ``depts`` until ``stop_event`` is set (or cancelled).
 
     Each answers from ``generate(dept, dataset_size, seed)``. The inbox, responses and
     :func:`required_topics` topics must exist. ``ready`` is set once every app has started.
+    ``gateway_key``: the public key inbox messages must be signed with (None: the shipped one).
     Returns how many requests each department answered.
     """
     if quiet:
@@ -196,7 +226,7 @@ async def run_departments(
     codec = Codec.default()
     stop_event = stop_event or asyncio.Event()
     with tempfile.TemporaryDirectory(prefix="dx-departments-") as datadir:
-        services = [
+        running = [
             ReferenceDepartment(
                 dept,
                 bootstrap,
@@ -206,12 +236,13 @@ async def run_departments(
                 topics=topics,
                 codec=codec,
                 datadir=Path(datadir),
+                gateway_key=gateway_key,
             )
             for dept in depts
         ]
         # together: each app spends about a second waiting for its (absent) tables
         starting: asyncio.Future[Any] = asyncio.ensure_future(
-            asyncio.gather(*(s.start() for s in services))
+            asyncio.gather(*(s.start() for s in running))
         )
         stopping: asyncio.Future[Any] = asyncio.ensure_future(stop_event.wait())
         try:
@@ -225,8 +256,8 @@ async def run_departments(
             for future in (starting, stopping):
                 future.cancel()
             await asyncio.gather(starting, stopping, return_exceptions=True)
-            await asyncio.gather(*(service.stop() for service in services))
-    return {service.dept: service.answered for service in services}
+            await asyncio.gather(*(service.stop() for service in running))
+    return {service.dept: service.answered for service in running}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -243,6 +274,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--topic-prefix", default=_DEFAULT_TOPICS.prefix)
     parser.add_argument("-n", "--dataset-size", type=int, default=DEFAULT_SIZE)
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    parser.add_argument(
+        "--gateway-key",
+        metavar="PEM",
+        help="the gateway's message signing public key (default: config/message-signing.pub)",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="show faust's own logging")
     args = parser.parse_args(argv)
     depts = [d.strip() for d in args.departments.split(",") if d.strip()]
@@ -267,6 +303,7 @@ def main(argv: list[str] | None = None) -> None:
             dataset_size=args.dataset_size,
             seed=args.seed,
             quiet=not args.verbose,
+            gateway_key=args.gateway_key,
         )
 
     for dept, count in asyncio.run(run()).items():

@@ -14,7 +14,9 @@ complete bytes, header included. The first message of partition ``p`` links to
 
 Checkpoints are links of the same chain: every ``checkpoint_every`` records, or ``interval``
 after the oldest record not yet covered, a signed :class:`AuditCheckpoint` certifies the head
-before it. Removing one breaks the chain like removing any record.
+before it. Removing one breaks the chain like removing any record. A partition found empty when
+its writer starts (:meth:`AuditChain.start_empty`) is owed a genesis checkpoint at sequence 0, so
+a partition that never sees traffic still holds a signed message and verifies as intact.
 """
 
 from __future__ import annotations
@@ -124,15 +126,17 @@ class ChainHead:
 
 
 class _PartitionState:
-    __slots__ = ("hash", "pending", "pending_since", "sequence")
+    __slots__ = ("hash", "owed", "pending", "pending_since", "sequence")
 
-    def __init__(self, head: ChainHead) -> None:
+    def __init__(self, head: ChainHead, *, owed: bool = False) -> None:
         self.sequence = head.sequence
         self.hash = head.hash
         self.pending = 0
         """Records since the last checkpoint."""
         self.pending_since: datetime | None = None
         """Time of the oldest of them."""
+        self.owed = owed
+        """A checkpoint is due even without records: the partition was found empty."""
 
 
 class AuditChain:
@@ -178,6 +182,11 @@ class AuditChain:
     def set_head(self, partition: int, head: ChainHead | None) -> None:
         """Continue ``partition`` from ``head`` (None: from genesis)."""
         self._partitions[partition] = _PartitionState(head or ChainHead.genesis(partition))
+
+    def start_empty(self, partition: int) -> None:
+        """Start ``partition``, found empty, at genesis and owe it a checkpoint (written with the
+        next :meth:`checkpoints`), so that an idle partition is not mistaken for a deleted one."""
+        self._partitions[partition] = _PartitionState(ChainHead.genesis(partition), owed=True)
 
     def forget(self, partitions: Iterable[int] | None = None) -> None:
         """Drop heads (all when None): they must be set again before sealing there."""
@@ -236,7 +245,7 @@ class AuditChain:
         )
         state.sequence += 1
         state.hash = hashlib.sha256(data).hexdigest()
-        state.pending, state.pending_since = 0, None
+        state.pending, state.pending_since, state.owed = 0, None, False
         return data
 
     def checkpoints(
@@ -245,7 +254,8 @@ class AuditChain:
         """Checkpoints of the partitions that need one now, as ``(partition, message)``.
 
         A partition needs one when it has records not yet covered and either the oldest is
-        ``interval`` old or ``force`` is set (shutdown, giving partitions up).
+        ``interval`` old or ``force`` is set (shutdown, giving partitions up), and when it is owed
+        one since it was found empty (:meth:`start_empty`).
         """
         if self._signer is None:
             return []
@@ -253,10 +263,10 @@ class AuditChain:
         out = []
         for partition in sorted(wanted):
             state = self._partitions.get(partition)
-            if state is None or state.pending == 0:
+            if state is None or (state.pending == 0 and not state.owed):
                 continue
             since = state.pending_since
-            if force or (since is not None and now - since >= self._interval):
+            if force or state.owed or (since is not None and now - since >= self._interval):
                 out.append((partition, self.checkpoint(partition, now)))
         return out
 

@@ -15,6 +15,7 @@ import click
 from gateway.cli._common import configure_logging, load_settings
 from gateway.cluster import KafkaCluster, KafkaDistribution
 from gateway.settings import DEFAULT_DEPARTMENTS
+from gateway.transport.acls import gateway_acls, kafka_acls_script
 from gateway.transport.topics import TopicNames
 
 __all__ = ["kafka_command"]
@@ -48,15 +49,35 @@ __all__ = ["kafka_command"]
     help=f"Comma-separated department ids (default {','.join(DEFAULT_DEPARTMENTS)}).",
 )
 @click.option(
+    "--print-acls",
+    is_flag=True,
+    help="Only print the kafka-acls.sh commands that enforce the gateway's topic boundaries "
+    "(docs/security.md) for this prefix, these departments and the gateway's group.",
+)
+@click.option(
     "--resolve-only",
     is_flag=True,
     help="Only fetch the pinned Kafka jars (if not yet here) and print their folder.",
 )
 def kafka_command(
-    nodes: str, port: int | None, data_dir: Path | None, resolve_only: bool, **options: object
+    nodes: str,
+    port: int | None,
+    data_dir: Path | None,
+    resolve_only: bool,
+    print_acls: bool,
+    **options: object,
 ) -> None:
     """Run Apache Kafka (KRaft) with every gateway topic until SIGINT or SIGTERM."""
     configure_logging(False)
+    if print_acls:
+        settings = load_settings(**options)
+        acls = gateway_acls(
+            TopicNames(settings.topic_prefix),
+            list(settings.departments),
+            gateway_group=settings.group_id,
+        )
+        click.echo(kafka_acls_script(acls), nl=False)
+        return
     if resolve_only:
         distribution = KafkaDistribution()
         distribution.classpath(lambda line: click.echo(line, err=True))

@@ -2,7 +2,7 @@
 
 Used for the clusters the project starts and for one given by address (tests on an existing
 cluster, the testcontainers path): create topics and wait for their leaders, change topic
-settings, and make a topic unwritable for fail-closed tests.
+settings, make a topic unwritable for fail-closed tests, and create ACLs.
 """
 
 from __future__ import annotations
@@ -12,20 +12,30 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from gateway.errors import BrokerError
+from gateway.transport.acls import Acl
 
 __all__ = ["KafkaAdmin"]
 
+_OPERATIONS = {"IdempotentWrite": "IDEMPOTENT_WRITE"}
+_RESOURCES = {"cluster": "BROKER"}
+"""Kafka's names that librdkafka spells otherwise than in upper case."""
+
 
 class KafkaAdmin:
-    """Admin operations on the cluster at ``bootstrap`` (topics replicated ``replicas`` times)."""
+    """Admin operations on the cluster at ``bootstrap`` (topics replicated ``replicas`` times);
+    ``config``: further librdkafka settings, such as a SASL login."""
 
-    def __init__(self, bootstrap: str, *, replicas: int = 1) -> None:
+    def __init__(
+        self, bootstrap: str, *, replicas: int = 1, config: Mapping[str, str] | None = None
+    ) -> None:
         from confluent_kafka.admin import AdminClient
 
         self.bootstrap = bootstrap
         self.replicas = replicas
         # Kept for the object's life: its futures fail once the client is collected.
-        self._client: Any = AdminClient({"bootstrap.servers": bootstrap, "log_level": 0})
+        self._client: Any = AdminClient(
+            {"bootstrap.servers": bootstrap, "log_level": 0, **(config or {})}
+        )
 
     def create_topics(
         self,
@@ -101,6 +111,70 @@ class KafkaAdmin:
                 "segment.bytes": str(max(max_bytes // 4, 1024 * 1024)),
             },
         )
+
+    def create_acls(self, acls: Iterable[Acl]) -> int:
+        """Create "allow" ACLs (from any host; existing ones stay); how many bindings were made."""
+        from confluent_kafka import KafkaException
+        from confluent_kafka.admin import (
+            AclBinding,
+            AclOperation,
+            AclPermissionType,
+            ResourcePatternType,
+            ResourceType,
+        )
+
+        bindings = [
+            AclBinding(
+                ResourceType[_RESOURCES.get(acl.resource.value, acl.resource.value.upper())],
+                acl.name,
+                ResourcePatternType.PREFIXED if acl.prefixed else ResourcePatternType.LITERAL,
+                f"User:{acl.user}",
+                "*",
+                AclOperation[_OPERATIONS.get(operation, operation.upper())],
+                AclPermissionType.ALLOW,
+            )
+            for acl in acls
+            for operation in acl.operations
+        ]
+        if not bindings:
+            return 0
+        for binding, future in self._client.create_acls(bindings, request_timeout=30).items():
+            try:
+                future.result(timeout=60)
+            except KafkaException as exc:
+                raise BrokerError(f"cannot create ACL {binding}: {exc}") from exc
+        self._wait_for_acls(set(bindings))
+        return len(bindings)
+
+    def _wait_for_acls(self, bindings: set[Any], timeout: float = 30.0) -> None:
+        """Wait until the broker answering lists every binding: the controller has them at once,
+        a broker's authoriser only once it has applied the metadata (about a second later)."""
+        from confluent_kafka.admin import (
+            AclBindingFilter,
+            AclOperation,
+            AclPermissionType,
+            ResourcePatternType,
+            ResourceType,
+        )
+
+        anything: Any = None  # a filter's "match any" (the type hints ask for a string)
+        everything = AclBindingFilter(
+            ResourceType.ANY,
+            anything,
+            ResourcePatternType.ANY,
+            anything,
+            anything,
+            AclOperation.ANY,
+            AclPermissionType.ANY,
+        )
+        deadline = time.monotonic() + timeout
+        while True:
+            listed = set(self._client.describe_acls(everything, request_timeout=10).result())
+            if bindings <= listed:
+                return
+            if time.monotonic() > deadline:
+                raise BrokerError(f"{len(bindings - listed)} ACL(s) not in force after {timeout} s")
+            time.sleep(0.1)
 
     def live_brokers(self) -> list[int]:
         """Ids of the brokers the cluster's metadata lists now."""

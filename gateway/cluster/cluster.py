@@ -33,6 +33,7 @@ from gateway.cluster.node_settings import (
     log4j2_properties,
     node_properties,
 )
+from gateway.cluster.security import ClusterSecurity
 from gateway.errors import BrokerError
 
 __all__ = ["KafkaCluster", "free_port"]
@@ -83,13 +84,17 @@ class KafkaCluster:
         distribution: KafkaDistribution | None = None,
         properties: Mapping[str, str] | None = None,
         progress: Callable[[str], None] | None = None,
+        security: ClusterSecurity | None = None,
     ) -> None:
+        """``security``: SASL/SCRAM logins and ACL authorisation (:mod:`gateway.cluster.security`);
+        None: one plain-text listener that lets every client do everything."""
         if nodes not in (1, 3):
             raise BrokerError(f"a cluster of {nodes} nodes is not supported: use 1 or 3")
         self._distribution = distribution or KafkaDistribution()
         self._owns_data = data_dir is None
         self.data_dir = Path(data_dir or tempfile.mkdtemp(prefix="dx-kafka-"))
         self._extra = dict(properties or {})
+        self.security = security
         self._progress = progress
         ports = (
             [port + i for i in range(nodes)] if port else [free_port(host) for _ in range(nodes)]
@@ -184,7 +189,11 @@ class KafkaCluster:
     def admin(self) -> KafkaAdmin:
         """Topic administration on this cluster."""
         if self._admin is None:
-            self._admin = KafkaAdmin(self.bootstrap, replicas=min(len(self.nodes), 3))
+            self._admin = KafkaAdmin(
+                self.bootstrap,
+                replicas=min(len(self.nodes), 3),
+                config=self.security.librdkafka_config() if self.security else None,
+            )
         return self._admin
 
     def create_topics(self, names: Iterable[str], partitions: int | None = None) -> list[str]:
@@ -232,7 +241,7 @@ class KafkaCluster:
             folder = self._node_dir(node.node_id)
             data = folder / "data"
             folder.mkdir(parents=True, exist_ok=True)
-            properties = node_properties(node, self.nodes, data, self._extra)
+            properties = node_properties(node, self.nodes, data, self._extra, self.security)
             (folder / "server.properties").write_text(
                 "".join(f"{key}={value}\n" for key, value in properties.items())
             )
@@ -250,6 +259,7 @@ class KafkaCluster:
                 cluster_id,
                 "-c",
                 str(folder / "server.properties"),
+                *(self.security.format_arguments() if self.security else ()),
             ]
             formats.append(
                 (

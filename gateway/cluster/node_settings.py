@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from gateway.cluster.security import ClusterSecurity
+
 __all__ = ["JVM_OPTIONS", "NodeSpec", "log4j2_properties", "node_properties"]
 
 JVM_OPTIONS = (
@@ -70,8 +72,11 @@ def node_properties(
     cluster: tuple[NodeSpec, ...],
     data_dir: Path,
     extra: dict[str, str] | None = None,
+    security: ClusterSecurity | None = None,
 ) -> dict[str, str]:
-    """``server.properties`` for ``node`` in ``cluster`` (one node, or three for replication)."""
+    """``server.properties`` for ``node`` in ``cluster`` (one node, or three for replication);
+    with ``security``, clients log in with SASL/SCRAM and ACLs decide (see
+    :mod:`gateway.cluster.security`)."""
     replicas = min(len(cluster), 3)
     properties = {
         "process.roles": "broker,controller",
@@ -91,6 +96,9 @@ def node_properties(
         "min.insync.replicas": str(max(1, replicas - 1)),
         **_ALWAYS,
     }
+    if security is not None:
+        properties.update(security.listeners(node.host, node.port, node.controller_port))
+        properties.update(security.broker_properties())
     properties.update(extra or {})
     return properties
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from rich.console import Console
 from rich.live import Live
 from rich.table import Table
@@ -31,6 +32,7 @@ from consumers.traffic import TrafficStats, run_traffic
 from gateway.demo.tally import AuditTally
 from gateway.envelope.codec import Codec
 from gateway.envelope.models import AuditRecord
+from gateway.envelope.signature import MessageSigner
 from gateway.errors import DecodeError
 from gateway.service import running_gateway
 from gateway.settings import GatewaySettings
@@ -102,7 +104,12 @@ async def _run(
         ready = asyncio.Event()
         departments = asyncio.create_task(
             run_departments(
-                broker.bootstrap, PROVIDERS, departments_stop, topics=topics, ready=ready
+                broker.bootstrap,
+                PROVIDERS,
+                departments_stop,
+                topics=topics,
+                ready=ready,
+                gateway_key=_gateway_public_key(settings),
             )
         )
         tail = asyncio.create_task(_tail_audit(broker.bootstrap, topics, tally, tail_stop))
@@ -214,3 +221,10 @@ def render_tally(tally: AuditTally) -> Table:
         )
     table.caption = _one_line(tally)
     return table
+
+
+def _gateway_public_key(settings: GatewaySettings) -> Ed25519PublicKey | None:
+    """The public half of the key the gateway signs inbox messages with (None: the shipped
+    development key's, which the departments use by default)."""
+    signing = settings.message_signing_key
+    return MessageSigner.load(signing.get_secret_value()).public_key if signing else None

@@ -9,7 +9,8 @@ each topic. So, when ``A`` is at least the input partition count (group) or a mu
 predecessor.
 
 Before the first batch from newly owned input partitions, the keeper reads the last message of
-their audit partitions and continues those chains, and expects each input partition's next
+their audit partitions and continues those chains (an empty one is owed a genesis checkpoint,
+written with the next checkpoints), and expects each input partition's next
 offset at its committed offset (a later first offset is an input gap). When partitions are
 given up, it forgets both, so they are read afresh if they come back.
 """
@@ -188,8 +189,12 @@ class AuditKeeper:
 
     async def _load_heads(self, partitions: set[int]) -> None:
         for partition, last in (await self._reader.last_messages(partitions)).items():
-            head = ChainHead.after(last) if last is not None else None
-            if last is not None and head is None:
+            if last is None:  # empty: sign its genesis, or it would verify as deleted
+                self._chain.start_empty(partition)
+                log.debug("audit partition %d is empty: its chain starts at genesis", partition)
+                continue
+            head = ChainHead.after(last)
+            if head is None:
                 log.warning(
                     "audit partition %d ends with a record written with the chain switched off; "
                     "a new chain starts there from the genesis value",

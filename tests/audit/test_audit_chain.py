@@ -19,6 +19,8 @@ from gateway.audit.chain import (
     read_link,
 )
 from gateway.audit.checkpoint import CheckpointSigner, checkpoint_problem
+from gateway.audit.files import ExportedMessage
+from gateway.audit.verify import verify_messages
 from gateway.envelope.models import AuditCheckpoint, AuditRecord
 from gateway.errors import ChainBrokenError
 
@@ -149,6 +151,24 @@ def test_forced_checkpoints_cover_every_partition_with_records_not_yet_covered(
     forced = chain.checkpoints(NOW, partitions=[0, 1, 2], force=True)
 
     assert [partition for partition, _ in forced] == [0]
+
+
+def test_a_partition_found_empty_is_owed_one_signed_genesis_checkpoint_without_any_record(
+    chain_factory: ChainFactory, signer: CheckpointSigner
+) -> None:
+    chain = chain_factory(checkpoint_interval=timedelta(hours=1))
+    chain.start_empty(2)
+    chain.set_head(3, None)  # continued from an unchained record: owed nothing
+
+    due = chain.checkpoints(NOW)
+
+    assert [partition for partition, _ in due] == [2]
+    checkpoint = CODEC.decode(due[0][1], AuditCheckpoint)
+    assert (checkpoint.sequence, checkpoint.prev_hash) == (0, genesis_hash(2))
+    assert checkpoint_problem(checkpoint, signer.public_key) is None
+    assert chain.checkpoints(NOW, partitions=[2, 3], force=True) == []
+    report = verify_messages([ExportedMessage(2, 0, due[0][1])], signer.public_key, partitions=3)
+    assert [p.partition for p in report.problems] == [0, 1]  # 2 verifies, though idle
 
 
 def test_checkpoint_times_keep_milliseconds_only_so_the_signature_survives_encoding(

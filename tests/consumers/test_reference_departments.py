@@ -9,12 +9,15 @@ from datetime import UTC, datetime
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from consumers.datasets import generate
 from consumers.departments import app_id, required_topics, run_departments
 from gateway.envelope.codec import Codec
 from gateway.envelope.datasets import DATASET_BY_PROVIDER
 from gateway.envelope.models import ProviderResponse, ResponseStatus, RoutedRequest
+from gateway.envelope.signature import MessageSigner
+from gateway.testing import signed_as_gateway
 from gateway.transport.broker import EmbeddedBroker
 from gateway.transport.topics import TopicNames
 
@@ -50,7 +53,7 @@ async def test_faust_department_answers_routed_requests_from_its_dataset(
     producer_factory: Callable[..., Awaitable[AIOKafkaProducer]],
 ) -> None:
     """A faust NHS service answers its inbox: FOUND with the dataset record for a known NHS
-    number (context and token echoed), NOT_FOUND for an unknown one; it skips junk."""
+    number (context and token echoed), NOT_FOUND for an unknown one; it skips signed junk."""
     topics = TopicNames(prefix=f"t{uuid.uuid4().hex[:10]}")
     broker.create_topics(topics.all_topics(["nhs"]))
     broker.create_topics(required_topics([app_id("nhs", topics)]), partitions=1)
@@ -59,10 +62,15 @@ async def test_faust_department_answers_routed_requests_from_its_dataset(
     known = _routed("nhs", "nhs_number", records[3]["nhs_number"])
     unknown = _routed("nhs", "nhs_number", "9990000000")
     inbox = await producer_factory()
-    await inbox.send_and_wait(topics.inbox("nhs"), b"junk", key=b"junk")
+    junk_headers = signed_as_gateway(topics.inbox("nhs"), b"junk")
+    await inbox.send_and_wait(topics.inbox("nhs"), b"junk", key=b"junk", headers=junk_headers)
     for routed in (known, unknown):
+        value = codec.encode(routed)
         await inbox.send_and_wait(
-            topics.inbox("nhs"), codec.encode(routed), key=routed.request_id.encode()
+            topics.inbox("nhs"),
+            value,
+            key=routed.request_id.encode(),
+            headers=signed_as_gateway(topics.inbox("nhs"), value),
         )
     responses = await consumer_factory(topics.responses("nhs"))
 
@@ -95,3 +103,69 @@ async def test_faust_department_answers_routed_requests_from_its_dataset(
     assert found.record is not None
     assert codec.decode_record_as(found.record, DATASET_BY_PROVIDER["nhs"]) == records[3]
     assert answers[unknown.request_id][1].status is ResponseStatus.NOT_FOUND
+
+
+async def test_faust_department_answers_only_what_the_gateway_signed_for_its_inbox(
+    broker: EmbeddedBroker,
+    bootstrap: str,
+    consumer_factory: Callable[..., Awaitable[AIOKafkaConsumer]],
+    producer_factory: Callable[..., Awaitable[AIOKafkaProducer]],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Unsigned, forged, altered and copied-from-another-inbox requests are logged, counted and
+    never answered; the one genuinely signed for this inbox is answered."""
+    topics = TopicNames(prefix=f"t{uuid.uuid4().hex[:10]}")
+    broker.create_topics(topics.all_topics(["nhs"]))
+    broker.create_topics(required_topics([app_id("nhs", topics)]), partitions=1)
+    codec = Codec.default()
+    records = generate("nhs", 50)
+    inbox = topics.inbox("nhs")
+    forger = MessageSigner(Ed25519PrivateKey.generate())
+
+    def routed() -> tuple[RoutedRequest, bytes]:
+        request = _routed("nhs", "nhs_number", records[3]["nhs_number"])
+        return request, codec.encode(request)
+
+    attempts: list[tuple[RoutedRequest, bytes, list[tuple[str, bytes]] | None]] = []
+    unsigned, value = routed()
+    attempts.append((unsigned, value, None))
+    forged, value = routed()
+    attempts.append((forged, value, forger.headers(inbox, value)))
+    altered, value = routed()
+    tampered = codec.encode(altered.model_copy(update={"wanted": ["nhs_number", "address"]}))
+    attempts.append((altered, tampered, signed_as_gateway(inbox, value)))
+    copied, value = routed()
+    attempts.append((copied, value, signed_as_gateway(topics.inbox("ho"), value)))
+    genuine, value = routed()
+    attempts.append((genuine, value, signed_as_gateway(inbox, value)))
+    producer = await producer_factory()
+    for request, value, headers in attempts:  # one partition: answered in this order
+        await producer.send_and_wait(
+            inbox, value, key=request.request_id.encode(), headers=headers, partition=0
+        )
+    responses = await consumer_factory(topics.responses("nhs"))
+
+    stop, ready = asyncio.Event(), asyncio.Event()
+    service = asyncio.create_task(
+        run_departments(bootstrap, ["nhs"], stop, topics=topics, dataset_size=50, ready=ready)
+    )
+    answered: list[str] = []
+    try:
+        async with asyncio.timeout(30):
+            await ready.wait()
+            while genuine.request_id not in answered:  # the last one: the others came first
+                batch = await responses.getmany(timeout_ms=200)
+                answered += [m.key.decode() for ms in batch.values() for m in ms]
+        batch = await responses.getmany(timeout_ms=500)  # nothing else arrives
+        answered += [m.key.decode() for ms in batch.values() for m in ms]
+    finally:
+        stop.set()
+        counts = await asyncio.wait_for(service, 30)
+
+    assert answered == [genuine.request_id]
+    assert counts == {"nhs": 1}
+    problems = [r.getMessage() for r in caplog.records if "not from the gateway" in r.getMessage()]
+    assert len(problems) == 4
+    assert "unsigned" in problems[0]
+    assert "not the gateway's" in problems[1]
+    assert all("does not verify" in p for p in problems[2:])
