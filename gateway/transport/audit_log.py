@@ -121,16 +121,13 @@ class AuditTailReader:
         self._consumer = AIOKafkaConsumer(
             bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest"
         )
-        self._started = False
 
     async def start(self) -> None:
         await self._consumer.start()
-        self._started = True
 
     async def stop(self) -> None:
-        if self._started:
-            self._started = False
-            await self._consumer.stop()
+        """Close the consumer, started or not (an unstarted one holds a client too)."""
+        await self._consumer.stop()
 
     async def partition_count(self) -> int:
         return len(await _partitions(self._consumer, self._topic))
