@@ -10,32 +10,26 @@ second process while this one loads (``--one-process`` keeps it to one).
 
 ::
 
-    python -m consumers.audit_indexer --bootstrap HOST:PORT [--prefix dx] [--db URL] [--once]
-    python -m consumers.audit_indexer --bench [--records 100000]
+    gateway audit index --bootstrap HOST:PORT [--prefix dx] [--audit-db URL] [--once]
+    gateway audit index --bench [--records 100000]
+
+(``python -m consumers.audit_indexer`` takes the same options.)
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import json
 import logging
-import signal
-import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 
-from consumers.audit_bench import run_bench
-from gateway.audit.checkpoint import load_public_key
 from gateway.audit.follow import ChainFollower
-from gateway.audit_store import AuditStore, open_store
+from gateway.audit_store import AuditStore
 from gateway.audit_store.indexing import AuditIndexer, AuditMessage, IndexerStats
-from gateway.cli import exit_code_for
-from gateway.cli._common import load_settings
-from gateway.errors import AuditStoreError, GatewayError, TransportError
+from gateway.errors import AuditStoreError, TransportError
 from gateway.transport.topics import TopicNames
 
 __all__ = ["index_audit_topic", "main"]
@@ -107,7 +101,9 @@ async def index_audit_topic(
                     consumer, {tp: records[-1].offset + 1 for tp, records in batch.items()}
                 )
         except KafkaError as exc:
-            raise TransportError(f"audit indexer cannot read {topics.audit}: {exc}") from exc
+            raise TransportError(
+                f"audit indexer cannot read {topics.audit} on {bootstrap}: {exc}"
+            ) from exc
         finally:
             await consumer.stop()
     return indexer.stats
@@ -169,75 +165,11 @@ async def _commit(consumer: AIOKafkaConsumer, offsets: dict[TopicPartition, int]
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Index the audit topic into an audit store (or, with --bench, measure indexing speed)."""
-    parser = argparse.ArgumentParser(
-        prog="python -m consumers.audit_indexer", description=main.__doc__
-    )
-    parser.add_argument("--bootstrap", metavar="HOST:PORT", help="Kafka bootstrap servers")
-    parser.add_argument("--prefix", help="topic name prefix (default: GATEWAY_TOPIC_PREFIX, dx)")
-    parser.add_argument("--db", help="audit store URL (default: GATEWAY_AUDIT_DB)")
-    parser.add_argument("--group", help="consumer group (default: <prefix>-audit-indexer)")
-    parser.add_argument("--once", action="store_true", help="index what is there, then exit")
-    parser.add_argument("--from-beginning", action="store_true", help="read the whole topic again")
-    parser.add_argument(
-        "--public-key", metavar="PEM", help="also check checkpoint signatures with this key"
-    )
-    parser.add_argument(
-        "--one-process",
-        action="store_true",
-        help="read records in this process rather than in a second one (one core, slower)",
-    )
-    parser.add_argument("--bench", action="store_true", help="measure indexing into SQLite")
-    parser.add_argument("--records", type=int, default=100_000, help="records for --bench")
-    parser.add_argument("-v", "--verbose", action="store_true")
-    args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    logging.getLogger("aiokafka").setLevel(logging.INFO if args.verbose else logging.WARNING)
-    try:
-        if args.bench:
-            print(
-                json.dumps(run_bench(args.records, decoder_process=not args.one_process), indent=2)
-            )
-            return
-        if not args.bootstrap:
-            parser.error("--bootstrap is required (or --bench)")
-        stats = asyncio.run(_run(args))
-    except GatewayError as exc:
-        print(f"error [{exc.code}]: {exc}", file=sys.stderr)
-        sys.exit(exit_code_for(exc))
-    print(json.dumps(stats.summary(), indent=2))
-    if stats.chain_breaks:
-        print(f"AUDIT CHAIN BROKEN: {stats.chain_breaks} break(s) found", file=sys.stderr)
-        sys.exit(1)
+    """``python -m consumers.audit_indexer``: the same command as ``gateway audit index``."""
+    from gateway.cli import main as cli_main
+    from gateway.cli.audit_index import index_command
 
-
-async def _run(args: argparse.Namespace) -> IndexerStats:
-    settings = load_settings()
-    topics = TopicNames(args.prefix or settings.topic_prefix)
-    key = load_public_key(args.public_key) if args.public_key else None
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
-    store = open_store(args.db or settings.audit_db.get_secret_value())
-    try:
-        log.info("indexing %s into %s", topics.audit, store.url)
-        return await index_audit_topic(
-            store,
-            bootstrap=args.bootstrap,
-            topics=topics,
-            group_id=args.group,
-            once=args.once,
-            from_beginning=args.from_beginning,
-            stop=stop,
-            chain=ChainFollower(public_key=key),
-            decoder_process=not args.one_process,
-        )
-    finally:
-        store.close()
+    cli_main(argv, command=index_command, prog_name="python -m consumers.audit_indexer")
 
 
 if __name__ == "__main__":

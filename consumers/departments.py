@@ -17,22 +17,21 @@ so no signal handlers and no logging set-up are taken over). They never create t
 needs its leader-election topic ``<app-id>-__assignor-__leader`` with one partition, listed by
 :func:`required_topics`. Faust's own logging is quiet (WARNING) unless asked otherwise.
 
-``python -m consumers.departments --bootstrap HOST:PORT [--departments ho,nhs]`` runs them until
-interrupted.
+``gateway departments --bootstrap HOST:PORT [--departments ho,nhs]`` (or ``python -m
+consumers.departments`` with the same options) runs them until interrupted.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import logging
-import signal
 import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import faust
+from aiokafka.errors import KafkaError
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from faust.transport.drivers import aiokafka as faust_aiokafka
 
@@ -42,7 +41,7 @@ from gateway.envelope.codec import Codec
 from gateway.envelope.datasets import SUBJECT_IDENTIFIER_BY_PROVIDER
 from gateway.envelope.models import RoutedRequest
 from gateway.envelope.signature import MessageVerifier
-from gateway.errors import EnvelopeError
+from gateway.errors import EnvelopeError, TransportError
 from gateway.keys import KeySource
 from gateway.transport.topics import TopicNames
 
@@ -248,7 +247,12 @@ async def run_departments(
         try:
             await asyncio.wait([starting, stopping], return_when=asyncio.FIRST_COMPLETED)
             if starting.done():
-                starting.result()  # raises if an app failed to start
+                try:
+                    starting.result()  # raises if an app failed to start
+                except KafkaError as exc:
+                    raise TransportError(
+                        f"reference departments cannot connect to {bootstrap}: {exc}"
+                    ) from exc
                 if ready is not None:
                     ready.set()
                 await stopping
@@ -261,53 +265,11 @@ async def run_departments(
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Run the reference provider departments against a running broker until interrupted."""
-    parser = argparse.ArgumentParser(
-        prog="python -m consumers.departments", description=main.__doc__
-    )
-    parser.add_argument("--bootstrap", required=True, metavar="HOST:PORT")
-    parser.add_argument(
-        "--departments",
-        default=",".join(PROVIDERS),
-        help="comma-separated provider departments (default: all five)",
-    )
-    parser.add_argument("--topic-prefix", default=_DEFAULT_TOPICS.prefix)
-    parser.add_argument("-n", "--dataset-size", type=int, default=DEFAULT_SIZE)
-    parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
-    parser.add_argument(
-        "--gateway-key",
-        metavar="PEM",
-        help="the gateway's message signing public key (default: config/message-signing.pub)",
-    )
-    parser.add_argument("-v", "--verbose", action="store_true", help="show faust's own logging")
-    args = parser.parse_args(argv)
-    depts = [d.strip() for d in args.departments.split(",") if d.strip()]
-    topics = TopicNames(prefix=args.topic_prefix)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    if not args.verbose:
-        logging.getLogger("aiokafka").setLevel(logging.WARNING)
-    ids = [app_id(d, topics) for d in depts]
-    print(f"departments {', '.join(depts)} need topics: {', '.join(required_topics(ids))}")
+    """``python -m consumers.departments``: the same command as ``gateway departments``."""
+    from gateway.cli import main as cli_main
+    from gateway.cli.departments import departments_command
 
-    async def run() -> dict[str, int]:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(signum, stop.set)
-        log.info("answering on %s until interrupted", ", ".join(topics.inbox(d) for d in depts))
-        return await run_departments(
-            args.bootstrap,
-            depts,
-            stop,
-            topics=topics,
-            dataset_size=args.dataset_size,
-            seed=args.seed,
-            quiet=not args.verbose,
-            gateway_key=args.gateway_key,
-        )
-
-    for dept, count in asyncio.run(run()).items():
-        print(f"{dept}: answered {count}")
+    cli_main(argv, command=departments_command, prog_name="python -m consumers.departments")
 
 
 if __name__ == "__main__":

@@ -6,15 +6,14 @@ steady rate through :class:`gateway.departments.DepartmentClient` and counts wha
 Valid requests name subjects from the same synthetic datasets the reference departments serve
 (:mod:`consumers.datasets`, same size and seed), so most of them are answered FOUND.
 
-``python -m consumers.traffic --bootstrap HOST:PORT --rate 50 --count 500`` prints the counts.
+``gateway traffic --bootstrap HOST:PORT --rate 50 --count 500`` (or ``python -m consumers.traffic``
+with the same options) prints the counts.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import enum
-import json
 import random
 import time
 from collections import Counter
@@ -406,30 +405,11 @@ async def run_traffic(
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Send mixed requester traffic through the gateway and print what came back as JSON."""
-    parser = argparse.ArgumentParser(prog="python -m consumers.traffic", description=main.__doc__)
-    parser.add_argument("--bootstrap", required=True, metavar="HOST:PORT")
-    parser.add_argument("--rate", type=float, default=50.0, help="requests per second")
-    group = parser.add_mutually_exclusive_group()
-    group.add_argument("--count", type=int, help="number of requests (default 500)")
-    group.add_argument("--duration", type=float, help="seconds to send for")
-    parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
-    parser.add_argument("--topic-prefix", default=_DEFAULT_TOPICS.prefix)
-    parser.add_argument("--timeout", type=float, default=10.0, help="seconds to await each reply")
-    args = parser.parse_args(argv)
-    count = args.count if args.count is not None or args.duration is not None else 500
-    stats = asyncio.run(
-        run_traffic(
-            args.bootstrap,
-            args.rate,
-            args.duration,
-            count,
-            args.seed,
-            topics=TopicNames(prefix=args.topic_prefix),
-            reply_timeout_s=args.timeout,
-        )
-    )
-    print(json.dumps(stats.summary(), indent=2))
+    """``python -m consumers.traffic``: the same command as ``gateway traffic``."""
+    from gateway.cli import main as cli_main
+    from gateway.cli.traffic import traffic_command
+
+    cli_main(argv, command=traffic_command, prog_name="python -m consumers.traffic")
 
 
 if __name__ == "__main__":

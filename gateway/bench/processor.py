@@ -32,6 +32,7 @@ from gateway.envelope.datasets import SUBJECT_IDENTIFIER_BY_PROVIDER
 from gateway.envelope.models import AuditRecord, RoutedRequest
 from gateway.exchange.messages import BatchOutputs, InputMessage
 from gateway.exchange.processor import ExchangeProcessor
+from gateway.logs import configure_logging
 from gateway.service import build_processor
 from gateway.settings import GatewaySettings
 from gateway.transport.topics import TopicNames
@@ -166,7 +167,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.messages < 1:
         parser.error("--messages must be at least 1")
-    logging.basicConfig(level=logging.ERROR)  # not the development-secret warnings
+    configure_logging(level=logging.ERROR)  # not the development-secret warnings
     print(json.dumps(measure(args.messages), indent=2))
 
 

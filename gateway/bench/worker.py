@@ -38,6 +38,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from gateway.exchange.messages import BatchOutputs, InputMessage, OutputMessage
 from gateway.exchange.processor import ExchangeProcessor
+from gateway.logs import configure_logging
 from gateway.service import build_processor
 from gateway.settings import GatewaySettings
 from gateway.transport.broker import EMBEDDED_SESSION_TIMEOUT_MS
@@ -329,8 +330,7 @@ async def _main(args: argparse.Namespace) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     args.pinned = _pin(args.cpu)
-    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
-    logging.getLogger("aiokafka").setLevel(logging.ERROR)
+    configure_logging(level=logging.WARNING)
     try:
         asyncio.run(_main(args))
     except WorkerError as exc:

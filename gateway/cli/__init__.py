@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import importlib
 import sys
-from collections.abc import Callable
+import traceback
+from collections.abc import Callable, Sequence
 
 import click
 
 from gateway.errors import ConfigError, GatewayError, PolicyError, TransportError
+from gateway.logs import is_verbose
 
 __all__ = ["EXIT_CODES", "main"]
 
@@ -30,8 +32,10 @@ def exit_code_for(error: GatewayError) -> int:
 
 def _audit_with_query() -> click.Command:
     from gateway.cli.audit import audit_group
+    from gateway.cli.audit_index import index_command
     from gateway.cli.audit_query import query_command
 
+    audit_group.add_command(index_command)
     audit_group.add_command(query_command)
     return audit_group
 
@@ -39,6 +43,7 @@ def _audit_with_query() -> click.Command:
 _COMMANDS: dict[str, str | Callable[[], click.Command]] = {
     "audit": _audit_with_query,
     "bench": "gateway.cli.bench:bench_command",
+    "departments": "gateway.cli.departments:departments_command",
     "console": "gateway.cli.console:console_group",
     "broker": "gateway.cli.broker:broker_command",
     "demo": "gateway.cli.demo:demo_command",
@@ -48,6 +53,7 @@ _COMMANDS: dict[str, str | Callable[[], click.Command]] = {
     "report": "gateway.cli.report:report_group",
     "run": "gateway.cli.run:run_command",
     "status": "gateway.cli.status:status_command",
+    "traffic": "gateway.cli.traffic:traffic_command",
 }
 """Sub-commands, imported only when used: ``gateway broker`` need not load faust or rich."""
 
@@ -69,19 +75,30 @@ class _LazyGroup(click.Group):
 
 
 @click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(
+    package_name="dx-gateway", prog_name="gateway", message="%(prog)s %(version)s"
+)
 def cli() -> None:
     """Exchange gateway: purpose-limited, minimised and audited data sharing over Kafka."""
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Console entry point: run the CLI; domain errors become clear messages and exit codes."""
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    command: click.Command | None = None,
+    prog_name: str = "gateway",
+) -> None:
+    """Console entry point: run the CLI (or one of its ``command``s, as ``python -m consumers.*``
+    do); domain errors become one line and an exit code, with a traceback only if verbose."""
     try:
-        cli.main(args=argv, prog_name="gateway", standalone_mode=False)
+        (command or cli).main(args=argv, prog_name=prog_name, standalone_mode=False)
     except click.exceptions.Abort:
         sys.exit(130)
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
     except GatewayError as exc:
+        if is_verbose():
+            traceback.print_exc()
         click.echo(f"error [{exc.code}]: {exc}", err=True)
         sys.exit(exit_code_for(exc))

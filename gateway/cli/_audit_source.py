@@ -19,6 +19,7 @@ from rich.progress import Progress
 from gateway.envelope.models import AuditRecord
 from gateway.errors import ConfigError
 from gateway.policy.tools import AuditFile, decode_audit_messages
+from gateway.settings import GatewaySettings
 from gateway.transport.audit_log import read_audit_log
 from gateway.transport.topics import TopicNames
 
@@ -39,17 +40,18 @@ class AuditSource:
 
 @contextmanager
 def open_audit_source(
-    path: Path | None, bootstrap: str | None, prefix: str
+    path: Path | None, bootstrap: str | None, prefix: str | None
 ) -> Iterator[AuditSource]:
-    """An audit file when ``path`` is given, else the audit topic on ``bootstrap``."""
+    """An audit file when ``path`` is given, else the audit topic on ``bootstrap`` (``prefix``
+    unset: the configured one)."""
     if (path is None) == (bootstrap is None):
-        raise ConfigError("give an audit file or --bootstrap HOST:PORT, not both or neither")
+        raise ConfigError("give --audit-file FILE or --bootstrap HOST:PORT, not both or neither")
     if path is not None:
         audit = AuditFile(path)
         yield AuditSource(str(path), iter(audit), audit.messages)
         return
     assert bootstrap is not None
-    topic = TopicNames(prefix).audit
+    topic = TopicNames(prefix or GatewaySettings().topic_prefix).audit
     _, messages = asyncio.run(read_audit_log(bootstrap, topic))
     values = (message.value for message in messages)
     records = decode_audit_messages(values, where=f"{topic} message")

@@ -1,9 +1,8 @@
-"""Shared CLI plumbing: settings from options, logging, and stopping on SIGINT/SIGTERM."""
+"""Shared CLI plumbing: settings from options, and stopping on SIGINT/SIGTERM."""
 
 from __future__ import annotations
 
 import asyncio
-import logging
 import signal
 from pathlib import Path
 from typing import Any
@@ -13,7 +12,7 @@ from pydantic import ValidationError
 from gateway.errors import ConfigError
 from gateway.settings import GatewaySettings
 
-__all__ = ["configure_logging", "load_settings", "stop_on_signals"]
+__all__ = ["load_settings", "stop_on_signals"]
 
 
 def load_settings(**overrides: Any) -> GatewaySettings:
@@ -29,15 +28,6 @@ def load_settings(**overrides: Any) -> GatewaySettings:
             f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
         )
         raise ConfigError(f"invalid settings: {problems}") from exc
-
-
-def configure_logging(verbose: bool) -> None:
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    for noisy in ("aiokafka", "kafka", "faust", "mode"):
-        logging.getLogger(noisy).setLevel(logging.WARNING if verbose else logging.ERROR)
 
 
 def stop_on_signals() -> asyncio.Event:

@@ -14,6 +14,14 @@ import click
 from gateway.audit.checkpoint import is_development_key, load_public_key
 from gateway.audit.files import write_checkpoints
 from gateway.audit.verify import VerifyReport, verify_export
+from gateway.cli._common import load_settings
+from gateway.cli._options import (
+    AliasedOption,
+    audit_file_option,
+    bootstrap_option,
+    output_option,
+    prefix_option,
+)
 from gateway.errors import ChainBrokenError
 from gateway.transport.topics import TopicNames
 
@@ -25,26 +33,29 @@ _EXISTING = click.Path(exists=True, dir_okay=False, path_type=Path)
 
 @click.group("audit")
 def audit_group() -> None:
-    """Export and verify the tamper-evident audit log."""
+    """The tamper-evident audit log: export, verify, checkpoint, index into a store, query."""
 
 
 @audit_group.command("export")
-@click.option("--bootstrap", required=True, help="Kafka bootstrap servers.")
-@click.option("--prefix", default="dx", show_default=True, help="Topic name prefix.")
-@click.option("--out", required=True, type=_FILE, help="Export file to write (JSON lines).")
+@bootstrap_option(required=True)
+@prefix_option()
+@output_option("Export file to write (JSON lines).", required=True)
 @click.option(
-    "--checkpoint-out",
+    "--checkpoint-output",
+    cls=AliasedOption,
+    hidden_aliases=("--checkpoint-out",),
     type=_FILE,
     help="Also save each partition's latest signed checkpoint here, for a later "
     "`verify --checkpoint`.",
 )
-def export_command(bootstrap: str, prefix: str, out: Path, checkpoint_out: Path | None) -> None:
+def export_command(
+    bootstrap: str, prefix: str | None, output: Path, checkpoint_output: Path | None
+) -> None:
     """Write every audit partition's messages, in order, with their exact bytes."""
     from gateway.transport.audit_log import export_audit  # kept local: importing aiokafka is slow
 
-    done = asyncio.run(
-        export_audit(bootstrap, TopicNames(prefix), out, checkpoints_path=checkpoint_out)
-    )
+    topics = TopicNames(prefix or load_settings().topic_prefix)
+    done = asyncio.run(export_audit(bootstrap, topics, output, checkpoints_path=checkpoint_output))
     click.echo(
         f"exported {done.messages} message(s) of {done.topic} "
         f"({done.partitions} partitions) to {done.path}"
@@ -54,13 +65,14 @@ def export_command(bootstrap: str, prefix: str, out: Path, checkpoint_out: Path 
 
 
 @audit_group.command("verify")
-@click.option("--file", "export", type=_EXISTING, help="An export file to verify.")
-@click.option("--bootstrap", help="Or verify the audit topic itself, read from this cluster.")
-@click.option("--prefix", default="dx", show_default=True, help="Topic name prefix.")
+@audit_file_option("An export file to verify.", dest="export")
+@bootstrap_option("Or verify the audit topic itself, read from this cluster.", from_settings=False)
+@prefix_option()
 @click.option(
     "--public-key",
     type=_EXISTING,
-    help="Checkpoint verification key (PEM); default config/audit-signing.pub.",
+    help="Checkpoint verification key (PEM).",
+    show_default="config/audit-signing.pub",
 )
 @click.option(
     "--checkpoint",
@@ -80,7 +92,7 @@ def export_command(bootstrap: str, prefix: str, out: Path, checkpoint_out: Path 
 def verify_command(
     export: Path | None,
     bootstrap: str | None,
-    prefix: str,
+    prefix: str | None,
     public_key: Path | None,
     checkpoint: Path | None,
     allow_missing_start: bool,
@@ -94,7 +106,7 @@ def verify_command(
     (exit 0 unless more than --max-unsigned).
     """
     if (export is None) == (bootstrap is None):
-        raise click.UsageError("give exactly one of --file and --bootstrap")
+        raise click.UsageError("give exactly one of --audit-file and --bootstrap")
     key = load_public_key(public_key)
     if is_development_key(key):
         click.echo("note: verifying with the DEVELOPMENT public key (config/audit-signing.pub)")
@@ -112,7 +124,8 @@ def verify_command(
         assert bootstrap is not None
         with tempfile.TemporaryDirectory() as tmp:
             copy = Path(tmp) / "audit.jsonl"
-            asyncio.run(export_audit(bootstrap, TopicNames(prefix), copy))
+            topics = TopicNames(prefix or load_settings().topic_prefix)
+            asyncio.run(export_audit(bootstrap, topics, copy))
             report = verify_export(
                 copy,
                 key,
@@ -124,18 +137,23 @@ def verify_command(
 
 
 @audit_group.command("checkpoint")
-@click.option("--file", "export", required=True, type=_EXISTING, help="A verified export file.")
-@click.option("--out", required=True, type=_FILE, help="Where to save the checkpoints.")
-@click.option("--public-key", type=_EXISTING, help="Default config/audit-signing.pub.")
-def checkpoint_command(export: Path, out: Path, public_key: Path | None) -> None:
+@audit_file_option("An export file that verifies.", dest="export", required=True)
+@output_option("Where to save the checkpoints.", required=True)
+@click.option(
+    "--public-key",
+    type=_EXISTING,
+    help="Checkpoint verification key (PEM).",
+    show_default="config/audit-signing.pub",
+)
+def checkpoint_command(export: Path, output: Path, public_key: Path | None) -> None:
     """Save each partition's latest signed checkpoint from an export that verifies, so a later
     verification can show the log was not truncated or rewritten since."""
     report = verify_export(export, public_key)
     if not report.ok:
         _finish(report)
     latest = [p.latest_checkpoint for p in report.partitions if p.latest_checkpoint is not None]
-    saved = write_checkpoints(out, report.topic or "", latest)
-    click.echo(f"saved {saved} checkpoint(s) to {out}")
+    saved = write_checkpoints(output, report.topic or "", latest)
+    click.echo(f"saved {saved} checkpoint(s) to {output}")
     for p in report.partitions:
         if p.unsigned:
             click.echo(

@@ -22,7 +22,8 @@ __all__ = ["query_command"]
 @click.option(
     "--outcome",
     type=click.Choice([o.value for o in AuditOutcome], case_sensitive=False),
-    help="Decision outcome.",
+    metavar="OUTCOME",
+    help=f"Decision outcome: {', '.join(o.value.lower() for o in AuditOutcome)}.",
 )
 @click.option("--since", metavar="TIME", help="From this time (ISO 8601; UTC unless zoned).")
 @click.option("--until", metavar="TIME", help="Before this time (ISO 8601; UTC unless zoned).")
@@ -30,7 +31,12 @@ __all__ = ["query_command"]
     "--subject", metavar="FIELD=VALUE", help=f"Decisions about one person: {IDENTIFIER_HELP}"
 )
 @click.option(
-    "--format", "fmt", type=click.Choice(DECISION_FORMATS), default="table", show_default=True
+    "--format",
+    "fmt",
+    type=click.Choice(DECISION_FORMATS),
+    default="table",
+    show_default=True,
+    help="Output format.",
 )
 @click.option(
     "--limit",
@@ -40,7 +46,7 @@ __all__ = ["query_command"]
     help="At most this many decisions (0: all).",
 )
 def query_command(
-    db: str | None,
+    audit_db: str | None,
     dept: str | None,
     agreement_id: str | None,
     purpose: str | None,
@@ -63,6 +69,6 @@ def query_command(
         subject_key=subject_key(subject, settings)[1] if subject else None,
         limit=limit or None,
     )
-    with opened_store(db, settings) as store:
+    with opened_store(audit_db, settings) as store:
         items = store.decisions(query)
     click.echo(render_decisions(items, fmt), nl=False)

@@ -12,25 +12,41 @@ from rich.console import Console
 from rich.table import Table
 
 from gateway.bench import BenchConfig, BenchError, run_bench
-from gateway.cli._common import configure_logging
+from gateway.logs import configure_logging
 
 __all__ = ["bench_command"]
 
 
 @click.command("bench")
-@click.option("--messages", type=click.IntRange(min=1), default=20_000, show_default=True)
+@click.option(
+    "--messages",
+    type=click.IntRange(min=1),
+    default=20_000,
+    show_default=True,
+    help="Requests for the throughput phases (pass-through and gateway); the gateway also "
+    "consumes one response per request.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
 @click.option(
-    "--latency-messages", type=click.IntRange(min=1), help="Default: min(2000, --messages)."
+    "--latency-messages",
+    type=click.IntRange(min=1),
+    help="Requests for the latency phase, sent at a steady rate after the throughput phases.",
+    show_default="min(2000, --messages)",
 )
 @click.option(
     "--latency-rate",
     type=click.FloatRange(min=0, min_open=True),
-    help="Requests/s for the latency probe. Default: 20%% of the measured capacity, at most 500.",
+    help="Requests/s for the latency phase.",
+    show_default="a fifth of the measured capacity, at most 500",
 )
-@click.option("--partitions", type=click.IntRange(1, 256), help="Default: 1 per 2,500 messages.")
-@click.option("--cpu", type=click.IntRange(min=0), help="CPU for the measured worker.")
-@click.option("--timeout", type=click.FloatRange(min=1), help="Seconds per phase.")
+@click.option(
+    "--partitions",
+    type=click.IntRange(1, 256),
+    help="Partitions per topic.",
+    show_default="1 per 2,500 messages",
+)
+@click.option("--cpu", type=click.IntRange(min=0), help="CPU to pin the measured worker to.")
+@click.option("--timeout", type=click.FloatRange(min=1), help="Seconds each phase may take.")
 @click.option(
     "--profile",
     type=click.Path(dir_okay=False, path_type=Path),

@@ -11,8 +11,10 @@ import textwrap
 
 import click
 
-from gateway.cli._common import configure_logging, load_settings, stop_on_signals
-from gateway.settings import DEFAULT_DEPARTMENTS, GatewaySettings
+from gateway.cli._common import load_settings, stop_on_signals
+from gateway.cli._options import departments_option, partitions_option, prefix_option
+from gateway.logs import configure_logging
+from gateway.settings import GatewaySettings
 from gateway.transport.broker import (
     EMBEDDED_BROKER_LIMITS,
     EmbeddedBroker,
@@ -30,14 +32,12 @@ _READY_TIMEOUT_S = 10.0
 @click.option(
     "--port",
     type=click.IntRange(0, 65535),
-    help="Listen on this port (0: any free one). Default: an ephemeral port.",
+    help="Listen on this port (0: any free one).",
+    show_default="a free port",
 )
-@click.option("--partitions", type=int, help="Partitions per topic (default 4).")
-@click.option("--prefix", "topic_prefix", help="Topic name prefix (default dx).")
-@click.option(
-    "--departments",
-    help=f"Comma-separated department ids (default {','.join(DEFAULT_DEPARTMENTS)}).",
-)
+@partitions_option()
+@prefix_option("topic_prefix")
+@departments_option()
 def broker_command(port: int | None, **options: object) -> None:
     """Run the embedded development broker with every gateway topic until SIGINT or SIGTERM."""
     configure_logging(False)

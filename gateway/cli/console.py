@@ -7,7 +7,15 @@ from pathlib import Path
 
 import click
 
-from gateway.cli._common import configure_logging, load_settings
+from gateway.cli._common import load_settings
+from gateway.cli._options import (
+    audit_db_option,
+    bootstrap_option,
+    policies_option,
+    prefix_option,
+    verbose_option,
+)
+from gateway.logs import configure_logging
 
 __all__ = ["console_group"]
 
@@ -15,26 +23,33 @@ log = logging.getLogger("gateway.console")
 
 
 @click.group("console", invoke_without_command=True)
-@click.option("--bootstrap", help="Kafka bootstrap servers (default: GATEWAY_BOOTSTRAP).")
-@click.option("--prefix", help="Topic name prefix (default: GATEWAY_TOPIC_PREFIX, dx).")
+@bootstrap_option()
+@prefix_option()
 @click.option(
-    "--group", "groups", multiple=True, help="Gateway consumer group(s) (default: dx-gateway)."
+    "--group",
+    "groups",
+    multiple=True,
+    help="Gateway consumer group whose lag to show; repeat for several.",
+    show_default="GATEWAY_GROUP_ID, dx-gateway",
 )
-@click.option("--audit-db", metavar="URL", help="Audit store (default: GATEWAY_AUDIT_DB).")
-@click.option(
-    "--policies",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Agreements for the register (default: GATEWAY_POLICIES_DIR).",
-)
+@audit_db_option("Audit store the compliance pages read: sqlite:///FILE or postgresql://...")
+@policies_option("Agreements for the register.", exists=False)
 @click.option(
     "--users",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Users file, YAML or TOML (default: the development users in config/).",
+    help="Users file, YAML or TOML.",
+    show_default="the development users in config/",
 )
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=8700, show_default=True, type=click.IntRange(0, 65535))
+@click.option(
+    "--port",
+    default=8700,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="Port to listen on.",
+)
 @click.option("--https-only", is_flag=True, help="Secure session cookies (behind TLS).")
-@click.option("-v", "--verbose", is_flag=True)
+@verbose_option()
 @click.pass_context
 def console_group(
     ctx: click.Context,

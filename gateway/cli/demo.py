@@ -9,9 +9,11 @@ from pathlib import Path
 import click
 from rich.console import Console
 
-from gateway.cli._common import configure_logging, load_settings
+from gateway.cli._common import load_settings
+from gateway.cli._options import policies_option, verbose_option
 from gateway.demo import run_demo
-from gateway.demo.run import render_tally
+from gateway.demo.summary import render_summary, render_tally, summary_dict
+from gateway.logs import configure_logging
 from gateway.transport.audit_log import export_audit
 from gateway.transport.topics import TopicNames
 
@@ -21,15 +23,26 @@ __all__ = ["demo_command"]
 @click.command("demo")
 @click.option("--seconds", default=15.0, show_default=True, help="How long traffic runs.")
 @click.option("--rate", default=100.0, show_default=True, help="Requests per second.")
-@click.option("--policies", "policies_dir", type=click.Path(file_okay=False, exists=True))
+@policies_option("Agreements the demo's gateway enforces.", dest="policies_dir")
 @click.option(
     "--audit-export",
-    type=click.Path(dir_okay=False, writable=True),
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
     help="When the demo ends, write its audit log here (verify it with `gateway audit verify`).",
 )
-@click.option("-v", "--verbose", is_flag=True)
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print only the summary, as one JSON object on stdout (progress goes to stderr).",
+)
+@verbose_option()
 def demo_command(
-    seconds: float, rate: float, verbose: bool, policies_dir: str | None, audit_export: str | None
+    seconds: float,
+    rate: float,
+    verbose: bool,
+    policies_dir: Path | None,
+    audit_export: Path | None,
+    as_json: bool,
 ) -> None:
     """Run broker, gateway, reference departments and traffic; show live counts per agreement.
 
@@ -40,10 +53,10 @@ def demo_command(
         raise click.BadParameter("--seconds and --rate must be positive")
     configure_logging(verbose)
     settings = load_settings(policies_dir=policies_dir)
-    console = Console() if Console().is_terminal else Console(width=160)
+    console = Console(stderr=True) if as_json else Console()
     after = None
     if audit_export is not None:
-        path = Path(audit_export)
+        path = audit_export
 
         async def after(bootstrap: str, topics: TopicNames) -> None:
             exported = await export_audit(bootstrap, topics, path)
@@ -52,15 +65,10 @@ def demo_command(
     result = asyncio.run(
         run_demo(settings, seconds=seconds, rate=rate, console=console, after=after)
     )
-    console.print(render_tally(result.tally))
-    summary = result.traffic.summary()
-    console.print(
-        f"[bold]traffic[/] sent {summary['sent']}, replied {summary['replied']}, "
-        f"timeouts {summary['timeouts']}, unexpected {summary['unexpected']}; "
-        f"latency p50 {summary['latency_ms']['p50']} ms, p99 {summary['latency_ms']['p99']} ms"
-    )
-    console.print(f"[bold]outcomes[/] {json.dumps(summary['outcomes'], sort_keys=True)}")
-    console.print(f"[bold]answered by department[/] {json.dumps(result.answered_by)}")
-    console.print(f"finished in {result.elapsed_s:.1f}s")
+    if as_json:
+        click.echo(json.dumps(summary_dict(result)))
+    else:
+        console.print(render_tally(result.tally))
+        console.print(render_summary(result), highlight=False)
     if not result.ok:
         raise click.ClickException("some requests were not answered as expected (see above)")

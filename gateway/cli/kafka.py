@@ -12,9 +12,10 @@ from pathlib import Path
 
 import click
 
-from gateway.cli._common import configure_logging, load_settings
+from gateway.cli._common import load_settings
+from gateway.cli._options import departments_option, partitions_option, prefix_option
 from gateway.cluster import KafkaCluster, KafkaDistribution
-from gateway.settings import DEFAULT_DEPARTMENTS
+from gateway.logs import configure_logging
 from gateway.transport.acls import gateway_acls, kafka_acls_script
 from gateway.transport.topics import TopicNames
 
@@ -32,22 +33,19 @@ __all__ = ["kafka_command"]
 @click.option(
     "--port",
     type=click.IntRange(1024, 65400),
-    help="Client port of the first node; the others take the next ones and controllers +100. "
-    "Default: free ports.",
+    help="Client port of the first node; the others take the next ones and controllers +100.",
+    show_default="free ports",
 )
 @click.option(
     "--data",
     "data_dir",
     type=click.Path(file_okay=False, path_type=Path),
-    help="Keep the nodes' data here (reused when started again). Default: a temporary folder "
-    "removed on exit.",
+    help="Keep the nodes' data here (reused when started again).",
+    show_default="a temporary folder, removed on exit",
 )
-@click.option("--partitions", type=int, help="Partitions per gateway topic (default 4).")
-@click.option("--prefix", "topic_prefix", help="Topic name prefix (default dx).")
-@click.option(
-    "--departments",
-    help=f"Comma-separated department ids (default {','.join(DEFAULT_DEPARTMENTS)}).",
-)
+@partitions_option()
+@prefix_option("topic_prefix")
+@departments_option()
 @click.option(
     "--print-acls",
     is_flag=True,

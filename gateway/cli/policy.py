@@ -19,6 +19,12 @@ from rich.table import Table
 
 from gateway.cli._audit_source import open_audit_source, tracked
 from gateway.cli._common import load_settings
+from gateway.cli._options import (
+    audit_file_option,
+    bootstrap_option,
+    policies_option,
+    prefix_option,
+)
 from gateway.errors import PolicyLoadError
 from gateway.policy.compiler import CompiledPolicy
 from gateway.policy.tools import (
@@ -47,7 +53,8 @@ _FILE = click.Path(dir_okay=False, path_type=Path)
 day_option = click.option(
     "--today",
     type=click.DateTime(formats=["%Y-%m-%d"]),
-    help="Judge dates as of this day (YYYY-MM-DD; default: today, UTC).",
+    help="Judge dates as of this day (YYYY-MM-DD).",
+    show_default="today, UTC",
 )
 
 
@@ -78,6 +85,7 @@ def policy_group() -> None:
     type=click.Choice(["table", "text", "json"]),
     default="table",
     show_default=True,
+    help="Output format.",
 )
 def check_command(directory: Path, today: datetime | None, strict: bool, fmt: str) -> None:
     """Validate every agreement in DIRECTORY and lint it; exit 1 on errors."""
@@ -94,15 +102,28 @@ def check_command(directory: Path, today: datetime | None, strict: bool, fmt: st
 
 @policy_group.command("explain")
 @click.argument("request_file", type=_FILE)
-@click.option("--policies", "policies", type=_DIR, help="Agreements (default: configured).")
-@click.option("--sender", help="The department the request arrives from (default: requester).")
+@policies_option("Agreements to decide under.")
+@click.option(
+    "--sender",
+    metavar="DEPT",
+    help="The department the request arrives from.",
+    show_default="its requester",
+)
 @click.option(
     "--at",
     "at",
-    help="When the gateway receives it, which is when it is decided: ISO 8601, converted to UTC "
-    "(default: its sent_at, or now).",
+    metavar="TIME",
+    help="When the gateway receives it, which is when it is decided: ISO 8601, converted to UTC.",
+    show_default="its sent_at, or now",
 )
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Output format.",
+)
 def explain_command(
     request_file: Path, policies: Path | None, sender: str | None, at: str | None, fmt: str
 ) -> None:
@@ -121,7 +142,14 @@ def explain_command(
 @policy_group.command("diff")
 @click.argument("old_dir", type=_DIR)
 @click.argument("new_dir", type=_DIR)
-@click.option("--format", "fmt", type=click.Choice(["text", "md", "json"]), default="text")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "md", "json"]),
+    default="text",
+    show_default=True,
+    help="Output format.",
+)
 def diff_command(old_dir: Path, new_dir: Path, fmt: str) -> None:
     """What NEW_DIR changes compared with OLD_DIR, per agreement and purpose."""
     old, new = _load_or_report(old_dir), _load_or_report(new_dir)
@@ -132,17 +160,28 @@ def diff_command(old_dir: Path, new_dir: Path, fmt: str) -> None:
 
 
 @policy_group.command("simulate")
-@click.option("--policies", "policies", type=_DIR, help="Candidate agreements.")
-@click.option("--from", "source", type=_FILE, help="Audit export or JSON audit records file.")
-@click.option("--bootstrap", help="Read the audit topic from this Kafka cluster instead.")
-@click.option("--prefix", default="dx", show_default=True, help="Topic name prefix.")
-@click.option("--format", "fmt", type=click.Choice(["table", "text", "json"]), default="table")
+@policies_option("Candidate agreements.")
+@audit_file_option("Replay the requests of this audit export or JSON audit records file.")
+@bootstrap_option("Or replay those of the audit topic on this Kafka cluster.", from_settings=False)
+@prefix_option()
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "text", "json"]),
+    default="table",
+    show_default=True,
+    help="Output format.",
+)
 def simulate_command(
-    policies: Path | None, source: Path | None, bootstrap: str | None, prefix: str, fmt: str
+    policies: Path | None,
+    audit_file: Path | None,
+    bootstrap: str | None,
+    prefix: str | None,
+    fmt: str,
 ) -> None:
     """Replay recorded requests under candidate agreements; report decisions that change."""
     policy = load_compiled(policies_dir(policies))
-    with open_audit_source(source, bootstrap, prefix) as audit:
+    with open_audit_source(audit_file, bootstrap, prefix) as audit:
         replayed = tracked(audit, f"replaying {audit.name}")
         report = simulate(policy, replayed, sent_at_window=load_settings().sent_at_window)
     if fmt == "json":

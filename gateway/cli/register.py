@@ -8,6 +8,13 @@ from pathlib import Path
 import click
 
 from gateway.cli._audit_source import open_audit_source, tracked
+from gateway.cli._options import (
+    audit_file_option,
+    bootstrap_option,
+    output_option,
+    policies_option,
+    prefix_option,
+)
 from gateway.cli.policy import as_day, day_option, policies_dir
 from gateway.policy.tools import build_register, load_compiled, render_register, usage_from_records
 from gateway.policy.tools.register_formats import FORMATS
@@ -16,34 +23,34 @@ __all__ = ["register_command"]
 
 
 @click.command("register")
-@click.option("--policies", "policies", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="md", show_default=True)
+@policies_option("Agreements to list.")
 @click.option(
-    "--audit",
-    "audit",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Count usage from this audit export or JSON audit records file.",
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default="md",
+    show_default=True,
+    help="Output format.",
 )
-@click.option("--bootstrap", help="Count usage from the audit topic on this Kafka cluster.")
-@click.option("--prefix", default="dx", show_default=True, help="Topic name prefix.")
+@audit_file_option("Count usage from this audit export or JSON audit records file.")
+@bootstrap_option("Count usage from the audit topic on this Kafka cluster.", from_settings=False)
+@prefix_option()
 @day_option
-@click.option(
-    "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to this file."
-)
+@output_option()
 def register_command(
     policies: Path | None,
     fmt: str,
-    audit: Path | None,
+    audit_file: Path | None,
     bootstrap: str | None,
-    prefix: str,
+    prefix: str | None,
     today: datetime | None,
     output: Path | None,
 ) -> None:
     """List every data-sharing agreement: parties, legal basis, purposes, status and dates."""
     policy = load_compiled(policies_dir(policies))
     usage = None
-    if audit is not None or bootstrap is not None:
-        with open_audit_source(audit, bootstrap, prefix) as source:
+    if audit_file is not None or bootstrap is not None:
+        with open_audit_source(audit_file, bootstrap, prefix) as source:
             usage = usage_from_records(tracked(source, f"counting {source.name}"))
     text = render_register(build_register(policy, usage, today=as_day(today)), fmt)
     if output is None:

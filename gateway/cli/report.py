@@ -20,15 +20,14 @@ from gateway.audit_store.reports import (
     subject_access_report,
 )
 from gateway.cli._common import load_settings
+from gateway.cli._options import output_option, policies_option
 from gateway.cli._store import IDENTIFIER_HELP, db_option, opened_store, subject_key
 from gateway.errors import PolicyError
 from gateway.policy.tools import load_compiled
 
 __all__ = ["report_group"]
 
-_OUTPUT = click.option(
-    "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to this file."
-)
+_OUTPUT = output_option()
 
 
 @click.group("report")
@@ -40,14 +39,19 @@ def report_group() -> None:
 @click.option("--id", "identifier", required=True, metavar="FIELD=VALUE", help=IDENTIFIER_HELP)
 @db_option
 @click.option(
-    "--format", "fmt", type=click.Choice(SUBJECT_FORMATS), default="md", show_default=True
+    "--format",
+    "fmt",
+    type=click.Choice(SUBJECT_FORMATS),
+    default="md",
+    show_default=True,
+    help="Output format.",
 )
 @_OUTPUT
-def subject_command(identifier: str, db: str | None, fmt: str, output: Path | None) -> None:
+def subject_command(identifier: str, audit_db: str | None, fmt: str, output: Path | None) -> None:
     """Who asked about one person, when, why, what was decided and which fields were released."""
     settings = load_settings()
     field, key = subject_key(identifier, settings)
-    with opened_store(db, settings) as store:
+    with opened_store(audit_db, settings) as store:
         report = subject_access_report(
             store, identifier_field=field, subject_key=key, generated_at=datetime.now(UTC)
         )
@@ -57,17 +61,18 @@ def subject_command(identifier: str, db: str | None, fmt: str, output: Path | No
 @report_group.command("transparency")
 @click.option("--period", required=True, help=f"{PERIOD_FORMS}, in UTC.")
 @db_option
+@policies_option("Agreements whose caps to compare with.", exists=False)
 @click.option(
-    "--policies",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Agreements whose caps to compare with (default: GATEWAY_POLICIES_DIR).",
-)
-@click.option(
-    "--format", "fmt", type=click.Choice(TRANSPARENCY_FORMATS), default="md", show_default=True
+    "--format",
+    "fmt",
+    type=click.Choice(TRANSPARENCY_FORMATS),
+    default="md",
+    show_default=True,
+    help="Output format.",
 )
 @_OUTPUT
 def transparency_command(
-    period: str, db: str | None, policies: Path | None, fmt: str, output: Path | None
+    period: str, audit_db: str | None, policies: Path | None, fmt: str, output: Path | None
 ) -> None:
     """Decisions per agreement, purpose and outcome; volume against caps; refusal reasons."""
     settings = load_settings()
@@ -80,7 +85,7 @@ def transparency_command(
             raise
         policy = None
         notes.append(f"caps unknown: the policies in {settings.policies_dir} did not load ({exc})")
-    with opened_store(db, settings) as store:
+    with opened_store(audit_db, settings) as store:
         tally = store.tally(span.start, span.end)
     report = build_transparency_report(
         tally,

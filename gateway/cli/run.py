@@ -7,7 +7,15 @@ import logging
 
 import click
 
-from gateway.cli._common import configure_logging, load_settings, stop_on_signals
+from gateway.cli._common import load_settings, stop_on_signals
+from gateway.cli._options import (
+    bootstrap_option,
+    partitions_option,
+    policies_option,
+    prefix_option,
+    verbose_option,
+)
+from gateway.logs import configure_logging
 from gateway.service import running_gateway
 from gateway.settings import GatewaySettings
 
@@ -17,17 +25,28 @@ log = logging.getLogger("gateway")
 
 
 @click.command("run")
-@click.option("--bootstrap", help="Kafka bootstrap servers; omit to start the embedded broker.")
-@click.option("--policies", "policies_dir", type=click.Path(file_okay=False), help="Agreements.")
-@click.option("--prefix", "topic_prefix", help="Topic name prefix (default dx).")
-@click.option("--instance", "instance_id", help="This instance's name in audit records.")
-@click.option("--partitions", type=int, help="Partitions per topic (embedded broker only).")
-@click.option("--group", "group_id", help="Consumer group shared by gateway instances.")
+@bootstrap_option("Kafka bootstrap servers; unset, the gateway starts the embedded broker.")
+@policies_option("Agreements to enforce.", dest="policies_dir", exists=False)
+@prefix_option("topic_prefix")
+@click.option(
+    "--instance",
+    "instance_id",
+    help="This instance's name in audit records.",
+    show_default="GATEWAY_INSTANCE_ID",
+)
+@partitions_option("Partitions per gateway topic (embedded broker only).")
+@click.option(
+    "--group",
+    "group_id",
+    help="Consumer group shared by gateway instances.",
+    show_default="GATEWAY_GROUP_ID, dx-gateway",
+)
 @click.option(
     "--shard",
-    help="I/N: own input partitions p with p % N == I instead of group rebalancing.",
+    metavar="I/N",
+    help="Own input partitions p with p % N == I instead of group rebalancing.",
 )
-@click.option("-v", "--verbose", is_flag=True)
+@verbose_option()
 def run_command(verbose: bool, **options: object) -> None:
     """Run the exchange gateway until SIGINT or SIGTERM."""
     configure_logging(verbose)

@@ -16,6 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from gateway.cli._common import load_settings
+from gateway.cli._options import AliasedOption, bootstrap_option, prefix_option
 from gateway.errors import ConfigError
 from gateway.operations.snapshot import ClusterSnapshot
 
@@ -34,24 +35,46 @@ _OUTCOME_STYLES = {
 
 
 @click.command("status")
-@click.option("--bootstrap", help="Kafka bootstrap servers (default: GATEWAY_BOOTSTRAP).")
-@click.option("--prefix", help="Topic name prefix (default: GATEWAY_TOPIC_PREFIX, dx).")
+@bootstrap_option()
+@prefix_option()
 @click.option(
     "--group",
     "groups",
     multiple=True,
-    help="Gateway consumer group whose lag to show; repeat for several "
-    "(default: GATEWAY_GROUP_ID, dx-gateway).",
+    help="Gateway consumer group whose lag to show; repeat for several.",
+    show_default="GATEWAY_GROUP_ID, dx-gateway",
 )
 @click.option("--watch", is_flag=True, help="Refresh until interrupted.")
 @click.option(
-    "--interval", default=2.0, show_default=True, type=click.FloatRange(min=0.2), help="Seconds."
+    "--interval",
+    default=2.0,
+    show_default=True,
+    type=click.FloatRange(min=0.2),
+    help="Seconds between refreshes with --watch.",
 )
 @click.option(
-    "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json"]),
+    default="table",
+    show_default=True,
+    help="Output format.",
 )
-@click.option("--partitions", is_flag=True, help="One row per input partition, not per topic.")
-@click.option("--dead-letters", default=5, show_default=True, type=click.IntRange(min=0, max=100))
+@click.option(
+    "--by-partition",
+    "by_partition",
+    is_flag=True,
+    cls=AliasedOption,
+    hidden_aliases=("--partitions",),
+    help="One row per input partition, not per topic.",
+)
+@click.option(
+    "--dead-letters",
+    default=5,
+    show_default=True,
+    type=click.IntRange(min=0, max=100),
+    help="How many of the latest dead letters to list.",
+)
 def status_command(
     bootstrap: str | None,
     prefix: str | None,
@@ -59,7 +82,7 @@ def status_command(
     watch: bool,
     interval: float,
     fmt: str,
-    partitions: bool,
+    by_partition: bool,
     dead_letters: int,
 ) -> None:
     """Lag per input partition, recent decisions, refusal reasons, dead letters, audit chains.
@@ -79,7 +102,7 @@ def status_command(
         "dead_letters": dead_letters,
     }
     with contextlib.suppress(KeyboardInterrupt):  # --watch ends with Ctrl-C
-        asyncio.run(_show(bootstrap, options, watch, interval, fmt, partitions))
+        asyncio.run(_show(bootstrap, options, watch, interval, fmt, by_partition))
 
 
 async def _show(

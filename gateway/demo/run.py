@@ -19,7 +19,6 @@ from aiokafka import AIOKafkaConsumer
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from rich.console import Console
 from rich.live import Live
-from rich.table import Table
 
 from consumers.datasets import PROVIDERS
 from consumers.departments import (
@@ -29,6 +28,7 @@ from consumers.departments import (
     run_departments,
 )
 from consumers.traffic import TrafficStats, run_traffic
+from gateway.demo.summary import progress_line, render_tally
 from gateway.demo.tally import AuditTally
 from gateway.envelope.codec import Codec
 from gateway.envelope.models import AuditRecord
@@ -39,7 +39,7 @@ from gateway.settings import GatewaySettings
 from gateway.transport.broker import EmbeddedBroker, start_gateway_broker
 from gateway.transport.topics import TopicNames
 
-__all__ = ["DemoResult", "run_demo"]
+__all__ = ["DemoResult", "render_tally", "run_demo"]
 
 AfterDemo = Callable[[str, TopicNames], Awaitable[Any]]
 
@@ -167,7 +167,7 @@ async def _show(console: Console, tally: AuditTally, traffic: asyncio.Task[Any])
         await asyncio.sleep(0.25)
         if time.monotonic() - last >= 5:
             last = time.monotonic()
-            console.print(_one_line(tally))
+            console.print(progress_line(tally))
 
 
 async def _settle(tally: AuditTally, quiet_for: float = 1.0, within: float = 15.0) -> None:
@@ -180,47 +180,6 @@ async def _settle(tally: AuditTally, quiet_for: float = 1.0, within: float = 15.
             seen, since = tally.records, time.monotonic()
         elif time.monotonic() - since >= quiet_for:
             return
-
-
-def _one_line(tally: AuditTally) -> str:
-    approved = sum(t.approved for t in tally.agreements.values())
-    denied = sum(t.denials for t in tally.agreements.values())
-    redacted = sum(t.redacted for t in tally.agreements.values())
-    return (
-        f"audit records {tally.records}: approved {approved}, denied {denied}, "
-        f"redacted answers {redacted}, dead letters {tally.dead_letters}"
-    )
-
-
-def render_tally(tally: AuditTally) -> Table:
-    """The per-agreement table: approvals, denials by reason, answers and withheld fields."""
-    table = Table(title="Decisions per agreement (from the audit log)", expand=False)
-    for column in (
-        "agreement",
-        "approved",
-        "minimised",
-        "denied (by reason)",
-        "answered",
-        "redacted",
-        "fields withheld",
-        "blocked",
-    ):
-        table.add_column(column, justify="left" if column.startswith(("agr", "den")) else "right")
-    for agreement_id in sorted(tally.agreements):
-        t = tally.agreements[agreement_id]
-        reasons = ", ".join(f"{code} {n}" for code, n in t.denied.most_common(3))
-        table.add_row(
-            agreement_id,
-            str(t.approved),
-            str(t.minimised),
-            f"{t.denials}" + (f" ({reasons})" if reasons else ""),
-            str(t.answered),
-            str(t.redacted),
-            str(sum(t.withheld_fields.values())),
-            str(t.blocked),
-        )
-    table.caption = _one_line(tally)
-    return table
 
 
 def _gateway_public_key(settings: GatewaySettings) -> Ed25519PublicKey | None:

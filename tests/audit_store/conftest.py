@@ -112,7 +112,9 @@ def _postgres_schema_url(base: str, schema: str) -> str:
 def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """An empty audit store's URL: a SQLite file, or a fresh schema on the test server."""
     if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'audit.db'}"
+        url = f"sqlite:///{tmp_path / 'audit.db'}"
+        open_store(url).close()  # an empty store that exists: reading commands refuse none
+        yield url
         return
     import psycopg
 

@@ -10,6 +10,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -154,5 +155,32 @@ def test_the_gateway_command_offers_query_under_audit() -> None:
 
     assert result.returncode == 0, result.stderr
     for option in ("--dept", "--agreement", "--purpose", "--outcome", "--since", "--until",
-                   "--subject", "--format", "--limit", "--db"):  # fmt: skip
+                   "--subject", "--format", "--limit", "--audit-db"):  # fmt: skip
         assert option in result.stdout
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["audit", "query"],
+        ["report", "subject", "--id", "person_id=HO-000123"],
+        ["report", "transparency", "--period", "2026"],
+    ],
+    ids=" ".join,
+)
+def test_reading_commands_refuse_a_store_that_does_not_exist_and_create_none(
+    command: list[str], tmp_path: Path
+) -> None:
+    missing = tmp_path / "nonexistent.db"
+
+    result = subprocess.run(
+        [sys.executable, "-m", "gateway", *command, "--audit-db", f"sqlite:///{missing}"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert result.returncode == 2, result.stdout
+    assert f"no audit store at {missing}" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not missing.exists()

@@ -185,7 +185,7 @@ def test_an_unsigned_tail_is_reported_as_a_warning_with_exit_status_0(
 
 def test_verify_needs_exactly_one_source(capsys: pytest.CaptureFixture[str]) -> None:
     assert gateway("audit", "verify") == 2
-    assert "exactly one of --file and --bootstrap" in capsys.readouterr().err
+    assert "exactly one of --audit-file and --bootstrap" in capsys.readouterr().err
 
 
 def test_a_saved_checkpoint_catches_a_later_truncation(
