@@ -8,13 +8,14 @@ from pathlib import Path
 from typing import Any
 
 import click
-from rich.console import Console
+from rich.console import Console, Group, RenderableType
 from rich.table import Table
+from rich.text import Text
 
 from gateway.bench import BenchConfig, BenchError, run_bench
 from gateway.logs import configure_logging
 
-__all__ = ["bench_command"]
+__all__ = ["bench_command", "render_report"]
 
 
 @click.command("bench")
@@ -75,33 +76,61 @@ def _show(report: dict[str, Any], as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(report))
         return
+    Console().print(render_report(report))
+
+
+def render_report(report: dict[str, Any]) -> Group:
+    """The report, phase by phase: what each phase did, and what it measured."""
     gateway, latency, cpu = report["gateway"], report["latency"], report["cpu"]
-    table = Table(title=f"gateway bench: {report['messages']:,} messages", show_header=False)
-    table.add_column(style="bold")
-    table.add_column(justify="right")
-    table.add_column(style="dim")
+    n, probe = report["messages"], latency["requests"]
     goal = "meets" if report["ratio"] >= report["goal_ratio"] else "below"
-    rows = [
+    runs = " / ".join(f"{rate:,.0f}" for rate in report["passthrough"]["runs_msgs_per_s"])
+    sections: list[tuple[str, list[tuple[str, str, str]]]] = [
         (
-            "passthrough_msgs_per_s",
-            f"{report['passthrough_msgs_per_s']:,.0f}",
-            "raw aiokafka, median of "
-            + " / ".join(f"{rate:,.0f}" for rate in report["passthrough"]["runs_msgs_per_s"]),
+            "1. pass-through: raw aiokafka consume and produce",
+            [("msgs/s", f"{report['passthrough_msgs_per_s']:,.0f}", f"median of {runs}")],
         ),
-        ("gateway_msgs_per_s", f"{report['gateway_msgs_per_s']:,.0f}", "requests + responses"),
-        ("ratio", f"{report['ratio']:.3f}", f"{goal} the goal of {report['goal_ratio']}"),
-        ("p50_ms", f"{report['p50_ms']:.1f}", f"request -> reply, {latency['requests']:,} at"),
-        ("p99_ms", f"{report['p99_ms']:.1f}", f"{report['latency_rate_per_s']:g}/s"),
-        ("processor", f"{gateway['processor_us_per_record']:.0f} µs", "per record consumed"),
-        ("kafka and the rest", f"{gateway['other_us_per_record']:.0f} µs", "per record consumed"),
-        ("batches", f"{gateway['batches']:,}", f"{gateway['records_per_batch']:g} records each"),
-        ("partitions", str(report["partitions"]), "per topic"),
-        ("worker cpu", str(cpu["worker"]), "pinned" if cpu["pinned"] else cpu.get("note", "")),
-        ("complete", "yes" if report["complete"] else "NO", _checks(report["checks"])),
+        (
+            "2. gateway: the same requests through the full path",
+            [
+                ("msgs/s", f"{report['gateway_msgs_per_s']:,.0f}", "requests + responses"),
+                ("ratio", f"{report['ratio']:.3f}", f"{goal} the goal of {report['goal_ratio']}"),
+                ("processor", f"{gateway['processor_us_per_record']:.0f} µs", "per record"),
+                ("kafka, the rest", f"{gateway['other_us_per_record']:.0f} µs", "per record"),
+                ("batches", f"{gateway['batches']:,}", f"{gateway['records_per_batch']:g} each"),
+            ],
+        ),
+        (
+            f"3. latency: {probe:,} more requests at {report['latency_rate_per_s']:g}/s",
+            [
+                ("p50", f"{report['p50_ms']:.1f} ms", "request -> reply"),
+                ("p99", f"{report['p99_ms']:.1f} ms", ""),
+            ],
+        ),
+        (
+            f"checks: all phases ({n:,} + {probe:,} requests)",
+            [
+                ("complete", "yes" if report["complete"] else "NO", _checks(report["checks"])),
+                ("partitions", str(report["partitions"]), "per topic"),
+                (
+                    "worker cpu",
+                    str(cpu["worker"]),
+                    "pinned" if cpu["pinned"] else cpu.get("note", ""),
+                ),
+            ],
+        ),
     ]
-    for row in rows:
-        table.add_row(*row)
-    Console().print(table)
+    title = f"gateway bench: {n:,} requests per throughput phase, {probe:,} in the latency phase"
+    parts: list[RenderableType] = [Text(title, style="bold")]
+    for heading, rows in sections:
+        grid = Table.grid(padding=(0, 2))
+        grid.add_column(no_wrap=True)
+        grid.add_column(justify="right", no_wrap=True)
+        grid.add_column(style="dim")
+        for label, value, note in rows:
+            grid.add_row(f"  {label}", value, note)
+        parts += [Text(heading, style="underline"), grid]
+    return Group(*parts)
 
 
 def _checks(checks: dict[str, int]) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -11,7 +12,9 @@ from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from rich.console import Console
 
+from gateway.cli.bench import render_report
 from gateway.exchange.messages import OutputMessage
 from gateway.transport.produce import send_and_wait_all
 
@@ -72,6 +75,18 @@ def test_every_message_made_it_through_both_phases(report: dict[str, Any]) -> No
     assert checks["audit_records"] == checks["requests"] + checks["responses"]
     assert checks["dead_letters"] == 0
     assert latency["timeouts"] == 0
+
+
+def test_the_table_names_each_phase_and_what_the_checks_count(report: dict[str, Any]) -> None:
+    console = Console(width=80, record=True, file=io.StringIO())
+    console.print(render_report(report))
+    text = console.export_text()
+
+    assert max(len(line) for line in text.splitlines()) <= 80
+    assert "500 requests per throughput phase, 200 in the latency phase" in text
+    for phase in ("1. pass-through", "2. gateway", "3. latency: 200 more requests"):
+        assert phase in text
+    assert "checks: all phases (500 + 200 requests)" in text
 
 
 def test_the_worker_cpu_is_reported(report: dict[str, Any]) -> None:
