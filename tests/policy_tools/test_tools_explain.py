@@ -55,7 +55,7 @@ def test_the_ended_pilot_is_denied_with_every_reason(tmp_path: Path) -> None:
     assert "outcome: DENIED" in result.stdout
     assert "agreement.status: Agreement 'dwp-ho-interview-pilot' has ended" in result.stdout
     assert "agreement.expired: Agreement 'dwp-ho-interview-pilot' expired" in result.stdout
-    assert "response fields released: none" in result.stdout
+    assert "nothing is sent to the provider and nothing is released" in result.stdout
 
 
 def test_a_prohibited_purpose_is_denied_with_the_agreements_reason(tmp_path: Path) -> None:
@@ -90,6 +90,36 @@ def test_a_request_from_another_department_is_denied_as_a_spoof(tmp_path: Path) 
     result = policy("explain", "--policies", SHIPPED, request, "--sender", "dfe")
 
     assert "identity.requester_mismatch" in result.stdout
+    assert "query fields sent to the provider" not in result.stdout
+    assert "nothing is sent to the provider and nothing is released" in result.stdout
+
+
+def test_a_denial_in_json_lists_no_fields_sent_or_released(tmp_path: Path) -> None:
+    request = write(tmp_path, "census.yaml", CENSUS)
+
+    result = policy(
+        "explain", "--policies", SHIPPED, request, "--sender", "dfe", "--format", "json"
+    )
+
+    explained = json.loads(result.stdout)
+    assert explained["allowed"] is False
+    assert explained["query_fields"] == explained["response_fields"] == []
+
+
+def test_the_shipped_example_requests_explain_as_their_names_say() -> None:
+    examples = SHIPPED.parent / "examples"
+    at = ("--at", "2026-06-01T09:00:00Z")
+
+    approved = policy("explain", "--policies", SHIPPED, examples / "request-approved.yaml", *at)
+    spoofed = policy(
+        "explain", "--policies", SHIPPED, examples / "request-approved.yaml", "--sender", "ho", *at
+    )
+    prohibited = policy("explain", "--policies", SHIPPED, examples / "request-prohibited.yaml", *at)
+
+    assert "outcome: APPROVED" in approved.stdout
+    assert "identity.requester_mismatch" in spoofed.stdout
+    assert "outcome: DENIED" in prohibited.stdout
+    assert "purpose.prohibited" in prohibited.stdout
 
 
 def test_the_sender_defaults_to_the_requester_and_the_time_to_sent_at() -> None:

@@ -53,7 +53,7 @@ class Explanation:
     outcome: str
     reasons: tuple[Reason, ...]
     query_fields: tuple[str, ...]
-    """Query fields the provider would receive, after minimisation."""
+    """Query fields the provider would receive, after minimisation (none when denied)."""
     removed_query_fields: tuple[str, ...]
     response_fields: tuple[str, ...]
     """Response fields that would be released (the purpose's allow-list narrowed by the ask)."""
@@ -70,6 +70,12 @@ class Explanation:
             f"outcome: {self.outcome}",
             "reasons:",
             *(f"  {r.code}: {r.message}" for r in self.reasons),
+        ]
+        if not self.allowed:
+            out.append("nothing is sent to the provider and nothing is released")
+            out.append(f"policy version: {self.policy_version}")
+            return out
+        out += [
             f"query fields sent to the provider: {_names(self.query_fields)}",
             f"query fields removed: {_names(self.removed_query_fields)}",
             f"response fields released: {_names(self.response_fields)}",
@@ -131,9 +137,9 @@ def explain_request(
         allowed=decision.allowed,
         outcome=decision.outcome.value,
         reasons=decision.reasons,
-        query_fields=tuple(sorted(decision.query)),
-        removed_query_fields=decision.removed_query_fields,
-        response_fields=decision.response_fields,
+        query_fields=tuple(sorted(decision.query)) if decision.allowed else (),
+        removed_query_fields=decision.removed_query_fields if decision.allowed else (),
+        response_fields=decision.response_fields if decision.allowed else (),
         transformed_fields=_transformed(purpose, decision.response_fields)
         if purpose is not None and decision.allowed
         else (),
