@@ -72,7 +72,7 @@ class GatewaySettings(BaseSettings):
     policy_reload_seconds: float = Field(default=1.0, ge=0)
     """How often the policy directory is checked for changes; 0 turns hot reload off."""
     audit_db: SecretStr = SecretStr("sqlite:///audit.db")
-    """The audit store ``consumers.audit_indexer`` fills and ``gateway audit query`` and
+    """The audit store ``gateway audit index`` fills and ``gateway audit query`` and
     ``gateway report`` read: ``sqlite:///FILE`` or ``postgresql://...`` (which may hold a
     password, hence secret)."""
     shard: str | None = None
