@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import signal
+import sys
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from consumers.datasets import generate
 from consumers.departments import app_id, required_topics, run_departments
@@ -169,3 +173,61 @@ async def test_faust_department_answers_only_what_the_gateway_signed_for_its_inb
     assert "unsigned" in problems[0]
     assert "not the gateway's" in problems[1]
     assert all("does not verify" in p for p in problems[2:])
+
+
+async def test_gateway_departments_answers_only_what_the_key_given_by_gateway_key_signed(
+    broker: EmbeddedBroker,
+    bootstrap: str,
+    consumer_factory: Callable[..., Awaitable[AIOKafkaConsumer]],
+    producer_factory: Callable[..., Awaitable[AIOKafkaProducer]],
+    tmp_path: Path,
+) -> None:
+    """`gateway departments --gateway-key PEM` trusts that key instead of the shipped one: a
+    request signed with it is answered, one signed with the development key is not."""
+    topics = TopicNames(prefix=f"t{uuid.uuid4().hex[:10]}")
+    broker.create_topics(topics.all_topics(["nhs"]))
+    broker.create_topics(required_topics([app_id("nhs", topics)]), partitions=1)
+    codec = Codec.default()
+    records = generate("nhs", 50)
+    inbox = topics.inbox("nhs")
+    gateway_key = Ed25519PrivateKey.generate()
+    pem = tmp_path / "gateway-message-signing.pub"
+    pem.write_bytes(
+        gateway_key.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
+    )
+    development = _routed("nhs", "nhs_number", records[3]["nhs_number"])
+    genuine = _routed("nhs", "nhs_number", records[3]["nhs_number"])
+    producer = await producer_factory()
+    for request, signer in (
+        (development, signed_as_gateway),
+        (genuine, MessageSigner(gateway_key).headers),
+    ):  # one partition: answered in this order
+        value = codec.encode(request)
+        await producer.send_and_wait(
+            inbox, value, key=request.request_id.encode(), headers=signer(inbox, value), partition=0
+        )
+    responses = await consumer_factory(topics.responses("nhs"))
+
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "gateway", "departments", "--bootstrap", bootstrap,
+        "--prefix", topics.prefix, "--departments", "nhs", "--dataset-size", "50",
+        "--gateway-key", str(pem),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    answered: list[str] = []
+    try:
+        async with asyncio.timeout(60):
+            while genuine.request_id not in answered:
+                batch = await responses.getmany(timeout_ms=200)
+                answered += [m.key.decode() for ms in batch.values() for m in ms]
+        batch = await responses.getmany(timeout_ms=500)  # nothing else arrives
+        answered += [m.key.decode() for ms in batch.values() for m in ms]
+    finally:
+        if process.returncode is None:
+            process.send_signal(signal.SIGTERM)
+        out, err = await asyncio.wait_for(process.communicate(), 30)
+
+    assert answered == [genuine.request_id]
+    assert process.returncode == 0, err.decode()
+    assert out.decode().splitlines() == ["nhs: answered 1"]
+    assert b"ignored a message not from the gateway" in err
