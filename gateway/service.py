@@ -154,10 +154,38 @@ async def running_gateway(settings: GatewaySettings, stop: asyncio.Event) -> Asy
             yield Gateway(runner=runner, bootstrap=bootstrap, broker=broker, policies=holder)
         finally:
             stop.set()
-            await task
+            await _finish(task, processor, settings.shutdown_timeout_seconds * 2 / 3)
             if watching is not None:
                 await watching
     finally:
-        await runner.stop()
+        await runner.stop(within=settings.shutdown_timeout_seconds / 9)
         if broker is not None:
             broker.stop()
+
+
+async def _finish(task: asyncio.Task[None], processor: ExchangeProcessor, within: float) -> None:
+    """Let the runner finish the batch in hand and sign its chains' heads, for at most
+    ``within`` seconds; then say what could not be written."""
+    chain = processor.audit_chain
+    unsigned = chain.unsigned()
+    done, _ = await asyncio.wait({task}, timeout=within)
+    if task in done:
+        task.result()
+        unsigned.update(chain.unsigned())
+        left = {p: n for p, n in unsigned.items() if not chain.has_head(p) or p in chain.unsigned()}
+    else:
+        left = unsigned | chain.unsigned()  # whatever was being written may not have landed
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        log.error(
+            "shutdown: the runner did not finish within %.1fs; the batch in hand, if any, "
+            "was not committed and is read again by the next instance",
+            within,
+        )
+    if left:
+        log.error(
+            "shutdown: final audit checkpoints not written for partitions %s; their last "
+            "records stay unsigned until an instance continuing those chains signs them",
+            ", ".join(f"{p} ({n} records)" for p, n in sorted(left.items())),
+        )

@@ -91,6 +91,10 @@ class GatewaySettings(BaseSettings):
     """A signed checkpoint after this many records of an audit partition..."""
     audit_checkpoint_seconds: float = Field(default=60.0, gt=0)
     """...or when its oldest record not yet covered is this old, whichever comes first."""
+    shutdown_timeout_seconds: float = Field(default=10.0, gt=0)
+    """On SIGTERM or SIGINT: the time given to finish the batch in hand, sign the audit chains'
+    heads and close the Kafka clients, whatever the broker does; what could not be written
+    by then is logged."""
     console_secret: SecretStr = SecretStr(_DEV_CONSOLE_SECRET)
     """Key that signs the console's session cookies (``gateway console``)."""
     sent_at_max_ahead_seconds: float = Field(default=300.0, ge=0)

@@ -68,8 +68,8 @@ class AuditKeeper:
     async def start(self) -> None:
         await self._reader.start()
 
-    async def stop(self) -> None:
-        await self._reader.stop()
+    async def stop(self, within: float = 10.0) -> None:
+        await self._reader.stop(within)
 
     def audit_partitions(self, inputs: Iterable[TopicPartition]) -> set[int]:
         count = self._count or self._processor.audit_partitions

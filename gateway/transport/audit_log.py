@@ -19,6 +19,7 @@ from gateway.audit.chain import is_checkpoint
 from gateway.audit.files import ExportedMessage, ExportWriter, write_checkpoints
 from gateway.envelope.codec import Codec
 from gateway.errors import TransportError
+from gateway.transport.closing import stop_client
 from gateway.transport.topics import TopicNames
 
 __all__ = ["AuditExport", "AuditTailReader", "export_audit", "iter_audit_log", "read_audit_log"]
@@ -127,10 +128,10 @@ class AuditTailReader:
         await self._consumer.start()
         self._started = True
 
-    async def stop(self) -> None:
+    async def stop(self, within: float = 10.0) -> None:
         if self._started:
             self._started = False
-            await self._consumer.stop()
+            await stop_client(self._consumer, "the audit tail reader", within)
 
     async def partition_count(self) -> int:
         return len(await _partitions(self._consumer, self._topic))

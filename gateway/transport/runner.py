@@ -37,6 +37,7 @@ from gateway.exchange.messages import InputMessage, OutputMessage
 from gateway.exchange.processor import ExchangeProcessor
 from gateway.transport.audit_keeper import AUDIT_UNAVAILABLE, AuditKeeper
 from gateway.transport.cap_keeper import CapKeeper
+from gateway.transport.closing import stop_client
 from gateway.transport.produce import send_and_wait_all
 from gateway.transport.recall import recall_recent_outputs
 from gateway.transport.topics import TopicNames
@@ -171,13 +172,14 @@ class GatewayRunner:
             owned += [TopicPartition(topic, p) for p in sorted(partitions) if p % count == index]
         return owned
 
-    async def stop(self) -> None:
-        await self._audit.stop()
+    async def stop(self, within: float = 10.0) -> None:
+        """Close every Kafka client, each within ``within`` seconds whatever the broker does."""
+        await self._audit.stop(within)
         if self._consumer is not None:
-            await self._consumer.stop()
+            await stop_client(self._consumer, "the input consumer", within)
             self._consumer = None
         if self._producer is not None:
-            await self._producer.stop()
+            await stop_client(self._producer, "the producer", within)
             self._producer = None
 
     def assigned(self) -> int:
