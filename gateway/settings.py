@@ -9,7 +9,7 @@ import re
 from collections.abc import Iterable
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -91,6 +91,13 @@ class GatewaySettings(BaseSettings):
     """A signed checkpoint after this many records of an audit partition..."""
     audit_checkpoint_seconds: float = Field(default=60.0, gt=0)
     """...or when its oldest record not yet covered is this old, whichever comes first."""
+    metrics_port: int | None = Field(default=None, ge=0, le=65535)
+    """Serve ``/metrics``, ``/healthz`` and ``/readyz`` on this port (0: any free port); None
+    serves nothing. ``gateway run`` and ``gateway demo`` default to 9464."""
+    metrics_host: str = "127.0.0.1"
+    """The address the metrics port listens on (``0.0.0.0`` for a scraper elsewhere)."""
+    log_format: Literal["text", "json"] = "text"
+    """``json``: one JSON object per log line, with the instance id."""
     shutdown_timeout_seconds: float = Field(default=10.0, gt=0)
     """On SIGTERM or SIGINT: the time given to finish the batch in hand, sign the audit chains'
     heads and close the Kafka clients, whatever the broker does; what could not be written

@@ -3,17 +3,42 @@
 from __future__ import annotations
 
 import asyncio
+import difflib
 import logging
+import os
 import signal
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
 from gateway.errors import ConfigError
+from gateway.operations.logs import configure_logging
 from gateway.settings import GatewaySettings
 
-__all__ = ["configure_logging", "load_settings", "stop_on_signals"]
+__all__ = [
+    "DEFAULT_METRICS_PORT",
+    "configure_logging",
+    "load_settings",
+    "stop_on_signals",
+    "warn_unknown_variables",
+]
+
+DEFAULT_METRICS_PORT = 9464
+"""Where ``gateway run`` and ``gateway demo`` serve metrics unless told otherwise."""
+
+OTHER_VARIABLES = frozenset(
+    {
+        "GATEWAY_KAFKA_HOME",  # gateway kafka: where Apache Kafka's jars are kept
+        "GATEWAY_TEST_BROKER",  # the test suite's broker choice
+        "GATEWAY_TEST_KAFKA_BOOTSTRAP",
+        "GATEWAY_TEST_POSTGRES_URL",
+    }
+)
+"""``GATEWAY_*`` variables read outside the settings object."""
+
+log = logging.getLogger("gateway")
 
 
 def load_settings(**overrides: Any) -> GatewaySettings:
@@ -31,13 +56,21 @@ def load_settings(**overrides: Any) -> GatewaySettings:
         raise ConfigError(f"invalid settings: {problems}") from exc
 
 
-def configure_logging(verbose: bool) -> None:
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    for noisy in ("aiokafka", "kafka", "faust", "mode"):
-        logging.getLogger(noisy).setLevel(logging.WARNING if verbose else logging.ERROR)
+def unknown_variables(environ: Mapping[str, str] | None = None) -> list[str]:
+    """``GATEWAY_*`` names in the environment that no setting and no tool reads."""
+    environ = os.environ if environ is None else environ
+    known = {f"GATEWAY_{name.upper()}" for name in GatewaySettings.model_fields} | OTHER_VARIABLES
+    return sorted(n for n in environ if n.upper().startswith("GATEWAY_") and n.upper() not in known)
+
+
+def warn_unknown_variables(environ: Mapping[str, str] | None = None) -> None:
+    """Warn about misspelled settings, which would otherwise be ignored silently."""
+    for name in unknown_variables(environ):
+        close = difflib.get_close_matches(
+            name.upper(), [f"GATEWAY_{f.upper()}" for f in GatewaySettings.model_fields], n=1
+        )
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        log.warning("unknown setting %s is ignored%s", name, hint)
 
 
 def stop_on_signals() -> asyncio.Event:

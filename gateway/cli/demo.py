@@ -9,7 +9,12 @@ from pathlib import Path
 import click
 from rich.console import Console
 
-from gateway.cli._common import configure_logging, load_settings
+from gateway.cli._common import (
+    DEFAULT_METRICS_PORT,
+    configure_logging,
+    load_settings,
+    warn_unknown_variables,
+)
 from gateway.demo import run_demo
 from gateway.demo.run import render_tally
 from gateway.transport.audit_log import export_audit
@@ -27,9 +32,25 @@ __all__ = ["demo_command"]
     type=click.Path(dir_okay=False, writable=True),
     help="When the demo ends, write its audit log here (verify it with `gateway audit verify`).",
 )
+@click.option(
+    "--metrics-port",
+    type=click.IntRange(0, 65535),
+    default=DEFAULT_METRICS_PORT,
+    show_default=True,
+    help="Serve the gateway's /metrics, /healthz and /readyz here; 0 picks a free port.",
+)
+@click.option("--no-metrics", is_flag=True, help="Serve no metrics or health endpoints.")
+@click.option("--log-format", type=click.Choice(["text", "json"]), help="Default: text.")
 @click.option("-v", "--verbose", is_flag=True)
 def demo_command(
-    seconds: float, rate: float, verbose: bool, policies_dir: str | None, audit_export: str | None
+    seconds: float,
+    rate: float,
+    verbose: bool,
+    policies_dir: str | None,
+    audit_export: str | None,
+    metrics_port: int,
+    no_metrics: bool,
+    log_format: str | None,
 ) -> None:
     """Run broker, gateway, reference departments and traffic; show live counts per agreement.
 
@@ -38,8 +59,13 @@ def demo_command(
     """
     if seconds <= 0 or rate <= 0:
         raise click.BadParameter("--seconds and --rate must be positive")
-    configure_logging(verbose)
-    settings = load_settings(policies_dir=policies_dir)
+    settings = load_settings(
+        policies_dir=policies_dir,
+        metrics_port=None if no_metrics else metrics_port,
+        log_format=log_format,
+    )
+    configure_logging(verbose, settings.log_format, settings.instance_id)
+    warn_unknown_variables()
     console = Console() if Console().is_terminal else Console(width=160)
     after = None
     if audit_export is not None:

@@ -4,10 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any
 
 import click
 
-from gateway.cli._common import configure_logging, load_settings, stop_on_signals
+from gateway.cli._common import (
+    DEFAULT_METRICS_PORT,
+    configure_logging,
+    load_settings,
+    stop_on_signals,
+    warn_unknown_variables,
+)
 from gateway.service import running_gateway
 from gateway.settings import GatewaySettings
 
@@ -27,11 +34,24 @@ log = logging.getLogger("gateway")
     "--shard",
     help="I/N: own input partitions p with p % N == I instead of group rebalancing.",
 )
+@click.option(
+    "--metrics-port",
+    type=click.IntRange(0, 65535),
+    default=DEFAULT_METRICS_PORT,
+    show_default=True,
+    help="Serve /metrics, /healthz and /readyz here; 0 picks a free port. See --no-metrics.",
+)
+@click.option("--metrics-host", help="Address to serve them on (default 127.0.0.1).")
+@click.option("--no-metrics", is_flag=True, help="Serve no metrics or health endpoints.")
+@click.option("--log-format", type=click.Choice(["text", "json"]), help="Default: text.")
 @click.option("-v", "--verbose", is_flag=True)
-def run_command(verbose: bool, **options: object) -> None:
+def run_command(verbose: bool, no_metrics: bool, **options: Any) -> None:
     """Run the exchange gateway until SIGINT or SIGTERM."""
-    configure_logging(verbose)
+    if no_metrics:
+        options["metrics_port"] = None
     settings = load_settings(**options)
+    configure_logging(verbose, settings.log_format, settings.instance_id)
+    warn_unknown_variables()
     asyncio.run(_run(settings))
 
 
@@ -48,6 +68,9 @@ async def _run(settings: GatewaySettings) -> None:
             gw.runner.processor.policy.version,
             ",".join(settings.departments),
         )
+        if gw.metrics_address is not None:
+            host, port = gw.metrics_address
+            click.echo(f"metrics=http://{host}:{port}/metrics")
         await stop.wait()
     stats = gw.runner.stats
     log.info("stopped after %d records in %d batches", stats.records_in, stats.batches)

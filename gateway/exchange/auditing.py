@@ -17,6 +17,7 @@ from gateway.envelope.codec import Codec
 from gateway.envelope.models import AuditOutcome, AuditStage, DeadLetter, Reason
 from gateway.envelope.topics import TopicNames
 from gateway.exchange.messages import BatchOutputs, InputMessage, OutputMessage
+from gateway.exchange.observer import ExchangeObserver
 from gateway.exchange.reasons import audit_safe
 
 __all__ = ["NO_EXCHANGE", "AuditTrail"]
@@ -32,7 +33,7 @@ NO_EXCHANGE: dict[str, Any] = dict.fromkeys(
 class AuditTrail:
     """Seals audit records and writes dead letters into a batch's outputs."""
 
-    __slots__ = ("_codec", "_instance", "_topics", "chain", "partitions")
+    __slots__ = ("_codec", "_instance", "_topics", "chain", "observer", "partitions")
 
     def __init__(
         self,
@@ -48,6 +49,8 @@ class AuditTrail:
         self._codec = codec
         self._topics = topics
         self._instance = instance_id
+        self.observer: ExchangeObserver | None = None
+        """Told of every record sealed and every dead letter (metrics); None: nobody."""
 
     def record(
         self,
@@ -75,6 +78,8 @@ class AuditTrail:
             gateway_instance=self._instance,
             **fields,
         )
+        if self.observer is not None:
+            self.observer.audited(stage, fields)
         key = (fields.get("request_id") or decision_id).encode()
         audit_topic = self._topics.audit
         out.audit.append(OutputMessage(audit_topic, key, value, partition))
@@ -145,7 +150,20 @@ class AuditTrail:
     def dead_letter_only(
         self, msg: InputMessage, code: str, reason: str, now: datetime, out: BatchOutputs
     ) -> None:
-        """Send ``msg`` to the dead-letter topic; the caller audits it in its own words."""
+        """Send ``msg`` to the dead-letter topic; the caller audits it in its own words.
+
+        Logged with its code and coordinates (the reason as the audit log gives it, never a
+        value), so an operator sees every dead letter without reading the topic."""
+        log.warning(
+            "dead letter [%s] %s[%d]@%d: %s",
+            code,
+            msg.topic,
+            msg.partition,
+            msg.offset,
+            audit_safe(reason),
+        )
+        if self.observer is not None:
+            self.observer.dead_lettered(msg, code)
         letter = DeadLetter(
             dead_letter_id=os.urandom(16).hex(),
             at=now,

@@ -27,6 +27,7 @@ from gateway.exchange.auditing import NO_EXCHANGE, AuditTrail
 from gateway.exchange.dedupe import SeenIds
 from gateway.exchange.forwarding import ForwardSigner
 from gateway.exchange.messages import BatchOutputs, InputMessage, OutputMessage
+from gateway.exchange.observer import ExchangeObserver
 from gateway.exchange.requests import RequestPath
 from gateway.exchange.responses import ResponsePath
 from gateway.exchange.tokens import TokenSigner
@@ -121,6 +122,15 @@ class ExchangeProcessor:
     def audit_chain(self) -> AuditChain:
         """Seals audit records into one hash chain per audit partition."""
         return self._trail.chain
+
+    @property
+    def observer(self) -> ExchangeObserver | None:
+        """Told of every audit record sealed and every dead letter written (metrics)."""
+        return self._trail.observer
+
+    @observer.setter
+    def observer(self, observer: ExchangeObserver | None) -> None:
+        self._trail.observer = observer
 
     @property
     def audit_partitions(self) -> int:

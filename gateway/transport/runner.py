@@ -38,6 +38,7 @@ from gateway.exchange.processor import ExchangeProcessor
 from gateway.transport.audit_keeper import AUDIT_UNAVAILABLE, AuditKeeper
 from gateway.transport.cap_keeper import CapKeeper
 from gateway.transport.closing import stop_client
+from gateway.transport.hooks import NO_HOOKS, RunnerHooks
 from gateway.transport.produce import send_and_wait_all
 from gateway.transport.recall import recall_recent_outputs
 from gateway.transport.topics import TopicNames
@@ -80,8 +81,11 @@ class GatewayRunner:
         producer_request_timeout_ms: int = 10_000,
         shard: tuple[int, int] | None = None,
         session_timeout_ms: int = 10_000,
+        hooks: RunnerHooks = NO_HOOKS,
     ) -> None:
         self.processor = processor
+        self.hooks = hooks
+        """Told what each batch read, took, wrote and committed (metrics)."""
         self.stats = RunnerStats()
         self._bootstrap = bootstrap
         self._topics = topics
@@ -186,6 +190,13 @@ class GatewayRunner:
         """How many input partitions this instance owns right now."""
         return len(self._consumer.assignment()) if self._consumer is not None else 0
 
+    def highwaters(self) -> dict[TopicPartition, int | None]:
+        """The end offset last fetched of each owned input partition (for consumer lag)."""
+        consumer = self._consumer
+        if consumer is None:
+            return {}
+        return {tp: consumer.highwater(tp) for tp in consumer.assignment()}
+
     async def wait_assigned(self, within: float = 30.0) -> None:
         """Wait until this instance owns at least one input partition."""
         consumer = self._require_consumer()
@@ -256,6 +267,8 @@ class GatewayRunner:
                     InputMessage(r.topic, r.partition, r.offset, r.key, r.value)  # type: ignore[attr-defined]
                 )
             commits[tp] = records[-1].offset + 1  # type: ignore[attr-defined]
+        hooks = self.hooks
+        hooks.batch_read(batch)
         consumer, producer = self._require_consumer(), self._producer
         assert producer is not None
 
@@ -266,11 +279,16 @@ class GatewayRunner:
         if not await self._retry(prepare, stop, audit=True, what=_AUDIT_CHAINS):
             return  # stopped before anything was processed: the batch is redelivered
         now = datetime.now(UTC)
-        out = self.processor.process_batch(messages, now)
+        with hooks.timed("process"):
+            out = self.processor.process_batch(messages, now)
         out.audit += self._audit.checkpoints(now)
-        if not await self._deliver(out.audit, stop, audit=True) or not await self._deliver(
-            out.routed, stop, audit=False
-        ):
+        with hooks.timed("audit_write"):
+            delivered = await self._deliver(out.audit, stop, audit=True)
+        if delivered:
+            with hooks.timed("produce"):
+                delivered = await self._deliver(out.routed, stop, audit=False)
+        hooks.settled(delivered)
+        if not delivered:
             # Stopped while Kafka refused writes: nothing committed, so the batch is redelivered
             # and must not then count as already seen, nor its audit records as chain heads.
             self.processor.forget(out)
@@ -281,7 +299,9 @@ class GatewayRunner:
         self.stats.audit_out += len(out.audit)
         self.stats.routed_out += len(out.routed)
         try:
-            await self._require_consumer().commit(commits)
+            with hooks.timed("commit"):
+                await self._require_consumer().commit(commits)
+            hooks.committed(commits)
         except (CommitFailedError, KafkaError) as exc:
             # The partitions moved to another instance, which re-reads from the last commit.
             self.stats.commit_failures += 1
@@ -354,6 +374,7 @@ class GatewayRunner:
         if producer is None:
             raise TransportError("runner not started")
         await send_and_wait_all(producer, messages)
+        self.hooks.written(messages)
 
     def _require_consumer(self) -> AIOKafkaConsumer:
         if self._consumer is None:
