@@ -36,6 +36,11 @@ __all__ = ["bench_command"]
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write cProfile stats of the gateway's throughput phase to this file.",
 )
+@click.option(
+    "--compare-metrics",
+    is_flag=True,
+    help="Also measure the gateway's throughput with and without its metrics, alternately.",
+)
 def bench_command(as_json: bool, timeout: float | None, **options: Any) -> None:
     """Measure raw aiokafka pass-through and the gateway's full path on one core.
 
@@ -83,6 +88,24 @@ def _show(report: dict[str, Any], as_json: bool) -> None:
         ("worker cpu", str(cpu["worker"]), "pinned" if cpu["pinned"] else cpu.get("note", "")),
         ("complete", "yes" if report["complete"] else "NO", _checks(report["checks"])),
     ]
+    cost = report.get("metrics_cost")
+    if cost is not None:
+        rows.append(
+            (
+                "metrics cost",
+                f"{cost['cost']:.1%}",
+                f"{cost['with_msgs_per_s']:,.0f} msgs/s with metrics, "
+                f"{cost['without_msgs_per_s']:,.0f} without (medians)",
+            )
+        )
+        rows.append(
+            (
+                "metrics cpu cost",
+                f"{cost['cpu_cost']:.1%}",
+                f"{cost['cpu_us_per_record_with']:.0f} µs CPU per record with, "
+                f"{cost['cpu_us_per_record_without']:.0f} without (medians)",
+            )
+        )
     for row in rows:
         table.add_row(*row)
     Console().print(table)
