@@ -13,8 +13,16 @@ from typing import Any
 
 from gateway.audit.chain import CHECKPOINT_KEY, AuditChain
 from gateway.audit.gaps import InputGap
+from gateway.envelope import headers as h
 from gateway.envelope.codec import Codec
-from gateway.envelope.models import AuditOutcome, AuditStage, DeadLetter, Reason
+from gateway.envelope.models import (
+    AuditCheckpoint,
+    AuditOutcome,
+    AuditRecord,
+    AuditStage,
+    DeadLetter,
+    Reason,
+)
 from gateway.envelope.topics import TopicNames
 from gateway.exchange.messages import BatchOutputs, InputMessage, OutputMessage
 from gateway.exchange.observer import ExchangeObserver
@@ -23,6 +31,10 @@ from gateway.exchange.reasons import audit_safe
 __all__ = ["NO_EXCHANGE", "AuditTrail"]
 
 log = logging.getLogger("gateway.audit")
+
+_RECORD = h.schema_header(AuditRecord)
+_CHECKPOINT = h.schema_header(AuditCheckpoint)
+_DEAD_LETTER = h.schema_header(DeadLetter)
 
 NO_EXCHANGE: dict[str, Any] = dict.fromkeys(
     ("request_id", "requester", "provider", "agreement_id", "purpose")
@@ -80,12 +92,16 @@ class AuditTrail:
         )
         if self.observer is not None:
             self.observer.audited(stage, fields)
-        key = (fields.get("request_id") or decision_id).encode()
+        request_id = fields.get("request_id")
+        key = (request_id or decision_id).encode()
+        headers = [_RECORD, (h.REQUEST_ID, key)] if request_id else [_RECORD]
         audit_topic = self._topics.audit
-        out.audit.append(OutputMessage(audit_topic, key, value, partition))
+        out.audit.append(OutputMessage(audit_topic, key, value, partition, headers))
         if audit_chain.checkpoint_due(partition):
             checkpoint = audit_chain.checkpoint(partition, now)
-            out.audit.append(OutputMessage(audit_topic, CHECKPOINT_KEY, checkpoint, partition))
+            out.audit.append(
+                OutputMessage(audit_topic, CHECKPOINT_KEY, checkpoint, partition, [_CHECKPOINT])
+            )
 
     def gap(self, gap: InputGap, policy_version: str, now: datetime, out: BatchOutputs) -> None:
         """Record offsets an input partition skipped (for example, lost to retention)."""
@@ -176,6 +192,15 @@ class AuditTrail:
             reason=reason,
             gateway_instance=self._instance,
         )
+        headers = [
+            _DEAD_LETTER,
+            (h.REASON, code.encode()),
+            (h.ORIGINAL_TOPIC, msg.topic.encode()),
+            (h.ORIGINAL_PARTITION, str(msg.partition).encode()),
+            (h.ORIGINAL_OFFSET, str(msg.offset).encode()),
+        ]
         out.routed.append(
-            OutputMessage(self._topics.deadletter, msg.key, self._codec.encode(letter))
+            OutputMessage(
+                self._topics.deadletter, msg.key, self._codec.encode(letter), None, headers
+            )
         )
