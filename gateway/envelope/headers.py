@@ -10,6 +10,8 @@ __all__ = [
     "ORIGINAL_PARTITION",
     "ORIGINAL_TOPIC",
     "REASON",
+    "REPLAYED_BY",
+    "REPLAY_OF",
     "REQUEST_ID",
     "SCHEMA",
     "schema_header",
@@ -25,6 +27,10 @@ ORIGINAL_TOPIC = "dx-original-topic"
 ORIGINAL_PARTITION = "dx-original-partition"
 ORIGINAL_OFFSET = "dx-original-offset"
 """On dead letters: where the input was."""
+REPLAY_OF = "dx-replay-of"
+"""On an input replayed from the dead-letter topic: the dead letter's id."""
+REPLAYED_BY = "dx-replayed-by"
+"""On an input replayed from the dead-letter topic: who replayed it."""
 
 
 def schema_header(model: type) -> tuple[str, bytes]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from datetime import datetime
 from typing import Any
 
@@ -35,6 +36,14 @@ log = logging.getLogger("gateway.audit")
 _RECORD = h.schema_header(AuditRecord)
 _CHECKPOINT = h.schema_header(AuditCheckpoint)
 _DEAD_LETTER = h.schema_header(DeadLetter)
+
+_DEAD_LETTER_ID = re.compile(r"[0-9a-f]{32}")
+
+
+def _replayed(dead_letter_id: str) -> Reason:
+    shown = dead_letter_id if _DEAD_LETTER_ID.fullmatch(dead_letter_id) else "<ill-shaped id>"
+    return Reason(code="input.replayed", message=f"replay of dead letter {shown}")
+
 
 NO_EXCHANGE: dict[str, Any] = dict.fromkeys(
     ("request_id", "requester", "provider", "agreement_id", "purpose")
@@ -79,6 +88,8 @@ class AuditTrail:
         audit_chain = self.chain
         partition = (msg.partition if chain is None else chain) % self.partitions
         decision_id = os.urandom(16).hex()  # random 128-bit id
+        if msg.replay_of is not None:
+            fields["reasons"] = [*fields.get("reasons", ()), _replayed(msg.replay_of)]
         value = audit_chain.seal(
             partition,
             decision_id=decision_id,

@@ -26,11 +26,13 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.coordinator.assignors.range import RangePartitionAssignor
 from aiokafka.errors import CommitFailedError, KafkaError
 
+from gateway.envelope.headers import REPLAY_OF
 from gateway.envelope.models import AuditOutcome, Reason
 from gateway.errors import TransportError
 from gateway.exchange.messages import InputMessage, OutputMessage
@@ -62,6 +64,15 @@ class RunnerStats:
     audit_failures: int = 0
     commit_failures: int = 0
     started_at: float = field(default_factory=time.monotonic)
+
+
+def _input(r: Any) -> InputMessage:
+    """A consumed record as the processor reads it (a replayed dead letter says so)."""
+    replay_of = None
+    for name, value in r.headers or ():
+        if name == REPLAY_OF:
+            replay_of = bytes(value).decode("ascii", "replace")[:64]
+    return InputMessage(r.topic, r.partition, r.offset, r.key, r.value, replay_of)
 
 
 class GatewayRunner:
@@ -263,9 +274,7 @@ class GatewayRunner:
         commits: dict[TopicPartition, int] = {}
         for tp, records in batch.items():
             for r in records:
-                messages.append(
-                    InputMessage(r.topic, r.partition, r.offset, r.key, r.value)  # type: ignore[attr-defined]
-                )
+                messages.append(_input(r))
             commits[tp] = records[-1].offset + 1  # type: ignore[attr-defined]
         hooks = self.hooks
         hooks.batch_read(batch)
