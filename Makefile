@@ -1,8 +1,8 @@
 # Developer entry points. CI runs `make test` through .ci/run.
 #   make test   lint, type-check and run the tests (creates .venv on first use; fetches
 #               Apache Kafka's jars and the other test components on first use)
-#   make test-deps  the test components alone: Apache Kafka's jars, a PostgreSQL server and
-#               chromium for the console's browser tests (apt-get, as root)
+#   make test-deps  the test components alone: Apache Kafka's jars, a PostgreSQL server,
+#               chromium for the console's browser tests and promtool (apt-get, as root)
 #   make lint   ruff check, ruff format --check, mypy
 #   make demo   the end-to-end demo on the embedded broker
 #   make bench  the throughput benchmark on the embedded broker
@@ -44,6 +44,7 @@ test-deps: $(STAMP)
 	$(BIN)/gateway kafka --resolve-only >/dev/null
 	@sh tools/test-deps/postgres.sh
 	@sh tools/test-deps/chromium.sh
+	@sh tools/test-deps/promtool.sh
 
 test: lint test-deps
 	$(BIN)/pytest

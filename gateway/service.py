@@ -19,6 +19,9 @@ from gateway.envelope.signature import MessageSigner
 from gateway.exchange.dedupe import SeenIds
 from gateway.exchange.processor import ExchangeProcessor
 from gateway.exchange.tokens import TokenSigner
+from gateway.logs import NOISE
+from gateway.operations.http import OperatorEndpoint, readiness
+from gateway.operations.metrics import GatewayMetrics
 from gateway.policy import (
     CompiledPolicy,
     PolicyChange,
@@ -98,6 +101,9 @@ class Gateway:
     broker: EmbeddedBroker | None
     policies: PolicyHolder | None = None
     """The active policy set, reloaded when the policy directory changes."""
+    metrics: GatewayMetrics | None = None
+    metrics_address: tuple[str, int] | None = None
+    """Where ``/metrics``, ``/healthz`` and ``/readyz`` are served, when they are."""
 
 
 @contextlib.asynccontextmanager
@@ -124,21 +130,34 @@ async def running_gateway(settings: GatewaySettings, stop: asyncio.Event) -> Asy
     )
     holder = PolicyHolder(processor.policy)
     source = f"policies:{settings.policies_dir}"
+    metrics = GatewayMetrics() if settings.metrics_port is not None else None
+    if metrics is not None:
+        metrics.watch(runner)
 
     def applied(change: PolicyChange) -> None:
         processor.policy = change.new
+        if metrics is not None:
+            metrics.policy_reloaded(applied=True)
         runner.note_policy_event(
             AuditOutcome.POLICY_APPLIED, change.reasons(), change.new_version, source
         )
 
     def rejected(refusal: PolicyRejected) -> None:
+        if metrics is not None:
+            metrics.policy_reloaded(applied=False)
         reasons = [Reason(code="policy.rejected", message=p) for p in refusal.problems]
         runner.note_policy_event(
             AuditOutcome.POLICY_REJECTED, reasons, refusal.active_version, source
         )
 
     holder.subscribe(applied)
+    endpoint: OperatorEndpoint | None = None
     try:
+        address = None
+        if metrics is not None and settings.metrics_port is not None:
+            endpoint = OperatorEndpoint(metrics, lambda: readiness(runner))
+            address = await endpoint.start(settings.metrics_host, settings.metrics_port)
+            log.info("metrics on http://%s:%d/metrics (and /healthz, /readyz)", *address)
         await runner.start()  # restores the volume caps of the capped partitions it owns
         task = asyncio.create_task(runner.run(stop), name="gateway-runner")
         watcher = PolicyWatcher(
@@ -150,14 +169,62 @@ async def running_gateway(settings: GatewaySettings, stop: asyncio.Event) -> Asy
         )
         reload = settings.policy_reload_seconds > 0
         watching = asyncio.create_task(watcher.run(stop), name="policy-watcher") if reload else None
+        kafka_watch = asyncio.create_task(_watch_kafka(stop), name="kafka-watch")
         try:
-            yield Gateway(runner=runner, bootstrap=bootstrap, broker=broker, policies=holder)
+            yield Gateway(
+                runner=runner,
+                bootstrap=bootstrap,
+                broker=broker,
+                policies=holder,
+                metrics=metrics,
+                metrics_address=address,
+            )
         finally:
             stop.set()
-            await task
+            await _finish(task, processor, settings.shutdown_timeout_seconds * 2 / 3)
             if watching is not None:
                 await watching
+            await kafka_watch
     finally:
-        await runner.stop()
+        await runner.stop(within=settings.shutdown_timeout_seconds / 9)
+        if endpoint is not None:
+            await endpoint.stop()
         if broker is not None:
             broker.stop()
+
+
+async def _watch_kafka(stop: asyncio.Event) -> None:
+    """Say when Kafka becomes unreachable, and when it answers again."""
+    NOISE.announce()
+    while not stop.is_set():
+        NOISE.check()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=1.0)
+
+
+async def _finish(task: asyncio.Task[None], processor: ExchangeProcessor, within: float) -> None:
+    """Let the runner finish the batch in hand and sign its chains' heads, for at most
+    ``within`` seconds; then say what could not be written."""
+    chain = processor.audit_chain
+    unsigned = chain.unsigned()
+    done, _ = await asyncio.wait({task}, timeout=within)
+    if task in done:
+        task.result()
+        unsigned.update(chain.unsigned())
+        left = {p: n for p, n in unsigned.items() if not chain.has_head(p) or p in chain.unsigned()}
+    else:
+        left = unsigned | chain.unsigned()  # whatever was being written may not have landed
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        log.error(
+            "shutdown: the runner did not finish within %.1fs; the batch in hand, if any, "
+            "was not committed and is read again by the next instance",
+            within,
+        )
+    if left:
+        log.error(
+            "shutdown: final audit checkpoints not written for partitions %s; their last "
+            "records stay unsigned until an instance continuing those chains signs them",
+            ", ".join(f"{p} ({n} records)" for p, n in sorted(left.items())),
+        )

@@ -9,7 +9,7 @@ import re
 from collections.abc import Iterable
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -45,7 +45,9 @@ _DEV_SECRETS = {
 class GatewaySettings(BaseSettings):
     """Everything the gateway needs to run; defaults suit the embedded development broker."""
 
-    model_config = SettingsConfigDict(env_prefix="GATEWAY_", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="GATEWAY_", extra="ignore", use_attribute_docstrings=True
+    )
 
     env: str = Field(default=DEVELOPMENT, pattern=r"^[a-z][a-z0-9_-]*$")
     """``development`` (default) or any other mode, in which development secrets and keys
@@ -53,20 +55,31 @@ class GatewaySettings(BaseSettings):
     bootstrap: str | None = None
     """Kafka bootstrap servers; None starts the embedded broker in-process."""
     topic_prefix: str = "dx"
+    """Prefix of every topic name (``dx.requests.<d>``, ``dx.audit``, ...)."""
     departments: Annotated[tuple[str, ...], NoDecode] = DEFAULT_DEPARTMENTS
+    """The departments whose topics the gateway serves, comma-separated."""
     partitions: int = Field(default=4, ge=1, le=256)
+    """Partitions per topic the embedded broker creates (embedded broker only)."""
     policies_dir: Path = Path("policies")
+    """The agreements (YAML), watched for changes."""
     schemas_dir: Path = Path("schemas")
+    """The Avro schemas of every message and dataset."""
     group_id: str = "dx-gateway"
+    """Consumer group shared by the gateway instances of one deployment."""
     instance_id: str = "gateway-1"
+    """This instance's name in audit records, checkpoints and JSON log lines."""
     token_secret: SecretStr = SecretStr(_DEV_SECRET)
     """HMAC key for approval tokens; providers never see it, so they cannot forge a token."""
     subject_key_secret: SecretStr = SecretStr(_DEV_SUBJECT_KEY_SECRET)
     """HMAC key for pseudonymous subject keys in audit records."""
     token_ttl_seconds: int = Field(default=24 * 3600, ge=1)
+    """How long an approval token stays valid, and how far back de-duplication recalls."""
     batch_max_records: int = Field(default=2000, ge=1)
+    """Records per batch at most."""
     batch_timeout_ms: int = Field(default=50, ge=0)
+    """How long a fetch waits for records before the batch in hand is processed."""
     dedupe_capacity: int = Field(default=1_000_000, ge=1)
+    """Request and response keys the de-duplication memory holds (two per exchange)."""
     pseudonym_secret: SecretStr = SecretStr(_DEV_PSEUDONYM_SECRET)
     """Secret each agreement's pseudonym key is derived from (``pseudonym`` transforms)."""
     policy_reload_seconds: float = Field(default=1.0, ge=0)
@@ -91,6 +104,17 @@ class GatewaySettings(BaseSettings):
     """A signed checkpoint after this many records of an audit partition..."""
     audit_checkpoint_seconds: float = Field(default=60.0, gt=0)
     """...or when its oldest record not yet covered is this old, whichever comes first."""
+    metrics_port: int | None = Field(default=None, ge=0, le=65535)
+    """Serve ``/metrics``, ``/healthz`` and ``/readyz`` on this port (0: any free port); None
+    serves nothing. ``gateway run`` and ``gateway demo`` default to 9464."""
+    metrics_host: str = "127.0.0.1"
+    """The address the metrics port listens on (``0.0.0.0`` for a scraper elsewhere)."""
+    log_format: Literal["text", "json"] = "text"
+    """``json``: one JSON object per log line, with the instance id."""
+    shutdown_timeout_seconds: float = Field(default=10.0, gt=0)
+    """On SIGTERM or SIGINT: the time given to finish the batch in hand, sign the audit chains'
+    heads and close the Kafka clients, whatever the broker does; what could not be written
+    by then is logged."""
     console_secret: SecretStr = SecretStr(_DEV_CONSOLE_SECRET)
     """Key that signs the console's session cookies (``gateway console``)."""
     sent_at_max_ahead_seconds: float = Field(default=300.0, ge=0)

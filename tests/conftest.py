@@ -12,11 +12,13 @@ Kafka) get Apache Kafka, started by the project on first use and shared by the s
 - ``docker``: Apache Kafka in Docker through testcontainers.
 
 ``GATEWAY_TEST_KAFKA_BOOTSTRAP=host:port`` uses an Apache Kafka that is already running. The
-audit store tests get a PostgreSQL server (``postgres_url``).
+audit store tests get a PostgreSQL server (``postgres_url``). Commands a test runs in-process set
+up logging (``gateway.logs``); every test leaves it, and Kafka's reachability, as it found them.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import uuid
@@ -27,6 +29,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from processor_support import ProcessorFactory, make_processor
 
+from gateway import logs
 from gateway.settings import DEFAULT_DEPARTMENTS
 from gateway.testing import BrokerUnderTest, start_test_kafka
 from gateway.testing_postgres import throwaway_postgres, unavailable_reason
@@ -36,6 +39,24 @@ from gateway.transport.topics import TopicNames
 ProducerFactory = Callable[..., Awaitable[AIOKafkaProducer]]
 ConsumerFactory = Callable[..., Awaitable[AIOKafkaConsumer]]
 TopicFactory = Callable[..., str]
+
+
+@pytest.fixture(autouse=True)
+def logging_as_found() -> Iterator[None]:
+    """Undo what ``configure_logging`` did during the test: its handler, the levels, and what
+    its filter learnt about Kafka (a later test's gateway would otherwise not be ready)."""
+    root = logging.getLogger()
+    level = root.level
+    levels = {name: logging.getLogger(name).level for name in logs.QUIET_LIBRARIES}
+    kafka, noise = dict(vars(logs.KAFKA)), dict(vars(logs.NOISE))
+    yield
+    for handler in [h for h in root.handlers if logs.NOISE in h.filters]:
+        root.removeHandler(handler)
+    root.setLevel(level)
+    for name, old in levels.items():
+        logging.getLogger(name).setLevel(old)
+    vars(logs.KAFKA).update(kafka)
+    vars(logs.NOISE).update(noise)
 
 
 @pytest.fixture(scope="session")

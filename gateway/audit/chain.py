@@ -205,6 +205,12 @@ class AuditChain:
         """Whether checkpoints are signed with the development key shipped in ``config/``."""
         return self._signer is not None and self._signer.is_development
 
+    def unsigned(self) -> dict[int, int]:
+        """Records sealed since each partition's last checkpoint (partitions with any)."""
+        if self._signer is None:
+            return {}
+        return {p: s.pending for p, s in sorted(self._partitions.items()) if s.pending}
+
     # --- sealing --------------------------------------------------------------------------------
 
     def seal(self, partition: int, **fields: Any) -> bytes:

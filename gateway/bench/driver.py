@@ -77,6 +77,8 @@ class BenchConfig:
     """Per phase; default: 60 s plus 4 ms per message."""
     profile: Path | None = None
     seed: int = DEFAULT_SEED
+    compare_metrics: bool = False
+    """Also run the gateway's throughput phase with and without its metrics, alternately."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +162,11 @@ async def _run(config: BenchConfig, cpus: CpuPlan) -> dict[str, Any]:
             broker.bootstrap, topics, partitions, inputs, gateway, latency, totals, codec
         )
         problems += passthrough.pop("problems")
+        cost = (
+            await _metrics_cost(broker, partitions, config, cpus, timeout, codec)
+            if config.compare_metrics
+            else None
+        )
     finally:
         broker.stop()
     pt_rate = round(passthrough["records"] / passthrough["elapsed_s"], 1)
@@ -182,6 +189,8 @@ async def _run(config: BenchConfig, cpus: CpuPlan) -> dict[str, Any]:
         "complete": not problems,
         "checks": checks,
     }
+    if cost is not None:
+        report["metrics_cost"] = cost
     if problems:
         report["problems"] = problems
         raise BenchError("completeness checks failed: " + "; ".join(problems), report)
@@ -217,6 +226,67 @@ def _gateway_summary(done: dict[str, Any]) -> dict[str, Any]:
 
 
 # --- phases -----------------------------------------------------------------------------------
+
+
+_METRICS_RUNS = 5
+"""Throughput runs with metrics and without, alternately; the median of each counts."""
+
+
+async def _metrics_cost(
+    broker: EmbeddedBroker,
+    partitions: int,
+    config: BenchConfig,
+    cpus: CpuPlan,
+    limit_s: float,
+    codec: Codec,
+) -> dict[str, Any]:
+    """The gateway's throughput without and with its metrics (scraped every second), on fresh
+    topics each time, alternating so that drift on a shared machine hits both alike."""
+    rates: dict[bool, list[float]] = {False: [], True: []}
+    cpu: dict[bool, list[float]] = {False: [], True: []}
+    for with_metrics in (False, True) * _METRICS_RUNS:
+        topics = fresh_topics(broker, partitions)
+        inputs = encode_requests(config.messages, config.seed, topics, broker.bootstrap, codec)
+        await produce(broker.bootstrap, inputs.messages)
+        args = ["--bootstrap", broker.bootstrap, "--prefix", topics.prefix]
+        args += ["--requests", str(len(inputs.messages)), "--timeout", str(limit_s)]
+        if with_metrics:
+            args.append("--metrics")
+        stop_providers = asyncio.Event()
+        providers = asyncio.create_task(
+            serve_inboxes(broker.bootstrap, topics, codec, stop_providers)
+        )
+        try:
+            async with worker_process("gateway", *args, cpu=cpus.worker) as worker:
+                await worker.event("ready", limit_s)
+                done = await worker.event("done", limit_s)
+                worker.request_stop()
+                await worker.event("stopped", limit_s)
+        finally:
+            stop_providers.set()
+            await providers
+        rates[with_metrics].append(done["records"] / done["elapsed_s"])
+        cpu[with_metrics].append(done["cpu_s"] / done["records"] * 1e6)
+    without, with_ = (_median(rates[k]) for k in (False, True))
+    cpu_without, cpu_with = (_median(cpu[k]) for k in (False, True))
+    return {
+        "without_msgs_per_s": round(without, 1),
+        "with_msgs_per_s": round(with_, 1),
+        "cost": round(1 - with_ / without, 4),
+        "cpu_us_per_record_without": round(cpu_without, 1),
+        "cpu_us_per_record_with": round(cpu_with, 1),
+        "cpu_cost": round(cpu_with / cpu_without - 1, 4),
+        "runs_without_msgs_per_s": [round(r, 1) for r in rates[False]],
+        "runs_with_msgs_per_s": [round(r, 1) for r in rates[True]],
+        "runs_cpu_us_without": [round(r, 1) for r in cpu[False]],
+        "runs_cpu_us_with": [round(r, 1) for r in cpu[True]],
+        "note": "throughput per run varies with the machine's other load; CPU time per record "
+        "(the worker's own, from first batch to last commit) varies less",
+    }
+
+
+def _median(values: list[float]) -> float:
+    return sorted(values)[len(values) // 2]
 
 
 async def _passthrough_phase(

@@ -39,6 +39,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from gateway.exchange.messages import BatchOutputs, InputMessage, OutputMessage
 from gateway.exchange.processor import ExchangeProcessor
 from gateway.logs import configure_logging
+from gateway.operations.metrics import GatewayMetrics
 from gateway.service import build_processor
 from gateway.settings import GatewaySettings
 from gateway.transport.broker import EMBEDDED_SESSION_TIMEOUT_MS
@@ -200,6 +201,7 @@ class _Meter:
         self._expected_requests = requests
         self.done = asyncio.Event()
         self.first = 0.0
+        self.first_cpu = 0.0
         self.busy_s = 0.0
         self.requests = self.responses = self.others = self.routed = 0
 
@@ -207,7 +209,7 @@ class _Meter:
         batch = list(messages)
         started = time.perf_counter()
         if not self.first:
-            self.first = started
+            self.first, self.first_cpu = started, time.process_time()
         out = self._process(batch, now)
         self.busy_s += time.perf_counter() - started
         requests = sum(1 for m in batch if m.topic in self._request_topics)
@@ -247,6 +249,11 @@ async def _gateway(args: argparse.Namespace, abort: asyncio.Event) -> None:
         batch_timeout_ms=settings.batch_timeout_ms,
         session_timeout_ms=EMBEDDED_SESSION_TIMEOUT_MS,
     )
+    scraping = None
+    if args.metrics:  # as gateway run has them, scraped every second
+        metrics = GatewayMetrics()
+        metrics.watch(runner)
+        scraping = asyncio.create_task(_scrape_every_second(metrics, abort))
     await runner.start()
     try:
         await _within(runner.wait_assigned(args.timeout), args.timeout, abort, "joining the group")
@@ -266,6 +273,7 @@ async def _gateway(args: argparse.Namespace, abort: asyncio.Event) -> None:
                 f"{meter.responses} of {meter.routed} responses"
             ) from None
         elapsed = time.perf_counter() - meter.first
+        cpu_s = time.process_time() - meter.first_cpu
         if profiler is not None:
             profiler.disable()
             profiler.dump_stats(args.profile)
@@ -281,6 +289,7 @@ async def _gateway(args: argparse.Namespace, abort: asyncio.Event) -> None:
             routed=meter.routed,
             batches=stats.batches,
             elapsed_s=elapsed,
+            cpu_s=cpu_s,
             processor_s=meter.busy_s,
             gc_s=gc_clock.total_s,
             audit_out=stats.audit_out,
@@ -294,6 +303,14 @@ async def _gateway(args: argparse.Namespace, abort: asyncio.Event) -> None:
         _emit("stopped", records=runner.stats.records_in, batches=runner.stats.batches)
     finally:
         await runner.stop()
+        if scraping is not None:
+            scraping.cancel()
+
+
+async def _scrape_every_second(metrics: GatewayMetrics, abort: asyncio.Event) -> None:
+    while not abort.is_set():
+        metrics.exposition()
+        await asyncio.sleep(1.0)
 
 
 # --- entry point ------------------------------------------------------------------------------
@@ -315,6 +332,7 @@ def _parser() -> argparse.ArgumentParser:
     gateway.add_argument("--prefix", required=True, help="topic prefix")
     gateway.add_argument("--requests", type=int, required=True, help="pre-produced requests")
     gateway.add_argument("--profile", metavar="FILE", help="write cProfile stats of the run")
+    gateway.add_argument("--metrics", action="store_true", help="with the gateway's metrics")
     return parser
 
 

@@ -45,6 +45,7 @@ _COMMANDS: dict[str, str | Callable[[], click.Command]] = {
     "bench": "gateway.cli.bench:bench_command",
     "departments": "gateway.cli.departments:departments_command",
     "console": "gateway.cli.console:console_group",
+    "deadletter": "gateway.cli.deadletter:deadletter_group",
     "broker": "gateway.cli.broker:broker_command",
     "demo": "gateway.cli.demo:demo_command",
     "kafka": "gateway.cli.kafka:kafka_command",

@@ -19,12 +19,17 @@ import click
 from gateway.settings import DEFAULT_DEPARTMENTS
 
 __all__ = [
+    "DEFAULT_METRICS_PORT",
     "HIDDEN_ALIASES",
     "AliasedOption",
     "audit_db_option",
     "audit_file_option",
     "bootstrap_option",
     "departments_option",
+    "format_option",
+    "log_format_option",
+    "metrics_port_option",
+    "no_metrics_option",
     "output_option",
     "partitions_option",
     "policies_option",
@@ -33,6 +38,9 @@ __all__ = [
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+DEFAULT_METRICS_PORT = 9464
+"""Where ``gateway run`` and ``gateway demo`` serve metrics unless told otherwise."""
 
 HIDDEN_ALIASES: dict[str, str] = {
     "--out": "--output",
@@ -169,6 +177,20 @@ def departments_option() -> Callable[[F], F]:
     )
 
 
+def format_option(
+    choices: Sequence[str] = ("table", "json"), help: str = "Output format."
+) -> Callable[[F], F]:
+    """``--format``: how a command prints what it found; the first choice by default."""
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(list(choices)),
+        default=choices[0],
+        show_default=True,
+        help=help,
+    )
+
+
 def partitions_option(help: str = "Partitions per gateway topic.") -> Callable[[F], F]:
     return _option(
         "--partitions", type=click.IntRange(1, 256), help=help, show_default="GATEWAY_PARTITIONS, 4"
@@ -182,4 +204,29 @@ def verbose_option() -> Callable[[F], F]:
         "--verbose",
         is_flag=True,
         help="Debug logging, the Kafka libraries' own messages, and a traceback with an error.",
+    )
+
+
+def metrics_port_option() -> Callable[[F], F]:
+    """``--metrics-port P``: where a gateway serves ``/metrics``, ``/healthz`` and ``/readyz``."""
+    return click.option(
+        "--metrics-port",
+        type=click.IntRange(0, 65535),
+        default=DEFAULT_METRICS_PORT,
+        show_default=True,
+        help="Serve the gateway's /metrics, /healthz and /readyz on this port; 0 picks a free one.",
+    )
+
+
+def no_metrics_option() -> Callable[[F], F]:
+    return click.option("--no-metrics", is_flag=True, help="Serve no metrics or health endpoints.")
+
+
+def log_format_option() -> Callable[[F], F]:
+    """``--log-format text|json``; unset, ``GATEWAY_LOG_FORMAT``."""
+    return click.option(
+        "--log-format",
+        type=click.Choice(["text", "json"]),
+        help="Log lines as text, or one JSON object per line.",
+        show_default="GATEWAY_LOG_FORMAT, text",
     )

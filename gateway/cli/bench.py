@@ -53,6 +53,11 @@ __all__ = ["bench_command", "render_report"]
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write cProfile stats of the gateway's throughput phase to this file.",
 )
+@click.option(
+    "--compare-metrics",
+    is_flag=True,
+    help="Also measure the gateway's throughput with and without its metrics, alternately.",
+)
 def bench_command(as_json: bool, timeout: float | None, **options: Any) -> None:
     """Measure raw aiokafka pass-through and the gateway's full path on one core.
 
@@ -120,6 +125,27 @@ def render_report(report: dict[str, Any]) -> Group:
             ],
         ),
     ]
+    cost = report.get("metrics_cost")
+    if cost is not None:
+        sections.append(
+            (
+                "4. metrics: the gateway's throughput with and without them, alternately",
+                [
+                    (
+                        "cost",
+                        f"{cost['cost']:.1%}",
+                        f"{cost['with_msgs_per_s']:,.0f} msgs/s with metrics, "
+                        f"{cost['without_msgs_per_s']:,.0f} without (medians)",
+                    ),
+                    (
+                        "cpu cost",
+                        f"{cost['cpu_cost']:.1%}",
+                        f"{cost['cpu_us_per_record_with']:.0f} µs CPU per record with, "
+                        f"{cost['cpu_us_per_record_without']:.0f} without (medians)",
+                    ),
+                ],
+            )
+        )
     title = f"gateway bench: {n:,} requests per throughput phase, {probe:,} in the latency phase"
     parts: list[RenderableType] = [Text(title, style="bold")]
     for heading, rows in sections:

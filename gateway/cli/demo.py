@@ -9,8 +9,14 @@ from pathlib import Path
 import click
 from rich.console import Console
 
-from gateway.cli._common import load_settings
-from gateway.cli._options import policies_option, verbose_option
+from gateway.cli._common import load_settings, warn_unknown_variables
+from gateway.cli._options import (
+    log_format_option,
+    metrics_port_option,
+    no_metrics_option,
+    policies_option,
+    verbose_option,
+)
 from gateway.demo import run_demo
 from gateway.demo.summary import render_summary, render_tally, summary_dict
 from gateway.logs import configure_logging
@@ -35,6 +41,9 @@ __all__ = ["demo_command"]
     is_flag=True,
     help="Print only the summary, as one JSON object on stdout (progress goes to stderr).",
 )
+@metrics_port_option()
+@no_metrics_option()
+@log_format_option()
 @verbose_option()
 def demo_command(
     seconds: float,
@@ -43,6 +52,9 @@ def demo_command(
     policies_dir: Path | None,
     audit_export: Path | None,
     as_json: bool,
+    metrics_port: int,
+    no_metrics: bool,
+    log_format: str | None,
 ) -> None:
     """Run broker, gateway, reference departments and traffic; show live counts per agreement.
 
@@ -51,8 +63,13 @@ def demo_command(
     """
     if seconds <= 0 or rate <= 0:
         raise click.BadParameter("--seconds and --rate must be positive")
-    configure_logging(verbose)
-    settings = load_settings(policies_dir=policies_dir)
+    settings = load_settings(
+        policies_dir=policies_dir,
+        metrics_port=None if no_metrics else metrics_port,
+        log_format=log_format,
+    )
+    configure_logging(verbose, settings.log_format, settings.instance_id)
+    warn_unknown_variables()
     console = Console(stderr=True) if as_json else Console()
     after = None
     if audit_export is not None:

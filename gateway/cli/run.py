@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any
 
 import click
 
-from gateway.cli._common import load_settings, stop_on_signals
+from gateway.cli._common import load_settings, stop_on_signals, warn_unknown_variables
 from gateway.cli._options import (
     bootstrap_option,
+    log_format_option,
+    metrics_port_option,
+    no_metrics_option,
     partitions_option,
     policies_option,
     prefix_option,
@@ -46,11 +50,23 @@ log = logging.getLogger("gateway")
     metavar="I/N",
     help="Own input partitions p with p % N == I instead of group rebalancing.",
 )
+@metrics_port_option()
+@click.option(
+    "--metrics-host",
+    metavar="HOST",
+    help="The address the metrics port listens on (0.0.0.0 for a scraper elsewhere).",
+    show_default="GATEWAY_METRICS_HOST, 127.0.0.1",
+)
+@no_metrics_option()
+@log_format_option()
 @verbose_option()
-def run_command(verbose: bool, **options: object) -> None:
+def run_command(verbose: bool, no_metrics: bool, **options: Any) -> None:
     """Run the exchange gateway until SIGINT or SIGTERM."""
-    configure_logging(verbose)
+    if no_metrics:
+        options["metrics_port"] = None
     settings = load_settings(**options)
+    configure_logging(verbose, settings.log_format, settings.instance_id)
+    warn_unknown_variables()
     asyncio.run(_run(settings))
 
 
@@ -67,6 +83,9 @@ async def _run(settings: GatewaySettings) -> None:
             gw.runner.processor.policy.version,
             ",".join(settings.departments),
         )
+        if gw.metrics_address is not None:
+            host, port = gw.metrics_address
+            click.echo(f"metrics=http://{host}:{port}/metrics")
         await stop.wait()
     stats = gw.runner.stats
     log.info("stopped after %d records in %d batches", stats.records_in, stats.batches)

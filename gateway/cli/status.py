@@ -16,7 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from gateway.cli._common import load_settings
-from gateway.cli._options import AliasedOption, bootstrap_option, prefix_option
+from gateway.cli._options import AliasedOption, bootstrap_option, format_option, prefix_option
 from gateway.errors import ConfigError
 from gateway.operations.snapshot import ClusterSnapshot
 
@@ -52,14 +52,7 @@ _OUTCOME_STYLES = {
     type=click.FloatRange(min=0.2),
     help="Seconds between refreshes with --watch.",
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["table", "json"]),
-    default="table",
-    show_default=True,
-    help="Output format.",
-)
+@format_option()
 @click.option(
     "--by-partition",
     "by_partition",

@@ -101,6 +101,13 @@ async def _run(
             f"{gw.runner.processor.policy.version}, "
             f"{len(gw.runner.processor.policy.agreements)} agreements"
         )
+        if gw.metrics_address is not None:
+            host, port = gw.metrics_address
+            console.print(
+                f"[bold]metrics[/] http://{host}:{port}/metrics, /healthz, /readyz; "
+                f"status: gateway status --bootstrap {broker.bootstrap}; "
+                f"console: gateway console --bootstrap {broker.bootstrap}"
+            )
         ready = asyncio.Event()
         departments = asyncio.create_task(
             run_departments(

@@ -8,20 +8,42 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from datetime import datetime
 from typing import Any
 
 from gateway.audit.chain import CHECKPOINT_KEY, AuditChain
 from gateway.audit.gaps import InputGap
+from gateway.envelope import headers as h
 from gateway.envelope.codec import Codec
-from gateway.envelope.models import AuditOutcome, AuditStage, DeadLetter, Reason
+from gateway.envelope.models import (
+    AuditCheckpoint,
+    AuditOutcome,
+    AuditRecord,
+    AuditStage,
+    DeadLetter,
+    Reason,
+)
 from gateway.envelope.topics import TopicNames
 from gateway.exchange.messages import BatchOutputs, InputMessage, OutputMessage
+from gateway.exchange.observer import ExchangeObserver
 from gateway.exchange.reasons import audit_safe
 
 __all__ = ["NO_EXCHANGE", "AuditTrail"]
 
 log = logging.getLogger("gateway.audit")
+
+_RECORD = h.schema_header(AuditRecord)
+_CHECKPOINT = h.schema_header(AuditCheckpoint)
+_DEAD_LETTER = h.schema_header(DeadLetter)
+
+_DEAD_LETTER_ID = re.compile(r"[0-9a-f]{32}")
+
+
+def _replayed(dead_letter_id: str) -> Reason:
+    shown = dead_letter_id if _DEAD_LETTER_ID.fullmatch(dead_letter_id) else "<ill-shaped id>"
+    return Reason(code="input.replayed", message=f"replay of dead letter {shown}")
+
 
 NO_EXCHANGE: dict[str, Any] = dict.fromkeys(
     ("request_id", "requester", "provider", "agreement_id", "purpose")
@@ -32,7 +54,7 @@ NO_EXCHANGE: dict[str, Any] = dict.fromkeys(
 class AuditTrail:
     """Seals audit records and writes dead letters into a batch's outputs."""
 
-    __slots__ = ("_codec", "_instance", "_topics", "chain", "partitions")
+    __slots__ = ("_codec", "_instance", "_topics", "chain", "observer", "partitions")
 
     def __init__(
         self,
@@ -48,6 +70,8 @@ class AuditTrail:
         self._codec = codec
         self._topics = topics
         self._instance = instance_id
+        self.observer: ExchangeObserver | None = None
+        """Told of every record sealed and every dead letter (metrics); None: nobody."""
 
     def record(
         self,
@@ -64,6 +88,8 @@ class AuditTrail:
         audit_chain = self.chain
         partition = (msg.partition if chain is None else chain) % self.partitions
         decision_id = os.urandom(16).hex()  # random 128-bit id
+        if msg.replay_of is not None:
+            fields["reasons"] = [*fields.get("reasons", ()), _replayed(msg.replay_of)]
         value = audit_chain.seal(
             partition,
             decision_id=decision_id,
@@ -75,12 +101,18 @@ class AuditTrail:
             gateway_instance=self._instance,
             **fields,
         )
-        key = (fields.get("request_id") or decision_id).encode()
+        if self.observer is not None:
+            self.observer.audited(stage, fields)
+        request_id = fields.get("request_id")
+        key = (request_id or decision_id).encode()
+        headers = [_RECORD, (h.REQUEST_ID, key)] if request_id else [_RECORD]
         audit_topic = self._topics.audit
-        out.audit.append(OutputMessage(audit_topic, key, value, partition))
+        out.audit.append(OutputMessage(audit_topic, key, value, partition, headers))
         if audit_chain.checkpoint_due(partition):
             checkpoint = audit_chain.checkpoint(partition, now)
-            out.audit.append(OutputMessage(audit_topic, CHECKPOINT_KEY, checkpoint, partition))
+            out.audit.append(
+                OutputMessage(audit_topic, CHECKPOINT_KEY, checkpoint, partition, [_CHECKPOINT])
+            )
 
     def gap(self, gap: InputGap, policy_version: str, now: datetime, out: BatchOutputs) -> None:
         """Record offsets an input partition skipped (for example, lost to retention)."""
@@ -145,7 +177,20 @@ class AuditTrail:
     def dead_letter_only(
         self, msg: InputMessage, code: str, reason: str, now: datetime, out: BatchOutputs
     ) -> None:
-        """Send ``msg`` to the dead-letter topic; the caller audits it in its own words."""
+        """Send ``msg`` to the dead-letter topic; the caller audits it in its own words.
+
+        Logged with its code and coordinates (the reason as the audit log gives it, never a
+        value), so an operator sees every dead letter without reading the topic."""
+        log.warning(
+            "dead letter [%s] %s[%d]@%d: %s",
+            code,
+            msg.topic,
+            msg.partition,
+            msg.offset,
+            audit_safe(reason),
+        )
+        if self.observer is not None:
+            self.observer.dead_lettered(msg, code)
         letter = DeadLetter(
             dead_letter_id=os.urandom(16).hex(),
             at=now,
@@ -158,6 +203,15 @@ class AuditTrail:
             reason=reason,
             gateway_instance=self._instance,
         )
+        headers = [
+            _DEAD_LETTER,
+            (h.REASON, code.encode()),
+            (h.ORIGINAL_TOPIC, msg.topic.encode()),
+            (h.ORIGINAL_PARTITION, str(msg.partition).encode()),
+            (h.ORIGINAL_OFFSET, str(msg.offset).encode()),
+        ]
         out.routed.append(
-            OutputMessage(self._topics.deadletter, msg.key, self._codec.encode(letter))
+            OutputMessage(
+                self._topics.deadletter, msg.key, self._codec.encode(letter), None, headers
+            )
         )

@@ -16,6 +16,8 @@ class InputMessage:
     offset: int
     key: bytes | None
     value: bytes | None
+    replay_of: str | None = None
+    """The dead letter this record replays (its ``dx-replay-of`` header), if any."""
 
 
 @dataclass(frozen=True, slots=True)

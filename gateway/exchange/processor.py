@@ -18,8 +18,16 @@ from gateway.audit.chain import AuditChain
 from gateway.audit.gaps import InputGapDetector
 from gateway.audit.subject import SubjectKeyer
 from gateway.audit.withheld import WithheldValues
+from gateway.envelope import headers as h
 from gateway.envelope.codec import Codec
-from gateway.envelope.models import AuditOutcome, AuditStage, Reason, Reply, RoutedRequest
+from gateway.envelope.models import (
+    AuditOutcome,
+    AuditStage,
+    CappedRequest,
+    Reason,
+    Reply,
+    RoutedRequest,
+)
 from gateway.envelope.signature import MessageSigner
 from gateway.envelope.topics import TopicNames
 from gateway.errors import DecodeError, GatewayError
@@ -27,6 +35,7 @@ from gateway.exchange.auditing import NO_EXCHANGE, AuditTrail
 from gateway.exchange.dedupe import SeenIds
 from gateway.exchange.forwarding import ForwardSigner
 from gateway.exchange.messages import BatchOutputs, InputMessage, OutputMessage
+from gateway.exchange.observer import ExchangeObserver
 from gateway.exchange.requests import RequestPath
 from gateway.exchange.responses import ResponsePath
 from gateway.exchange.tokens import TokenSigner
@@ -66,7 +75,9 @@ class ExchangeProcessor:
         self._topics = topics
         self._token_ttl = token_ttl
         self._message_signer = message_signer or MessageSigner.load()
-        self._signed_topics: dict[str, bool] = {}
+        self._topic_headers: dict[str, tuple[tuple[str, bytes] | None, bool]] = {}
+        """Per output topic: its schema header (None: set where the message is made) and
+        whether departments receive it (signed)."""
         self._seen = seen if seen is not None else SeenIds()
         self._trail = AuditTrail(
             audit_chain or AuditChain(codec, instance_id=instance_id),
@@ -121,6 +132,15 @@ class ExchangeProcessor:
     def audit_chain(self) -> AuditChain:
         """Seals audit records into one hash chain per audit partition."""
         return self._trail.chain
+
+    @property
+    def observer(self) -> ExchangeObserver | None:
+        """Told of every audit record sealed and every dead letter written (metrics)."""
+        return self._trail.observer
+
+    @observer.setter
+    def observer(self, observer: ExchangeObserver | None) -> None:
+        self._trail.observer = observer
 
     @property
     def audit_partitions(self) -> int:
@@ -195,21 +215,35 @@ class ExchangeProcessor:
         except Exception as exc:  # error boundary: a bug must not stop the gateway or lose input
             reason = f"{type(exc).__name__}: {exc}"
             self._trail.dead_letter(msg, "internal_error", reason, policy.version, now, out)
-        self._sign(out.routed, first_output)
+        self._label(out.routed, first_output)
 
-    def _sign(self, routed: list[OutputMessage], first: int) -> None:
-        """Sign the messages from ``routed[first]`` on that go to a department's inbox or replies
-        topic (dead letters and capped forwards stay with the gateway)."""
+    def _label(self, routed: list[OutputMessage], first: int) -> None:
+        """Give the messages from ``routed[first]`` on their schema and request id headers, and
+        sign those that go to a department's inbox or replies topic (dead letters and capped
+        forwards stay with the gateway)."""
         signer = self._message_signer
         for i in range(first, len(routed)):
             m = routed[i]
-            signs = self._signed_topics.get(m.topic)
-            if signs is None:
-                kind = (self._topics.parse(m.topic) or ("", ""))[0]
-                signs = self._signed_topics[m.topic] = kind in ("inbox", "replies")
+            known = self._topic_headers.get(m.topic)
+            if known is None:
+                known = self._topic_headers[m.topic] = self._headers_of(m.topic)
+            schema, signs = known
+            if schema is None:
+                continue  # dead letters come with theirs
+            headers = [schema, (h.REQUEST_ID, m.key)] if m.key and signs else [schema]
             if signs:
-                headers = signer.headers(m.topic, m.value)
-                routed[i] = OutputMessage(m.topic, m.key, m.value, m.partition, headers)
+                headers += signer.headers(m.topic, m.value)
+            routed[i] = OutputMessage(m.topic, m.key, m.value, m.partition, headers)
+
+    def _headers_of(self, topic: str) -> tuple[tuple[str, bytes] | None, bool]:
+        if topic == self._topics.capped:
+            return h.schema_header(CappedRequest), False
+        kind = (self._topics.parse(topic) or ("", ""))[0]
+        if kind == "inbox":
+            return h.schema_header(RoutedRequest), True
+        if kind == "replies":
+            return h.schema_header(Reply), True
+        return None, False
 
     # --- policy changes -------------------------------------------------------------------------
 

@@ -26,6 +26,8 @@ from aiokafka import ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import KafkaError
 
 from gateway.audit.chain import CHECKPOINT_KEY, ChainHead
+from gateway.envelope.headers import schema_header
+from gateway.envelope.models import AuditCheckpoint
 from gateway.errors import AuditError, TransportError
 from gateway.exchange.messages import OutputMessage
 from gateway.exchange.processor import ExchangeProcessor
@@ -38,6 +40,7 @@ log = logging.getLogger("gateway.audit")
 Committed = Callable[[TopicPartition], Awaitable[int | None]]
 PartitionsFor = Callable[[str], Awaitable[Collection[int]]]
 Write = Callable[[list[OutputMessage]], Awaitable[None]]
+_CHECKPOINT = schema_header(AuditCheckpoint)
 AUDIT_UNAVAILABLE = (KafkaError, TransportError, AuditError, TimeoutError)
 """What preparing or writing the audit log raises when it cannot be done now."""
 
@@ -68,8 +71,8 @@ class AuditKeeper:
     async def start(self) -> None:
         await self._reader.start()
 
-    async def stop(self) -> None:
-        await self._reader.stop()
+    async def stop(self, within: float = 10.0) -> None:
+        await self._reader.stop(within)
 
     def audit_partitions(self, inputs: Iterable[TopicPartition]) -> set[int]:
         count = self._count or self._processor.audit_partitions
@@ -141,7 +144,7 @@ class AuditKeeper:
     ) -> list[OutputMessage]:
         """Checkpoint messages due now (all pending ones of ``partitions`` when ``force``)."""
         return [
-            OutputMessage(self._topic, CHECKPOINT_KEY, value, partition)
+            OutputMessage(self._topic, CHECKPOINT_KEY, value, partition, [_CHECKPOINT])
             for partition, value in self._chain.checkpoints(now, partitions=partitions, force=force)
         ]
 
@@ -180,7 +183,11 @@ class AuditKeeper:
             await self._load_heads(partitions)
         return [
             OutputMessage(
-                m.topic, m.key, self._chain.reseal(m.partition, m.value, now), m.partition
+                m.topic,
+                m.key,
+                self._chain.reseal(m.partition, m.value, now),
+                m.partition,
+                m.headers,
             )
             if m.partition is not None
             else m

@@ -19,6 +19,7 @@ from gateway.audit.chain import is_checkpoint
 from gateway.audit.files import ExportedMessage, ExportWriter, write_checkpoints
 from gateway.envelope.codec import Codec
 from gateway.errors import TransportError
+from gateway.transport.closing import stop_client
 from gateway.transport.topics import TopicNames
 
 __all__ = ["AuditExport", "AuditTailReader", "export_audit", "iter_audit_log", "read_audit_log"]
@@ -125,9 +126,10 @@ class AuditTailReader:
     async def start(self) -> None:
         await self._consumer.start()
 
-    async def stop(self) -> None:
-        """Close the consumer, started or not (an unstarted one holds a client too)."""
-        await self._consumer.stop()
+    async def stop(self, within: float = 10.0) -> None:
+        """Close the consumer within ``within`` seconds, started or not (an unstarted one holds
+        a client too)."""
+        await stop_client(self._consumer, "the audit tail reader", within)
 
     async def partition_count(self) -> int:
         return len(await _partitions(self._consumer, self._topic))

@@ -26,17 +26,21 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.coordinator.assignors.range import RangePartitionAssignor
 from aiokafka.errors import CommitFailedError, KafkaError
 
+from gateway.envelope.headers import REPLAY_OF
 from gateway.envelope.models import AuditOutcome, Reason
 from gateway.errors import TransportError
 from gateway.exchange.messages import InputMessage, OutputMessage
 from gateway.exchange.processor import ExchangeProcessor
 from gateway.transport.audit_keeper import AUDIT_UNAVAILABLE, AuditKeeper
 from gateway.transport.cap_keeper import CapKeeper
+from gateway.transport.closing import stop_client
+from gateway.transport.hooks import NO_HOOKS, RunnerHooks
 from gateway.transport.produce import send_and_wait_all
 from gateway.transport.recall import recall_recent_outputs
 from gateway.transport.topics import TopicNames
@@ -62,6 +66,15 @@ class RunnerStats:
     started_at: float = field(default_factory=time.monotonic)
 
 
+def _input(r: Any) -> InputMessage:
+    """A consumed record as the processor reads it (a replayed dead letter says so)."""
+    replay_of = None
+    for name, value in r.headers or ():
+        if name == REPLAY_OF:
+            replay_of = bytes(value).decode("ascii", "replace")[:64]
+    return InputMessage(r.topic, r.partition, r.offset, r.key, r.value, replay_of)
+
+
 class GatewayRunner:
     """Consumes every department's requests and responses topics and writes the results."""
 
@@ -79,8 +92,11 @@ class GatewayRunner:
         producer_request_timeout_ms: int = 10_000,
         shard: tuple[int, int] | None = None,
         session_timeout_ms: int = 10_000,
+        hooks: RunnerHooks = NO_HOOKS,
     ) -> None:
         self.processor = processor
+        self.hooks = hooks
+        """Told what each batch read, took, wrote and committed (metrics)."""
         self.stats = RunnerStats()
         self._bootstrap = bootstrap
         self._topics = topics
@@ -171,18 +187,26 @@ class GatewayRunner:
             owned += [TopicPartition(topic, p) for p in sorted(partitions) if p % count == index]
         return owned
 
-    async def stop(self) -> None:
-        await self._audit.stop()
+    async def stop(self, within: float = 10.0) -> None:
+        """Close every Kafka client, each within ``within`` seconds whatever the broker does."""
+        await self._audit.stop(within)
         if self._consumer is not None:
-            await self._consumer.stop()
+            await stop_client(self._consumer, "the input consumer", within)
             self._consumer = None
         if self._producer is not None:
-            await self._producer.stop()
+            await stop_client(self._producer, "the producer", within)
             self._producer = None
 
     def assigned(self) -> int:
         """How many input partitions this instance owns right now."""
         return len(self._consumer.assignment()) if self._consumer is not None else 0
+
+    def highwaters(self) -> dict[TopicPartition, int | None]:
+        """The end offset last fetched of each owned input partition (for consumer lag)."""
+        consumer = self._consumer
+        if consumer is None:
+            return {}
+        return {tp: consumer.highwater(tp) for tp in consumer.assignment()}
 
     async def wait_assigned(self, within: float = 30.0) -> None:
         """Wait until this instance owns at least one input partition."""
@@ -250,10 +274,10 @@ class GatewayRunner:
         commits: dict[TopicPartition, int] = {}
         for tp, records in batch.items():
             for r in records:
-                messages.append(
-                    InputMessage(r.topic, r.partition, r.offset, r.key, r.value)  # type: ignore[attr-defined]
-                )
+                messages.append(_input(r))
             commits[tp] = records[-1].offset + 1  # type: ignore[attr-defined]
+        hooks = self.hooks
+        hooks.batch_read(batch)
         consumer, producer = self._require_consumer(), self._producer
         assert producer is not None
 
@@ -264,11 +288,16 @@ class GatewayRunner:
         if not await self._retry(prepare, stop, audit=True, what=_AUDIT_CHAINS):
             return  # stopped before anything was processed: the batch is redelivered
         now = datetime.now(UTC)
-        out = self.processor.process_batch(messages, now)
+        with hooks.timed("process"):
+            out = self.processor.process_batch(messages, now)
         out.audit += self._audit.checkpoints(now)
-        if not await self._deliver(out.audit, stop, audit=True) or not await self._deliver(
-            out.routed, stop, audit=False
-        ):
+        with hooks.timed("audit_write"):
+            delivered = await self._deliver(out.audit, stop, audit=True)
+        if delivered:
+            with hooks.timed("produce"):
+                delivered = await self._deliver(out.routed, stop, audit=False)
+        hooks.settled(delivered)
+        if not delivered:
             # Stopped while Kafka refused writes: nothing committed, so the batch is redelivered
             # and must not then count as already seen, nor its audit records as chain heads.
             self.processor.forget(out)
@@ -279,7 +308,9 @@ class GatewayRunner:
         self.stats.audit_out += len(out.audit)
         self.stats.routed_out += len(out.routed)
         try:
-            await self._require_consumer().commit(commits)
+            with hooks.timed("commit"):
+                await self._require_consumer().commit(commits)
+            hooks.committed(commits)
         except (CommitFailedError, KafkaError) as exc:
             # The partitions moved to another instance, which re-reads from the last commit.
             self.stats.commit_failures += 1
@@ -352,6 +383,7 @@ class GatewayRunner:
         if producer is None:
             raise TransportError("runner not started")
         await send_and_wait_all(producer, messages)
+        self.hooks.written(messages)
 
     def _require_consumer(self) -> AIOKafkaConsumer:
         if self._consumer is None:

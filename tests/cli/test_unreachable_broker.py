@@ -28,6 +28,9 @@ def nowhere() -> str:
         ["-m", "gateway", "departments", "--departments", "ho"],
         ["-m", "consumers.departments", "--departments", "ho"],
         ["-m", "gateway", "audit", "index", "--once", "--audit-db", "sqlite:///:memory:"],
+        ["-m", "gateway", "deadletter", "list"],
+        ["-m", "gateway", "deadletter", "show", "0:0"],
+        ["-m", "gateway", "deadletter", "replay", "0:0"],
     ],
     ids=" ".join,
 )

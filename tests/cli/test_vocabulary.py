@@ -66,7 +66,7 @@ def test_the_walk_reaches_every_command_including_the_nested_ones() -> None:
         "report subject",
     ):
         assert expected in names
-    for expected in ("departments", "traffic", "audit index"):
+    for expected in ("departments", "traffic", "audit index", "deadletter replay"):
         assert expected in names
 
 

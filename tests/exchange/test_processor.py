@@ -21,9 +21,9 @@ from gateway.envelope.models import (
     ResponseStatus,
     RoutedRequest,
 )
-from gateway.envelope.signature import MessageVerifier
+from gateway.envelope.signature import SIGNATURE_HEADER, MessageVerifier
 from gateway.exchange.dedupe import SeenIds
-from gateway.exchange.messages import BatchOutputs, InputMessage
+from gateway.exchange.messages import BatchOutputs, InputMessage, OutputMessage
 from gateway.exchange.processor import ExchangeProcessor
 
 NOW = datetime(2026, 11, 26, 9, 30, tzinfo=UTC)
@@ -428,7 +428,7 @@ def test_dead_letters_stay_unsigned(processor: ExchangeProcessor) -> None:
 
     (letter,) = out.routed
     assert letter.topic == TOPICS.deadletter
-    assert letter.headers is None
+    assert SIGNATURE_HEADER not in dict(letter.headers or [])
 
 
 # --- replay horizon: a bounded memory never lets a response out twice ---------------------------
@@ -508,3 +508,58 @@ def test_a_recalled_reply_that_the_memory_cannot_keep_moves_the_horizon_to_its_t
 
     assert again.routed == []
     assert audits(again)[0].reasons[0].code == "exchange.before_replay_horizon"
+
+
+# --- Kafka headers: what generic tools can filter on without decoding Avro --------------------
+
+
+def _headers(m: OutputMessage) -> dict[str, bytes]:
+    return dict(m.headers or [])
+
+
+def test_routed_requests_and_audit_records_name_their_schema_and_request_id(
+    processor: ExchangeProcessor,
+) -> None:
+    request = status_check(request_id="req-headers-1")
+    out = processor.process_batch(
+        [InputMessage(TOPICS.requests("nhs"), 0, 0, b"req-headers-1", CODEC.encode(request))], NOW
+    )
+    (routed,) = out.routed
+    assert routed.topic == TOPICS.inbox("ho")
+    headers = _headers(routed)
+    assert headers["dx-schema"] == b"dx.gateway.RoutedRequest"
+    assert headers["dx-request-id"] == b"req-headers-1"
+    assert SIGNATURE_HEADER in headers  # still signed
+    (audit,) = out.audit
+    assert _headers(audit) == {
+        "dx-schema": b"dx.gateway.AuditRecord",
+        "dx-request-id": b"req-headers-1",
+    }
+
+
+def test_denial_replies_carry_the_reply_schema(processor: ExchangeProcessor) -> None:
+    request = status_check(request_id="req-headers-2", purpose="debt-collection")
+    out = processor.process_batch(
+        [InputMessage(TOPICS.requests("nhs"), 0, 0, b"req-headers-2", CODEC.encode(request))], NOW
+    )
+    (reply,) = out.routed
+    assert reply.topic == TOPICS.replies("nhs")
+    assert _headers(reply)["dx-schema"] == b"dx.gateway.Reply"
+    assert _headers(reply)["dx-request-id"] == b"req-headers-2"
+
+
+def test_dead_letters_carry_reason_and_original_coordinates_but_no_value(
+    processor: ExchangeProcessor,
+) -> None:
+    junk = b"\xc3\x01 not really avro 9990001234"
+    out = processor.process_batch([InputMessage(TOPICS.requests("dfe"), 3, 17, b"k", junk)], NOW)
+    (letter,) = out.routed
+    assert letter.topic == TOPICS.deadletter
+    assert _headers(letter) == {
+        "dx-schema": b"dx.gateway.DeadLetter",
+        "dx-reason": b"unknown_schema",
+        "dx-original-topic": TOPICS.requests("dfe").encode(),
+        "dx-original-partition": b"3",
+        "dx-original-offset": b"17",
+    }
+    assert _headers(out.audit[0])["dx-schema"] == b"dx.gateway.AuditRecord"
