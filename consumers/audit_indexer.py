@@ -30,7 +30,7 @@ from gateway.audit.follow import ChainFollower
 from gateway.audit_store import AuditStore
 from gateway.audit_store.indexing import AuditIndexer, AuditMessage, IndexerStats
 from gateway.errors import AuditStoreError, TransportError
-from gateway.transport.topics import TopicNames
+from gateway.transport.topics import READ_COMMITTED, TopicNames
 
 __all__ = ["index_audit_topic", "main"]
 
@@ -69,6 +69,7 @@ async def index_audit_topic(
         decoder_process=decoder_process,
     ) as indexer:
         consumer = AIOKafkaConsumer(
+            isolation_level=READ_COMMITTED,
             **{
                 "bootstrap_servers": bootstrap,
                 "client_id": "dx-audit-indexer",
@@ -78,7 +79,7 @@ async def index_audit_topic(
                 **(consumer_config or {}),
                 "group_id": group_id or f"{topics.prefix}-audit-indexer",
                 "enable_auto_commit": False,
-            }
+            },
         )
         try:
             await consumer.start()

@@ -127,6 +127,7 @@ async def running_gateway(settings: GatewaySettings, stop: asyncio.Event) -> Asy
         batch_timeout_ms=settings.batch_timeout_ms,
         shard=settings.shard_spec,
         session_timeout_ms=EMBEDDED_SESSION_TIMEOUT_MS if broker is not None else 10_000,
+        transactions=broker is None if settings.transactions is None else settings.transactions,
     )
     holder = PolicyHolder(processor.policy)
     source = f"policies:{settings.policies_dir}"

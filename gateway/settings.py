@@ -90,6 +90,10 @@ class GatewaySettings(BaseSettings):
     password, hence secret)."""
     shard: str | None = None
     """``I/N``: this instance owns input partitions ``p % N == I`` (static, no rebalancing)."""
+    transactions: bool | None = None
+    """Exactly-once: write each batch's audit records, outputs and offsets in one Kafka
+    transaction. Default: on with ``bootstrap`` (Apache Kafka), off on the embedded broker,
+    which cannot filter aborted records; set ``false`` for a ``gateway broker`` process."""
     audit_chain: bool = True
     """Hash-chain and sign the audit log. ``GATEWAY_AUDIT_CHAIN=false`` turns both off, only to
     measure what they cost: such records cannot be verified."""

@@ -17,7 +17,7 @@ from gateway.cluster import KafkaAdmin, KafkaCluster
 from gateway.envelope.signature import Headers, MessageSigner
 from gateway.service import build_processor
 from gateway.settings import DEFAULT_DEPARTMENTS, GatewaySettings
-from gateway.transport.broker import EMBEDDED_SESSION_TIMEOUT_MS
+from gateway.transport.broker import EMBEDDED_SESSION_TIMEOUT_MS, is_embedded
 from gateway.transport.runner import GatewayRunner
 from gateway.transport.topics import TopicNames
 
@@ -117,8 +117,10 @@ def gateway_runner(
     settings: GatewaySettings | None = None,
     shard: tuple[int, int] | None = None,
     session_timeout_ms: int = EMBEDDED_SESSION_TIMEOUT_MS,
+    transactions: bool | None = None,
 ) -> GatewayRunner:
-    """A (not yet started) gateway runner on ``topics`` with quick timeouts for tests."""
+    """A (not yet started) gateway runner on ``topics`` with quick timeouts for tests; it writes
+    in transactions unless ``bootstrap`` is an embedded broker (or ``transactions`` says)."""
     settings = settings or GatewaySettings(
         bootstrap=bootstrap, topic_prefix=topics.prefix, instance_id=instance
     )
@@ -132,6 +134,8 @@ def gateway_runner(
         producer_request_timeout_ms=2000,
         shard=shard,
         session_timeout_ms=session_timeout_ms,
+        transactions=not is_embedded(bootstrap) if transactions is None else transactions,
+        transaction_timeout_ms=10_000,
     )
 
 

@@ -14,7 +14,7 @@ from gateway.bench.errors import BenchError
 from gateway.envelope.codec import Codec
 from gateway.envelope.models import Reply
 from gateway.settings import DEFAULT_DEPARTMENTS
-from gateway.transport.topics import TopicNames
+from gateway.transport.topics import READ_COMMITTED, TopicNames
 
 __all__ = ["deleted", "verify", "watermarks"]
 
@@ -25,7 +25,9 @@ async def watermarks(
     bootstrap: str, names: Sequence[str], partitions: int
 ) -> tuple[dict[str, dict[int, int]], dict[str, dict[int, int]]]:
     """Low and high watermarks of every partition of ``names``."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, enable_auto_commit=False, isolation_level=READ_COMMITTED
+    )
     await consumer.start()
     try:
         tps = [TopicPartition(t, p) for t in names for p in range(partitions)]
@@ -54,7 +56,10 @@ def deleted(low: dict[str, dict[int, int]], names: Iterable[str]) -> list[str]:
 async def _read_all(bootstrap: str, names: Sequence[str], partitions: int) -> list[Any]:
     """Every record of ``names`` from the beginning to the current end."""
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest"
+        bootstrap_servers=bootstrap,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        isolation_level=READ_COMMITTED,
     )
     await consumer.start()
     records: list[Any] = []

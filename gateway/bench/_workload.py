@@ -22,7 +22,7 @@ from gateway.envelope.datasets import SUBJECT_IDENTIFIER_BY_PROVIDER
 from gateway.envelope.models import RoutedRequest
 from gateway.exchange.messages import OutputMessage
 from gateway.transport.produce import send_and_wait_all
-from gateway.transport.topics import TopicNames
+from gateway.transport.topics import READ_COMMITTED, TopicNames
 
 __all__ = ["Inputs", "encode_requests", "produce", "serve_inboxes"]
 
@@ -80,6 +80,7 @@ async def serve_inboxes(
         for dept, ident in SUBJECT_IDENTIFIER_BY_PROVIDER.items()
     }
     consumer = AIOKafkaConsumer(
+        isolation_level=READ_COMMITTED,
         bootstrap_servers=bootstrap,
         enable_auto_commit=False,
         auto_offset_reset="earliest",

@@ -37,7 +37,7 @@ from gateway.errors import DecodeError
 from gateway.service import running_gateway
 from gateway.settings import GatewaySettings
 from gateway.transport.broker import EmbeddedBroker, start_gateway_broker
-from gateway.transport.topics import TopicNames
+from gateway.transport.topics import READ_COMMITTED, TopicNames
 
 __all__ = ["DemoResult", "render_tally", "run_demo"]
 
@@ -144,6 +144,7 @@ async def _tail_audit(
     codec = Codec.default()
     consumer = AIOKafkaConsumer(
         topics.audit,
+        isolation_level=READ_COMMITTED,
         bootstrap_servers=bootstrap,
         auto_offset_reset="earliest",
         enable_auto_commit=False,

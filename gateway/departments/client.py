@@ -53,7 +53,7 @@ from gateway.envelope.models import (
 from gateway.envelope.signature import MessageVerifier
 from gateway.errors import EnvelopeError, GatewayError, TransportError
 from gateway.keys import KeySource
-from gateway.transport.topics import TopicNames
+from gateway.transport.topics import READ_COMMITTED, TopicNames
 
 __all__ = [
     "ClientClosedError",
@@ -142,6 +142,7 @@ class DepartmentClient:
         )
         replies = AIOKafkaConsumer(
             bootstrap_servers=self._bootstrap,
+            isolation_level=READ_COMMITTED,
             client_id=f"dx-{self.dept}-replies",
             group_id=None,
             enable_auto_commit=False,
@@ -316,6 +317,7 @@ class DepartmentClient:
         producer = self._require_producer()
         consumer = AIOKafkaConsumer(
             self.topics.inbox(self.dept),
+            isolation_level=READ_COMMITTED,
             **{
                 "bootstrap_servers": self._bootstrap,
                 "client_id": f"dx-{self.dept}-inbox",

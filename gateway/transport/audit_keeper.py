@@ -74,6 +74,10 @@ class AuditKeeper:
     async def stop(self, within: float = 10.0) -> None:
         await self._reader.stop(within)
 
+    def layout_known(self) -> bool:
+        """Whether the audit topic's partition count has been read yet."""
+        return self._count is not None
+
     def audit_partitions(self, inputs: Iterable[TopicPartition]) -> set[int]:
         count = self._count or self._processor.audit_partitions
         return {tp.partition % count for tp in inputs}

@@ -20,7 +20,7 @@ from gateway.audit.files import ExportedMessage, ExportWriter, write_checkpoints
 from gateway.envelope.codec import Codec
 from gateway.errors import TransportError
 from gateway.transport.closing import stop_client
-from gateway.transport.topics import TopicNames
+from gateway.transport.topics import READ_COMMITTED, TopicNames
 
 __all__ = ["AuditExport", "AuditTailReader", "export_audit", "iter_audit_log", "read_audit_log"]
 
@@ -60,7 +60,10 @@ async def iter_audit_log(
     without progress.
     """
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest"
+        bootstrap_servers=bootstrap,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        isolation_level=READ_COMMITTED,
     )
     try:
         async with asyncio.timeout(idle_timeout):
@@ -120,7 +123,10 @@ class AuditTailReader:
     def __init__(self, bootstrap: str, topic: str) -> None:
         self._topic = topic
         self._consumer = AIOKafkaConsumer(
-            bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest"
+            bootstrap_servers=bootstrap,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            isolation_level=READ_COMMITTED,
         )
 
     async def start(self) -> None:
@@ -135,10 +141,11 @@ class AuditTailReader:
         return len(await _partitions(self._consumer, self._topic))
 
     async def last_messages(self, partitions: Iterable[int]) -> dict[int, bytes | None]:
-        """Each partition's last message; None for a partition with nothing left in it.
+        """Each partition's last committed message; None for a partition with none left.
 
-        Seeks to the end offset minus one. Records that retention deleted do not matter: if it
-        removed even that one meanwhile, the consumer resets to the earliest left and reads on.
+        Reads back from the end in growing windows: the last offsets may hold transaction
+        markers or aborted records, which a read-committed consumer never returns. Records that
+        retention deleted do not matter: the consumer then resets to the earliest left.
         """
         consumer = self._consumer
         tps = [TopicPartition(self._topic, p) for p in partitions]
@@ -146,22 +153,33 @@ class AuditTailReader:
         begins = await consumer.beginning_offsets(tps)
         ends = await consumer.end_offsets(tps)
         last: dict[int, bytes | None] = {tp.partition: None for tp in tps}
-        pending = {tp for tp in tps if ends[tp] > begins[tp]}
-        for tp in pending:
-            consumer.seek(tp, ends[tp] - 1)
-        newest: dict[int, int] = {}
+        window = 1
+        pending = {tp: ends[tp] for tp in tps if ends[tp] > begins[tp]}
         while pending:
-            batch = await consumer.getmany(*pending, timeout_ms=200)
-            for tp, records in batch.items():
-                for r in records:
-                    if r.offset < ends[tp] and r.offset >= newest.get(tp.partition, -1):
-                        newest[tp.partition], last[tp.partition] = r.offset, r.value
-            pending = {tp for tp in pending if await consumer.position(tp) < ends[tp]}
+            newest: dict[TopicPartition, int] = {}
+            starts = {tp: max(begins[tp], end - window) for tp, end in pending.items()}
+            for tp, start in starts.items():
+                consumer.seek(tp, start)
+            reading = set(pending)
+            while reading:
+                batch = await consumer.getmany(*reading, timeout_ms=200)
+                for tp, records in batch.items():
+                    for r in records:
+                        if r.offset < pending[tp] and r.offset >= newest.get(tp, -1):
+                            newest[tp], last[tp.partition] = r.offset, r.value
+                reading = {tp for tp in reading if await consumer.position(tp) < pending[tp]}
+            # Done where a record was found or the window reached the partition's beginning.
+            pending = {
+                tp: end
+                for tp, end in pending.items()
+                if tp not in newest and starts[tp] > begins[tp]
+            }
+            window *= 16
         return last
 
 
 async def _partition_count(bootstrap: str, topic: str) -> int:
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, isolation_level=READ_COMMITTED)
     try:
         await consumer.start()
         return len(await _partitions(consumer, topic))

@@ -30,12 +30,20 @@ from gateway.transport._librdkafka import ERR_TOPIC_ALREADY_EXISTS, MockCluster
 from gateway.transport.topics import TopicNames
 
 _TOPIC_AUTHORIZATION_FAILED = 29
+_RUNNING: set[str] = set()
+
+
+def is_embedded(bootstrap: str) -> bool:
+    """Whether ``bootstrap`` is an embedded broker running in this process."""
+    return bootstrap in _RUNNING
+
 
 __all__ = [
     "EMBEDDED_BROKER_LIMITS",
     "EMBEDDED_SESSION_TIMEOUT_MS",
     "ApiKey",
     "EmbeddedBroker",
+    "is_embedded",
     "start_gateway_broker",
     "wait_until_ready",
 ]
@@ -152,11 +160,13 @@ class EmbeddedBroker:
             self._cluster = cluster
             self._bootstrap = bootstrap
             self._topics = {}
+            _RUNNING.add(bootstrap)
             return bootstrap
 
     def stop(self) -> None:
         """Close every connection and free the broker; stopping twice is harmless."""
         with self._lock:
+            _RUNNING.discard(self._bootstrap or "")
             cluster, self._cluster = self._cluster, None
             self._bootstrap = None
             if cluster is not None:

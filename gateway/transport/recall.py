@@ -29,7 +29,7 @@ from aiokafka.errors import KafkaError
 
 from gateway.exchange.processor import ExchangeProcessor
 from gateway.transport.recall_plan import PartitionReach, plan_recall, retention_keeps
-from gateway.transport.topics import TopicNames
+from gateway.transport.topics import READ_COMMITTED, TopicNames
 
 __all__ = ["CLOCK_SKEW", "recall_recent_outputs", "retention_covers"]
 
@@ -55,6 +55,7 @@ async def recall_recent_outputs(
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap,
         enable_auto_commit=False,
+        isolation_level=READ_COMMITTED,
         group_id=None,
         fetch_max_wait_ms=10,
         max_partition_fetch_bytes=4 * 1024 * 1024,

@@ -15,6 +15,15 @@ partitions move away (after the batch in hand) it writes a signed checkpoint of 
 The runner also consumes the capped topic (requests under capped purposes, keyed by cap key): the
 volume counters of its partitions live here, restored before their first batch and dropped when
 they move (:mod:`gateway.transport.cap_keeper`).
+
+With ``transactions=True`` (Apache Kafka) each batch is split by lane (audit partition) and each
+lane's audit records, outputs and input offsets are written in one Kafka transaction
+(:mod:`gateway.transport.transactions`): a crash anywhere leaves the whole batch or none of it.
+A transaction that fails is aborted, and the lane is rewound: its processing state is dropped
+and its partitions are read again from the committed offsets, so nothing of the aborted attempt
+survives anywhere. Without transactions (the embedded broker, which cannot filter aborted
+records) delivery is at least once, and de-duplication keeps a redelivered request from being
+answered twice.
 """
 
 from __future__ import annotations
@@ -23,19 +32,19 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.coordinator.assignors.range import RangePartitionAssignor
 from aiokafka.errors import CommitFailedError, KafkaError
 
 from gateway.envelope.headers import REPLAY_OF
 from gateway.envelope.models import AuditOutcome, Reason
 from gateway.errors import TransportError
-from gateway.exchange.messages import InputMessage, OutputMessage
+from gateway.exchange.messages import BatchOutputs, InputMessage, OutputMessage
 from gateway.exchange.processor import ExchangeProcessor
 from gateway.transport.audit_keeper import AUDIT_UNAVAILABLE, AuditKeeper
 from gateway.transport.cap_keeper import CapKeeper
@@ -43,7 +52,8 @@ from gateway.transport.closing import stop_client
 from gateway.transport.hooks import NO_HOOKS, RunnerHooks
 from gateway.transport.produce import send_and_wait_all
 from gateway.transport.recall import recall_recent_outputs
-from gateway.transport.topics import TopicNames
+from gateway.transport.topics import READ_COMMITTED, TopicNames
+from gateway.transport.transactions import LaneFenced, TransactionalLanes
 
 __all__ = ["GatewayRunner", "RunnerStats"]
 
@@ -63,6 +73,8 @@ class RunnerStats:
     audit_paused: bool = False
     audit_failures: int = 0
     commit_failures: int = 0
+    transactions: int = 0
+    aborted_transactions: int = 0
     started_at: float = field(default_factory=time.monotonic)
 
 
@@ -93,6 +105,8 @@ class GatewayRunner:
         shard: tuple[int, int] | None = None,
         session_timeout_ms: int = 10_000,
         hooks: RunnerHooks = NO_HOOKS,
+        transactions: bool = False,
+        transaction_timeout_ms: int = 60_000,
     ) -> None:
         self.processor = processor
         self.hooks = hooks
@@ -107,6 +121,7 @@ class GatewayRunner:
         self._max_records = batch_max_records
         self._timeout_ms = batch_timeout_ms
         self._audit_retry_max_s = audit_retry_max_s
+        self._backoff = _Backoff(audit_retry_max_s)
         self._request_timeout_ms = producer_request_timeout_ms
         self._shard = shard
         self._policy_events: list[tuple[AuditOutcome, tuple[Reason, ...], str, str]] = []
@@ -115,6 +130,18 @@ class GatewayRunner:
         of joining the consumer group's rebalancing (offsets are still committed to the group)."""
         self._consumer: AIOKafkaConsumer | None = None
         self._producer: AIOKafkaProducer | None = None
+        self._lanes = (
+            TransactionalLanes(
+                bootstrap=bootstrap,
+                group_id=group_id,
+                request_timeout_ms=producer_request_timeout_ms,
+                transaction_timeout_ms=transaction_timeout_ms,
+            )
+            if transactions
+            else None
+        )
+        self._rewind: set[int] = set()
+        """Lanes whose last transaction failed: read again from the committed offsets first."""
         self._assigned = asyncio.Event()
         self._audit = AuditKeeper(
             processor,
@@ -141,6 +168,7 @@ class GatewayRunner:
             request_timeout_ms=self._request_timeout_ms,
         )
         self._consumer = AIOKafkaConsumer(
+            isolation_level=READ_COMMITTED,
             bootstrap_servers=self._bootstrap,
             group_id=self._group_id,
             enable_auto_commit=False,
@@ -168,10 +196,14 @@ class GatewayRunner:
             if self._shard is None:
                 listener = self._audit.listener(committed, partitions_for, self._write)
                 listener = self._caps.listener(listener, partitions_for)
+                if self._lanes is not None:
+                    listener = _LaneRebalance(self, listener)
                 self._consumer.subscribe(self._inputs, listener=listener)
             else:
                 owned = await self._shard_partitions(*self._shard)
                 self._consumer.assign(owned)
+                if self._lanes is not None:
+                    await self._take_lanes(owned)
                 await self._audit.try_prepare(owned, committed, partitions_for)
                 await self._caps.try_prepare(owned, partitions_for)
         except KafkaError as exc:
@@ -189,6 +221,8 @@ class GatewayRunner:
 
     async def stop(self, within: float = 10.0) -> None:
         """Close every Kafka client, each within ``within`` seconds whatever the broker does."""
+        if self._lanes is not None:
+            await self._lanes.close(within=within)
         await self._audit.stop(within)
         if self._consumer is not None:
             await stop_client(self._consumer, "the input consumer", within)
@@ -270,6 +304,9 @@ class GatewayRunner:
     async def _handle_locked(
         self, batch: dict[TopicPartition, list[object]], stop: asyncio.Event
     ) -> None:
+        if self._lanes is not None:
+            await self._handle_transactional(batch, stop, self._lanes)
+            return
         messages: list[InputMessage] = []
         commits: dict[TopicPartition, int] = {}
         for tp, records in batch.items():
@@ -315,6 +352,120 @@ class GatewayRunner:
             # The partitions moved to another instance, which re-reads from the last commit.
             self.stats.commit_failures += 1
             log.warning("offset commit failed after a rebalance: %s", exc)
+
+    async def _handle_transactional(
+        self,
+        batch: dict[TopicPartition, list[object]],
+        stop: asyncio.Event,
+        lanes: TransactionalLanes,
+    ) -> None:
+        consumer, producer = self._require_consumer(), self._producer
+        assert producer is not None
+        everything = {tp: records[-1].offset + 1 for tp, records in batch.items()}  # type: ignore[attr-defined]
+
+        async def prepare(_: int) -> None:
+            await self._audit.prepare(everything, consumer.committed, producer.partitions_for)
+            await self._caps.prepare(everything, producer.partitions_for)
+
+        if not await self._retry(prepare, stop, audit=True, what=_AUDIT_CHAINS):
+            return  # nothing processed or committed: the batch is redelivered
+        count = self.processor.audit_partitions
+        by_lane: dict[int, dict[TopicPartition, list[object]]] = {}
+        for tp, records in batch.items():
+            by_lane.setdefault(tp.partition % count, {})[tp] = records
+        for lane, records_of in sorted(by_lane.items()):
+            if stop.is_set():
+                return  # not committed: read again by whoever owns the lane next
+            if lane in self._rewind and not await self._rewind_lane(lane, list(records_of)):
+                continue  # records fetched past the last commit: dropped, read again later
+            messages = [
+                InputMessage(r.topic, r.partition, r.offset, r.key, r.value)  # type: ignore[attr-defined]
+                for records in records_of.values()
+                for r in records
+            ]
+            commits = {tp: records[-1].offset + 1 for tp, records in records_of.items()}  # type: ignore[attr-defined]
+            now = datetime.now(UTC)
+            out = self.processor.process_batch(messages, now)
+            out.audit += self._audit.checkpoints(now, partitions=[lane])
+            try:
+                await lanes.write(lane, out.audit, out.routed, commits)
+            except AUDIT_UNAVAILABLE as exc:
+                self.stats.aborted_transactions += 1
+                self._drop_lane_state(lane, list(commits), out)
+                if isinstance(exc, LaneFenced):
+                    log.warning("%s; its records are left to that instance", exc)
+                    continue
+                self.stats.audit_failures += 1
+                self.stats.audit_paused = True
+                log.error(
+                    "AUDIT LOG UNAVAILABLE: the transaction of lane %d was aborted (%s: %s); "
+                    "its records are read again and nothing of it was routed",
+                    lane,
+                    type(exc).__name__,
+                    exc,
+                )
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=self._backoff.next())
+                await self._rewind_lane(lane, list(commits))
+                continue
+            if self.stats.audit_paused:
+                log.warning("audit log writable again: routing resumed")
+                self.stats.audit_paused = False
+            self._backoff.reset()
+            self.stats.transactions += 1
+            self.stats.batches += 1
+            self.stats.records_in += len(messages)
+            self.stats.audit_out += len(out.audit)
+            self.stats.routed_out += len(out.routed)
+
+    def _drop_lane_state(self, lane: int, inputs: list[TopicPartition], out: BatchOutputs) -> None:
+        """Undo what processing an aborted transaction's records changed in the core."""
+        self.processor.forget(out)
+        self._audit.release(inputs)
+        self._caps.release(inputs)
+        self._rewind.add(lane)
+
+    async def _rewind_lane(self, lane: int, inputs: list[TopicPartition]) -> bool:
+        """Re-open the lane (settling its last transaction) and seek its partitions back to the
+        committed offsets; False if Kafka cannot be asked now (retried with the next batch)."""
+        consumer = self._require_consumer()
+        owned = [
+            tp
+            for tp in consumer.assignment()
+            if tp.partition % self.processor.audit_partitions == lane
+        ]
+        try:
+            await self._take_lanes(owned or inputs)
+        except AUDIT_UNAVAILABLE as exc:
+            log.warning("lane %d cannot be rewound yet (%s: %s)", lane, type(exc).__name__, exc)
+            return False
+        return True
+
+    async def _take_lanes(self, inputs: Collection[TopicPartition]) -> None:
+        """Open the lanes of ``inputs`` (fencing their previous writers), then position every
+        one of ``inputs`` at its committed offset, which is settled once the lane is open."""
+        assert self._lanes is not None
+        consumer = self._require_consumer()
+        count = self.processor.audit_partitions
+        if self._audit.layout_known():
+            lanes = {tp.partition % count for tp in inputs}
+        else:
+            lanes = {
+                tp.partition % len(await self._partitions_for(self._topics.audit)) for tp in inputs
+            }
+        await self._lanes.open(lanes)
+        for tp in inputs:
+            offset = await consumer.committed(tp)
+            if offset is None:
+                await consumer.seek_to_beginning(tp)
+            else:
+                consumer.seek(tp, offset)
+        self._rewind -= lanes
+
+    async def _partitions_for(self, topic: str) -> Collection[int]:
+        producer = self._producer
+        assert producer is not None
+        return await producer.partitions_for(topic)  # type: ignore[no-any-return]
 
     async def _deliver(
         self, messages: list[OutputMessage], stop: asyncio.Event, *, audit: bool
@@ -376,16 +527,71 @@ class GatewayRunner:
             return True
 
     async def _write(self, messages: list[OutputMessage]) -> None:
-        """Send every message and wait until Kafka has acknowledged all of them."""
+        """Send every message and wait until Kafka has acknowledged all of them (audit records
+        outside a batch, such as checkpoints and policy changes: one transaction per lane)."""
         if not messages:
             return
         producer = self._producer
         if producer is None:
             raise TransportError("runner not started")
-        await send_and_wait_all(producer, messages)
+        if self._lanes is None:
+            await send_and_wait_all(producer, messages)
+        else:
+            by_lane: dict[int, list[OutputMessage]] = {}
+            for m in messages:
+                if m.topic != self._topics.audit or m.partition is None:
+                    raise TransportError(f"a write outside a batch must be an audit record: {m.topic}")
+                by_lane.setdefault(m.partition, []).append(m)
+            for lane, audit in sorted(by_lane.items()):
+                await self._lanes.write(lane, audit)
         self.hooks.written(messages)
 
     def _require_consumer(self) -> AIOKafkaConsumer:
         if self._consumer is None:
             raise TransportError("runner not started")
         return self._consumer
+
+
+class _Backoff:
+    """Delays between retries: 0.1 s doubling up to a maximum, reset after a success."""
+
+    def __init__(self, maximum: float) -> None:
+        self._maximum = maximum
+        self._delay = 0.1
+
+    def next(self) -> float:
+        delay = self._delay
+        self._delay = min(self._delay * 2, self._maximum)
+        return delay
+
+    def reset(self) -> None:
+        self._delay = 0.1
+
+
+class _LaneRebalance(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka is untyped
+    """Outermost rebalance listener with transactions: lanes are opened (fencing their previous
+    owners) and their partitions positioned at the settled committed offsets before anything
+    else sees them, and closed only after the inner listeners wrote their last checkpoints."""
+
+    def __init__(self, runner: GatewayRunner, inner: ConsumerRebalanceListener) -> None:
+        self._runner = runner
+        self._inner = inner
+
+    async def on_partitions_revoked(self, revoked: Collection[TopicPartition]) -> None:
+        await self._inner.on_partitions_revoked(revoked)
+        runner = self._runner
+        assert runner._lanes is not None
+        async with runner._audit.lock:
+            count = runner.processor.audit_partitions
+            await runner._lanes.close({tp.partition % count for tp in revoked})
+
+    async def on_partitions_assigned(self, assigned: Collection[TopicPartition]) -> None:
+        runner = self._runner
+        async with runner._audit.lock:
+            try:
+                await runner._take_lanes(assigned)
+            except AUDIT_UNAVAILABLE as exc:
+                log.warning("lanes not opened on assignment (%s); retried per batch", exc)
+                count = runner.processor.audit_partitions
+                runner._rewind |= {tp.partition % count for tp in assigned}
+        await self._inner.on_partitions_assigned(assigned)

@@ -5,4 +5,8 @@ from __future__ import annotations
 
 from gateway.envelope.topics import TopicNames
 
-__all__ = ["TopicNames"]
+__all__ = ["READ_COMMITTED", "TopicNames"]
+
+READ_COMMITTED = "read_committed"
+"""Isolation level of every consumer of the gateway's topics: on Apache Kafka the gateway writes
+in transactions, and records of an aborted one must never be read."""

@@ -21,6 +21,7 @@ from gateway.envelope.models import AuditRecord
 from gateway.errors import DecodeError, TransportError
 from gateway.policy.caps import CapKey, VolumeCounter, approvals, cap_key_bytes
 from gateway.transport.partitioning import key_partition
+from gateway.transport.topics import READ_COMMITTED
 
 __all__ = ["cap_partition", "restore_volume", "start_of_utc_day"]
 
@@ -51,6 +52,7 @@ async def restore_volume(
     its cap key's partition (``partition_of``), if ``counters`` has one; returns how many were
     counted."""
     consumer = AIOKafkaConsumer(
+        isolation_level=READ_COMMITTED,
         bootstrap_servers=bootstrap,
         enable_auto_commit=False,
         group_id=None,
