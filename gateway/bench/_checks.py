@@ -14,6 +14,7 @@ from gateway.bench.errors import BenchError
 from gateway.envelope.codec import Codec
 from gateway.envelope.models import Reply
 from gateway.settings import DEFAULT_DEPARTMENTS
+from gateway.transport.read_back import read_to_ends
 from gateway.transport.topics import READ_COMMITTED, TopicNames
 
 __all__ = ["deleted", "verify", "watermarks"]
@@ -69,12 +70,8 @@ async def _read_all(bootstrap: str, names: Sequence[str], partitions: int) -> li
         ends = await consumer.end_offsets(tps)
         remaining = {tp for tp in tps if ends[tp] > 0}
         async with asyncio.timeout(_READ_BACK_S):
-            while remaining:
-                batch = await consumer.getmany(*remaining, timeout_ms=500, max_records=5000)
-                for tp, part in batch.items():
-                    records += part
-                    if part[-1].offset + 1 >= ends[tp]:
-                        remaining.discard(tp)
+            async for _, part in read_to_ends(consumer, {tp: ends[tp] for tp in remaining}):
+                records += part
     except TimeoutError:
         names_read = ", ".join(names)
         raise BenchError(f"could not read back {names_read} within {_READ_BACK_S:g}s") from None

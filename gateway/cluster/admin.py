@@ -91,12 +91,16 @@ class KafkaAdmin:
             future.result(timeout=30)
 
     def block_writes(self, topic: str) -> None:
-        """Make ``topic`` refuse every write: no record batch fits a 1-byte size limit.
+        """Make ``topic`` refuse every write the gateway makes: a 128-byte batch limit.
 
-        (Raising ``min.insync.replicas`` above the replication factor does not do it: on Kafka
-        4.4 a one-replica topic with ``min.insync.replicas=2`` still took ``acks=all`` writes.)
+        The broker's own transaction markers (about 80 bytes) still fit, so transactions that
+        touched the topic can be aborted and their producers restarted; at a 1-byte limit the
+        markers are refused and the transactional id stays blocked after writes are allowed
+        again. (Raising ``min.insync.replicas`` above the replication factor does not block
+        anything: on Kafka 4.4 a one-replica topic with ``min.insync.replicas=2`` still took
+        ``acks=all`` writes.)
         """
-        self.set_topic_config(topic, {"max.message.bytes": "1"})
+        self.set_topic_config(topic, {"max.message.bytes": "128"})
 
     def allow_writes(self, topic: str) -> None:
         """Undo :meth:`block_writes`."""

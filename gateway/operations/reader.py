@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, Self
@@ -47,6 +47,7 @@ from gateway.operations.snapshot import (
     InputPartition,
 )
 from gateway.operations.window import WINDOW, DecisionWindow
+from gateway.transport.read_back import read_to_ends
 from gateway.transport.topics import TopicNames
 
 __all__ = ["DEFAULT_GROUP", "ClusterReader", "take_snapshot"]
@@ -533,25 +534,9 @@ class ClusterReader:
     ) -> AsyncIterator[tuple[TopicPartition, Any]]:
         """Records of assigned partitions from their positions up to ``ends`` (exclusive);
         ``TimeoutError`` after ``timeout_s`` without progress."""
-        pending = await self._pending(consumer, ends)
-        while pending:
-            async with asyncio.timeout(self._timeout_s):
-                batch: dict[TopicPartition, list[Any]] = {}
-                while not batch:
-                    batch = await consumer.getmany(*pending, timeout_ms=200)
-            for tp, records in batch.items():
-                for record in records:
-                    if record.offset < ends[tp]:
-                        yield tp, record
-            pending = await self._pending(consumer, ends, pending)
-
-    @staticmethod
-    async def _pending(
-        consumer: AIOKafkaConsumer,
-        ends: Mapping[TopicPartition, int],
-        among: Iterable[TopicPartition] | None = None,
-    ) -> list[TopicPartition]:
-        return [tp for tp in (among or ends) if await consumer.position(tp) < ends[tp]]
+        async for tp, records in read_to_ends(consumer, ends, idle_timeout=self._timeout_s):
+            for record in records:
+                yield tp, record
 
 
 async def take_snapshot(bootstrap: str, **options: Any) -> ClusterSnapshot:

@@ -10,7 +10,6 @@ import dataclasses
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
@@ -20,6 +19,7 @@ from gateway.audit.files import ExportedMessage, ExportWriter, write_checkpoints
 from gateway.envelope.codec import Codec
 from gateway.errors import TransportError
 from gateway.transport.closing import stop_client
+from gateway.transport.read_back import last_records, read_to_ends
 from gateway.transport.topics import READ_COMMITTED, TopicNames
 
 __all__ = ["AuditExport", "AuditTailReader", "export_audit", "iter_audit_log", "read_audit_log"]
@@ -75,14 +75,9 @@ async def iter_audit_log(
             async with asyncio.timeout(idle_timeout):
                 end = (await consumer.end_offsets([tp]))[tp]
                 await consumer.seek_to_beginning(tp)
-            while end > 0 and await consumer.position(tp) < end:
-                async with asyncio.timeout(idle_timeout):
-                    records: list[Any] = []
-                    while not records:
-                        records = (await consumer.getmany(tp, timeout_ms=200)).get(tp, [])
+            async for _, records in read_to_ends(consumer, {tp: end}, idle_timeout=idle_timeout):
                 for r in records:
-                    if r.offset < end:
-                        yield ExportedMessage(partition, r.offset, r.value)
+                    yield ExportedMessage(partition, r.offset, r.value)
     except TimeoutError:
         raise TransportError(
             f"reading {topic} from {bootstrap}: no progress for {idle_timeout:g}s"
@@ -143,39 +138,15 @@ class AuditTailReader:
     async def last_messages(self, partitions: Iterable[int]) -> dict[int, bytes | None]:
         """Each partition's last committed message; None for a partition with none left.
 
-        Reads back from the end in growing windows: the last offsets may hold transaction
-        markers or aborted records, which a read-committed consumer never returns. Records that
-        retention deleted do not matter: the consumer then resets to the earliest left.
+        See :func:`gateway.transport.read_back.last_records`.
         """
         consumer = self._consumer
         tps = [TopicPartition(self._topic, p) for p in partitions]
         consumer.assign(tps)
         begins = await consumer.beginning_offsets(tps)
         ends = await consumer.end_offsets(tps)
-        last: dict[int, bytes | None] = {tp.partition: None for tp in tps}
-        window = 1
-        pending = {tp: ends[tp] for tp in tps if ends[tp] > begins[tp]}
-        while pending:
-            newest: dict[TopicPartition, int] = {}
-            starts = {tp: max(begins[tp], end - window) for tp, end in pending.items()}
-            for tp, start in starts.items():
-                consumer.seek(tp, start)
-            reading = set(pending)
-            while reading:
-                batch = await consumer.getmany(*reading, timeout_ms=200)
-                for tp, records in batch.items():
-                    for r in records:
-                        if r.offset < pending[tp] and r.offset >= newest.get(tp, -1):
-                            newest[tp], last[tp.partition] = r.offset, r.value
-                reading = {tp for tp in reading if await consumer.position(tp) < pending[tp]}
-            # Done where a record was found or the window reached the partition's beginning.
-            pending = {
-                tp: end
-                for tp, end in pending.items()
-                if tp not in newest and starts[tp] > begins[tp]
-            }
-            window *= 16
-        return last
+        found = await last_records(consumer, begins, ends)
+        return {tp.partition: found[tp].value if tp in found else None for tp in tps}
 
 
 async def _partition_count(bootstrap: str, topic: str) -> int:

@@ -18,9 +18,11 @@ up by time (the embedded one) is recognised, and everything it retains is read i
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Collection, Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
@@ -28,6 +30,7 @@ from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import KafkaError
 
 from gateway.exchange.processor import ExchangeProcessor
+from gateway.transport.read_back import last_records, read_to_ends
 from gateway.transport.recall_plan import PartitionReach, plan_recall, retention_keeps
 from gateway.transport.topics import READ_COMMITTED, TopicNames
 
@@ -93,16 +96,11 @@ async def recall_recent_outputs(
                 remaining[tp] = read.end
         firsts: dict[TopicPartition, int] = {}
         count = 0
-        while remaining:
-            batch = await consumer.getmany(*remaining, timeout_ms=200, max_records=5000)
-            for tp, records in batch.items():
-                if records and tp not in firsts:
-                    firsts[tp] = records[0].timestamp
-                for record in records:
-                    processor.recall(record.topic, record.value, now)
-                count += len(records)
-                if records and records[-1].offset + 1 >= remaining[tp]:
-                    del remaining[tp]
+        async for tp, records in read_to_ends(consumer, remaining):
+            firsts.setdefault(tp, records[0].timestamp)
+            for record in records:
+                processor.recall(record.topic, record.value, now)
+            count += len(records)
         unvouched = [tp for tp, read in plan.items() if read.cannot_vouch]
         for tp in unvouched:
             first = firsts.get(tp)
@@ -160,18 +158,12 @@ async def _last_timestamps(
     ends: dict[TopicPartition, int],
 ) -> dict[TopicPartition, int]:
     """The timestamp of the newest record of each partition (missing if it cannot be read)."""
-    last: dict[TopicPartition, int] = {}
-    for tp in partitions:
-        consumer.seek(tp, ends[tp] - 1)
-    waiting = set(partitions)
-    deadline = asyncio.get_running_loop().time() + 10
-    while waiting and asyncio.get_running_loop().time() < deadline:
-        batch = await consumer.getmany(*waiting, timeout_ms=200)
-        for tp, records in batch.items():
-            if records and records[-1].offset + 1 >= ends[tp]:
-                last[tp] = records[-1].timestamp
-                waiting.discard(tp)
-    return last
+    begins = await consumer.beginning_offsets(list(partitions))
+    found: dict[TopicPartition, Any] = {}
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(10):
+            found = await last_records(consumer, begins, {tp: ends[tp] for tp in partitions})
+    return {tp: record.timestamp for tp, record in found.items()}
 
 
 async def retention_covers(bootstrap: str, topics: Collection[str], window: timedelta) -> set[str]:

@@ -142,6 +142,9 @@ class GatewayRunner:
         )
         self._rewind: set[int] = set()
         """Lanes whose last transaction failed: read again from the committed offsets first."""
+        self._next_offsets: dict[TopicPartition, int] = {}
+        """With transactions: the first input offset not yet committed, per owned partition.
+        Records below it are ones the consumer fetched twice around a seek and are dropped."""
         self._assigned = asyncio.Event()
         self._audit = AuditKeeper(
             processor,
@@ -378,6 +381,9 @@ class GatewayRunner:
                 return  # not committed: read again by whoever owns the lane next
             if lane in self._rewind and not await self._rewind_lane(lane, list(records_of)):
                 continue  # records fetched past the last commit: dropped, read again later
+            records_of = self._not_yet_committed(records_of)
+            if not records_of:
+                continue
             messages = [
                 InputMessage(r.topic, r.partition, r.offset, r.key, r.value)  # type: ignore[attr-defined]
                 for records in records_of.values()
@@ -412,11 +418,31 @@ class GatewayRunner:
                 log.warning("audit log writable again: routing resumed")
                 self.stats.audit_paused = False
             self._backoff.reset()
+            self._next_offsets.update(commits)
             self.stats.transactions += 1
             self.stats.batches += 1
             self.stats.records_in += len(messages)
             self.stats.audit_out += len(out.audit)
             self.stats.routed_out += len(out.routed)
+
+    def _not_yet_committed(
+        self, records_of: dict[TopicPartition, list[object]]
+    ) -> dict[TopicPartition, list[object]]:
+        """``records_of`` without records below each partition's next uncommitted offset."""
+        kept: dict[TopicPartition, list[object]] = {}
+        for tp, records in records_of.items():
+            first = self._next_offsets.get(tp, 0)
+            fresh = [r for r in records if r.offset >= first]  # type: ignore[attr-defined]
+            if len(fresh) < len(records):
+                log.debug(
+                    "%s: %d records below %d fetched again, dropped",
+                    tp,
+                    len(records) - len(fresh),
+                    first,
+                )
+            if fresh:
+                kept[tp] = fresh
+        return kept
 
     def _drop_lane_state(self, lane: int, inputs: list[TopicPartition], out: BatchOutputs) -> None:
         """Undo what processing an aborted transaction's records changed in the core."""
@@ -454,12 +480,18 @@ class GatewayRunner:
                 tp.partition % len(await self._partitions_for(self._topics.audit)) for tp in inputs
             }
         await self._lanes.open(lanes)
+        uncommitted = []
         for tp in inputs:
             offset = await consumer.committed(tp)
             if offset is None:
-                await consumer.seek_to_beginning(tp)
+                uncommitted.append(tp)
             else:
                 consumer.seek(tp, offset)
+                self._next_offsets[tp] = offset
+        if uncommitted:
+            for tp, offset in (await consumer.beginning_offsets(uncommitted)).items():
+                consumer.seek(tp, offset)
+                self._next_offsets[tp] = offset
         self._rewind -= lanes
 
     async def _partitions_for(self, topic: str) -> Collection[int]:
@@ -584,6 +616,8 @@ class _LaneRebalance(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokaf
         async with runner._audit.lock:
             count = runner.processor.audit_partitions
             await runner._lanes.close({tp.partition % count for tp in revoked})
+            for tp in revoked:
+                runner._next_offsets.pop(tp, None)
 
     async def on_partitions_assigned(self, assigned: Collection[TopicPartition]) -> None:
         runner = self._runner

@@ -17,6 +17,7 @@ dead letters, then the input offsets. Consumers that read committed see all of i
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import Mapping, Sequence
@@ -87,8 +88,9 @@ class TransactionalLanes:
         for lane in sorted(set(self._producers) if lanes is None else set(lanes)):
             producer = self._producers.pop(lane, None)
             if producer is not None:
-                with contextlib.suppress(KafkaError):
-                    await producer.stop()
+                with contextlib.suppress(KafkaError, TimeoutError):
+                    async with asyncio.timeout(self._request_timeout_ms / 1000):
+                        await producer.stop()
 
     @property
     def lanes(self) -> set[int]:
@@ -125,12 +127,18 @@ class TransactionalLanes:
         self.commits += 1
 
     async def _abort(self, lane: int, producer: AIOKafkaProducer) -> None:
+        """Abort the open transaction, then retire the lane's producer.
+
+        A failed send leaves the idempotent producer's sequence numbers for that partition out of
+        step with the broker (aiokafka cannot bump the epoch as the Java client does), so its next
+        transaction would wait forever. The lane is reopened on its next write with a fresh
+        producer, whose start also aborts whatever the broker still holds open if the abort here
+        could not be completed."""
         self.aborts += 1
         try:
             if producer._txn_manager is not None and producer._txn_manager.is_in_transaction():
-                await producer.abort_transaction()
-        except (KafkaError, TransportError) as exc:
-            # The producer cannot abort (e.g. the broker went away): start afresh, which aborts
-            # the open transaction on the broker side when the lane's producer starts again.
-            log.warning("lane %d: transaction abort failed (%s); producer restarted", lane, exc)
-            await self.close([lane])
+                async with asyncio.timeout(self._request_timeout_ms / 1000):
+                    await producer.abort_transaction()
+        except (KafkaError, TransportError, TimeoutError) as exc:
+            log.warning("lane %d: transaction abort failed (%s); left to the next owner", lane, exc)
+        await self.close([lane])

@@ -21,6 +21,7 @@ from gateway.envelope.models import AuditRecord
 from gateway.errors import DecodeError, TransportError
 from gateway.policy.caps import CapKey, VolumeCounter, approvals, cap_key_bytes
 from gateway.transport.partitioning import key_partition
+from gateway.transport.read_back import last_records, read_to_ends
 from gateway.transport.topics import READ_COMMITTED
 
 __all__ = ["cap_partition", "restore_volume", "start_of_utc_day"]
@@ -133,22 +134,16 @@ async def _restore(
             consumer.seek(tp, start_offset)
             remaining[tp] = ends[tp]
     counted = 0
-    while remaining:
-        batch = await consumer.getmany(*remaining, timeout_ms=200, max_records=5000)
-        for tp, records in batch.items():
-            counted += counters.restore(_decisions(codec, records, since))
-            if records and records[-1].offset + 1 >= remaining[tp]:
-                del remaining[tp]
+    async for _, records in read_to_ends(consumer, remaining):
+        counted += counters.restore(_decisions(codec, records, since))
     return counted
 
 
 async def _written_since(consumer: AIOKafkaConsumer, tp: TopicPartition, since_ms: int) -> bool:
     """Whether the partition's last record carries a timestamp at or after ``since_ms``."""
-    last = (await consumer.end_offsets([tp]))[tp] - 1
-    consumer.seek(tp, last)
-    batch = await consumer.getmany(tp, timeout_ms=1000, max_records=1)
-    records = batch.get(tp, [])
-    return bool(records) and int(getattr(records[-1], "timestamp", 0)) >= since_ms
+    begins, ends = await consumer.beginning_offsets([tp]), await consumer.end_offsets([tp])
+    last = (await last_records(consumer, begins, ends)).get(tp)
+    return last is not None and int(last.timestamp) >= since_ms
 
 
 def _decisions(codec: Codec, records: list[object], since: datetime) -> Iterator[AuditRecord]:
