@@ -44,10 +44,11 @@ if TYPE_CHECKING:
 
 __all__ = ["METRIC_NAMES", "STAGES", "GatewayMetrics"]
 
-STAGES = ("process", "audit_write", "produce", "commit")
+STAGES = ("process", "audit_write", "produce", "commit", "transaction")
 """Timed stages of a batch. ``process`` is the pure core (decode, decide, redact, seal the audit
 records), timed per batch: timing decode and decide apart per record would cost more than it
-tells."""
+tells. With transactions, ``transaction`` (audit records, outputs and offsets written and committed
+as one) takes the place of the three writing stages."""
 
 # No ``_created`` series: the counters here start with the process.
 disable_created_metrics()  # type: ignore[no-untyped-call]
@@ -138,7 +139,7 @@ class GatewayMetrics:
         stages = Histogram(
             "dx_gateway_stage_duration_seconds",
             "Time one batch spent in each stage: process (the pure core), audit_write, produce, "
-            "commit (retries included).",
+            "commit (retries included), or transaction in their place on Apache Kafka.",
             ["stage"],
             buckets=_LATENCY_BUCKETS,
             registry=self.registry,

@@ -24,7 +24,8 @@ class RunnerHooks(Protocol):
         """A batch was fetched: records per input partition."""
 
     def timed(self, stage: str) -> AbstractContextManager[None]:
-        """Times one stage of a batch: ``process``, ``audit_write``, ``produce``, ``commit``."""
+        """Times one stage of a batch: ``process``, ``audit_write``, ``produce``, ``commit``, or
+        ``transaction`` (the last three as one Kafka transaction)."""
 
     def written(self, messages: Sequence[OutputMessage]) -> None:
         """Kafka acknowledged ``messages``."""

@@ -372,6 +372,7 @@ class GatewayRunner:
 
         if not await self._retry(prepare, stop, audit=True, what=_AUDIT_CHAINS):
             return  # nothing processed or committed: the batch is redelivered
+        hooks = self.hooks
         count = self.processor.audit_partitions
         by_lane: dict[int, dict[TopicPartition, list[object]]] = {}
         for tp, records in batch.items():
@@ -384,18 +385,18 @@ class GatewayRunner:
             records_of = self._not_yet_committed(records_of)
             if not records_of:
                 continue
-            messages = [
-                InputMessage(r.topic, r.partition, r.offset, r.key, r.value)  # type: ignore[attr-defined]
-                for records in records_of.values()
-                for r in records
-            ]
+            messages = [_input(r) for records in records_of.values() for r in records]
             commits = {tp: records[-1].offset + 1 for tp, records in records_of.items()}  # type: ignore[attr-defined]
+            hooks.batch_read(records_of)
             now = datetime.now(UTC)
-            out = self.processor.process_batch(messages, now)
+            with hooks.timed("process"):
+                out = self.processor.process_batch(messages, now)
             out.audit += self._audit.checkpoints(now, partitions=[lane])
             try:
-                await lanes.write(lane, out.audit, out.routed, commits)
+                with hooks.timed("transaction"):
+                    await lanes.write(lane, out.audit, out.routed, commits)
             except AUDIT_UNAVAILABLE as exc:
+                hooks.settled(False)
                 self.stats.aborted_transactions += 1
                 self._drop_lane_state(lane, list(commits), out)
                 if isinstance(exc, LaneFenced):
@@ -417,6 +418,10 @@ class GatewayRunner:
             if self.stats.audit_paused:
                 log.warning("audit log writable again: routing resumed")
                 self.stats.audit_paused = False
+            hooks.written(out.audit)
+            hooks.written(out.routed)
+            hooks.settled(True)
+            hooks.committed(commits)
             self._backoff.reset()
             self._next_offsets.update(commits)
             self.stats.transactions += 1
@@ -572,7 +577,9 @@ class GatewayRunner:
             by_lane: dict[int, list[OutputMessage]] = {}
             for m in messages:
                 if m.topic != self._topics.audit or m.partition is None:
-                    raise TransportError(f"a write outside a batch must be an audit record: {m.topic}")
+                    raise TransportError(
+                        f"only audit records are written outside a batch: {m.topic}"
+                    )
                 by_lane.setdefault(m.partition, []).append(m)
             for lane, audit in sorted(by_lane.items()):
                 await self._lanes.write(lane, audit)

@@ -18,7 +18,6 @@ dead letters, then the input offsets. Consumers that read committed see all of i
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Mapping, Sequence
 
@@ -27,6 +26,7 @@ from aiokafka.errors import KafkaError, ProducerFenced
 
 from gateway.errors import TransportError
 from gateway.exchange.messages import OutputMessage
+from gateway.transport.closing import stop_client
 from gateway.transport.produce import send_and_wait_all
 
 __all__ = ["LaneFenced", "TransactionalLanes"]
@@ -83,14 +83,17 @@ class TransactionalLanes:
                 raise
             self._producers[lane] = producer
 
-    async def close(self, lanes: Sequence[int] | set[int] | None = None) -> None:
-        """Stop the producers of lanes given up (all of them by default)."""
+    async def close(
+        self, lanes: Sequence[int] | set[int] | None = None, *, within: float | None = None
+    ) -> None:
+        """Stop the producers of lanes given up (all of them by default), each within ``within``
+        seconds (the request timeout by default); an open transaction is left to the broker,
+        which aborts it when the lane's next producer starts or the transaction times out."""
+        limit = self._request_timeout_ms / 1000 if within is None else within
         for lane in sorted(set(self._producers) if lanes is None else set(lanes)):
             producer = self._producers.pop(lane, None)
             if producer is not None:
-                with contextlib.suppress(KafkaError, TimeoutError):
-                    async with asyncio.timeout(self._request_timeout_ms / 1000):
-                        await producer.stop()
+                await stop_client(producer, f"lane {lane} producer", limit)
 
     @property
     def lanes(self) -> set[int]:
