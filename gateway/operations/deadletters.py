@@ -23,7 +23,7 @@ from gateway.envelope.models import DeadLetter
 from gateway.errors import DecodeError, GatewayError, TransportError
 from gateway.exchange.reasons import audit_safe
 from gateway.transport.closing import stop_client
-from gateway.transport.topics import TopicNames
+from gateway.transport.topics import READ_COMMITTED, TopicNames
 
 __all__ = [
     "REPLAYED_BY",
@@ -85,7 +85,10 @@ async def read_dead_letters(
     codec = codec or Codec.default()
     topic = TopicNames(prefix).deadletter
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, enable_auto_commit=False, request_timeout_ms=10_000
+        bootstrap_servers=bootstrap,
+        enable_auto_commit=False,
+        request_timeout_ms=10_000,
+        isolation_level=READ_COMMITTED,
     )
     entries: list[DeadLetterEntry] = []
     try:

@@ -47,8 +47,8 @@ from gateway.operations.snapshot import (
     InputPartition,
 )
 from gateway.operations.window import WINDOW, DecisionWindow
-from gateway.transport.read_back import read_to_ends
-from gateway.transport.topics import TopicNames
+from gateway.transport.read_back import last_records, read_to_ends
+from gateway.transport.topics import READ_COMMITTED, TopicNames
 
 __all__ = ["DEFAULT_GROUP", "ClusterReader", "take_snapshot"]
 
@@ -123,6 +123,8 @@ class ClusterReader:
             {},
             (),
         )
+        self._dead_letters_counted: dict[TopicPartition, tuple[int, int]] = {}
+        """Per dead-letter partition: the offset counted up to, and how many records it held."""
 
     # --- life cycle -------------------------------------------------------------------------
 
@@ -357,21 +359,21 @@ class ClusterReader:
                 found = await consumer.offsets_for_times({tp: since_ms for tp in filled})
         except KafkaError:
             found = {}
-        newest = await self._last_timestamps(filled, ends)
+        newest = await self._last_records(filled, begins, ends)
         truncated = []
         for tp in tps:
             start = ends[tp]
             hit = found.get(tp)
             if hit is not None:
                 start = hit.offset
-            elif tp in newest and newest[tp] >= since_ms:
+            elif tp in newest and newest[tp].timestamp >= since_ms:
                 # Records of the last hour exist, yet the broker found none: it cannot look
                 # offsets up by time. Read a bounded tail instead.
                 start = max(begins[tp], ends[tp] - self._tail_limit)
                 if start > begins[tp]:
                     truncated.append(tp.partition)
             elif tp in newest:
-                start = ends[tp] - 1  # nothing in the hour: read the last message, for its head
+                start = newest[tp].offset  # nothing in the hour: the last message, for its head
             consumer.seek(tp, start)
             self._audit[tp.partition].next_offset = start
         if truncated:
@@ -382,15 +384,20 @@ class ClusterReader:
                 f"{', '.join(map(str, truncated))}"
             )
 
-    async def _last_timestamps(
-        self, tps: Sequence[TopicPartition], ends: Mapping[TopicPartition, int]
-    ) -> dict[TopicPartition, int]:
-        """The Kafka timestamp of each partition's last message (read by the meta consumer)."""
-        ranges = {tp: (ends[tp] - 1, ends[tp]) for tp in tps}
-        newest: dict[TopicPartition, int] = {}
-        async for tp, record in self._read_ranges(self._meta, ranges):
-            newest[tp] = record.timestamp
-        return newest
+    async def _last_records(
+        self,
+        tps: Sequence[TopicPartition],
+        begins: Mapping[TopicPartition, int],
+        ends: Mapping[TopicPartition, int],
+    ) -> dict[TopicPartition, Any]:
+        """Each partition's last message (read by the meta consumer)."""
+        if not tps:
+            return {}
+        self._meta.assign(list(tps))
+        async with asyncio.timeout(self._timeout_s):
+            return await last_records(
+                self._meta, {tp: begins[tp] for tp in tps}, {tp: ends[tp] for tp in tps}
+            )
 
     async def _drain_audit(
         self, consumer: AIOKafkaConsumer, ends: Mapping[TopicPartition, int]
@@ -400,11 +407,14 @@ class ClusterReader:
 
     def _feed(self, partition: int, offset: int, value: bytes) -> None:
         state = self._audit[partition]
-        if state.next_offset is not None and offset != state.next_offset:
-            # Offsets skipped (retention): the chain cannot be followed across what was not read.
+        digest = hashlib.sha256(value).hexdigest()
+        problem = self._follower.follow(partition, value, digest, offset)
+        if problem is not None and state.next_offset is not None and offset != state.next_offset:
+            # Offsets skipped and the chain does not go on across them: retention deleted what
+            # was not read (transaction markers skip offsets too, but the chain goes on there).
             self._follower.resume({p: h for p, h in self._follower.heads.items() if p != partition})
+            problem = self._follower.follow(partition, value, digest, offset)
         state.next_offset = offset + 1
-        problem = self._follower.follow(partition, value, hashlib.sha256(value).hexdigest(), offset)
         if problem is not None and len(state.problems) < _MAX_PROBLEMS:
             state.problems.append(f"offset {offset}: {problem}")
         try:
@@ -464,7 +474,7 @@ class ClusterReader:
         async with asyncio.timeout(self._timeout_s):
             begins = await self._meta.beginning_offsets(tps)
             ends = await self._meta.end_offsets(tps)
-        total = sum(ends[tp] - begins[tp] for tp in tps)
+        total = await self._count_dead_letters(begins, ends)
         cached_ends, latest = self._dead_letter_cache
         if cached_ends != ends:
             n = self._dead_letter_count
@@ -480,6 +490,26 @@ class ClusterReader:
             latest = tuple(found[:n])
             self._dead_letter_cache = (dict(ends), latest)
         return DeadLetters(total, latest)
+
+    async def _count_dead_letters(
+        self, begins: Mapping[TopicPartition, int], ends: Mapping[TopicPartition, int]
+    ) -> int:
+        """How many dead letters the topic holds. Offsets cannot say: transaction markers take
+        offsets too. Each snapshot counts only what was written since the last one."""
+        counted = self._dead_letters_counted
+        ranges = {}
+        for tp, end in ends.items():
+            upto, _ = counted.get(tp, (begins[tp], 0))
+            if upto < begins[tp]:  # retention deleted records since: count afresh
+                upto, counted[tp] = begins[tp], (begins[tp], 0)
+            if upto < end:
+                ranges[tp] = (upto, end)
+        seen = dict.fromkeys(ranges, 0)
+        async for tp, _ in self._read_ranges(self._meta, ranges):
+            seen[tp] += 1
+        for tp, (_, end) in ranges.items():
+            counted[tp] = (end, counted.get(tp, (0, 0))[1] + seen[tp])
+        return sum(counted[tp][1] for tp in ends if tp in counted)
 
     def _dead_letter_note(self, partition: int, offset: int, value: bytes) -> DeadLetterNote:
         try:
@@ -510,6 +540,7 @@ class ClusterReader:
             bootstrap_servers=self.bootstrap,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
+            isolation_level=READ_COMMITTED,
             fetch_max_wait_ms=50,
             request_timeout_ms=max(int(self._timeout_s * 1000), 1000),
             connections_max_idle_ms=540_000,
