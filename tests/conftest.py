@@ -171,13 +171,15 @@ def group_timeouts() -> dict[str, int]:
 async def consumer_factory(
     bootstrap: str, group_timeouts: dict[str, int]
 ) -> AsyncIterator[ConsumerFactory]:
-    """``await make(*topics, **config)``: a started AIOKafkaConsumer reading from the earliest
-    offset (group-less unless ``group_id`` is given), stopped when the test ends."""
+    """``await make(*topics, **config)``: a started AIOKafkaConsumer reading committed records
+    from the earliest offset (group-less unless ``group_id`` is given), as a department reads;
+    stopped when the test ends."""
     consumers: list[AIOKafkaConsumer] = []
 
     async def make(*topics: str, **config: Any) -> AIOKafkaConsumer:
         config.setdefault("bootstrap_servers", bootstrap)
         config.setdefault("auto_offset_reset", "earliest")
+        config.setdefault("isolation_level", "read_committed")
         if config.get("group_id") is not None:
             for key, value in group_timeouts.items():
                 config.setdefault(key, value)

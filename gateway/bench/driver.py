@@ -33,9 +33,10 @@ from gateway.bench._checks import deleted, verify, watermarks
 from gateway.bench._process import worker_process
 from gateway.bench._workload import Inputs, encode_requests, produce, serve_inboxes
 from gateway.bench.errors import BenchError
+from gateway.cluster import KafkaCluster
 from gateway.envelope.codec import Codec
 from gateway.exchange.messages import OutputMessage
-from gateway.testing import fresh_topics
+from gateway.testing import BrokerUnderTest, fresh_topics
 from gateway.transport.broker import EmbeddedBroker, wait_until_ready
 from gateway.transport.topics import TopicNames
 
@@ -79,6 +80,8 @@ class BenchConfig:
     seed: int = DEFAULT_SEED
     compare_metrics: bool = False
     """Also run the gateway's throughput phase with and without its metrics, alternately."""
+    compare_transactions: bool = False
+    """Also run it on Apache Kafka (started for the purpose) with and without transactions."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,12 +166,17 @@ async def _run(config: BenchConfig, cpus: CpuPlan) -> dict[str, Any]:
         )
         problems += passthrough.pop("problems")
         cost = (
-            await _metrics_cost(broker, partitions, config, cpus, timeout, codec)
+            await _alternating_cost(broker, "--metrics", _METRICS_RUNS, config, cpus, timeout)
             if config.compare_metrics
             else None
         )
     finally:
         broker.stop()
+    transactions = (
+        await _transactions_cost(partitions, config, cpus, timeout)
+        if config.compare_transactions
+        else None
+    )
     pt_rate = round(passthrough["records"] / passthrough["elapsed_s"], 1)
     gw_rate = round(gateway["records"] / gateway["elapsed_s"], 1)
     report = {
@@ -191,6 +199,8 @@ async def _run(config: BenchConfig, cpus: CpuPlan) -> dict[str, Any]:
     }
     if cost is not None:
         report["metrics_cost"] = cost
+    if transactions is not None:
+        report["transactions_cost"] = transactions
     if problems:
         report["problems"] = problems
         raise BenchError("completeness checks failed: " + "; ".join(problems), report)
@@ -230,28 +240,46 @@ def _gateway_summary(done: dict[str, Any]) -> dict[str, Any]:
 
 _METRICS_RUNS = 5
 """Throughput runs with metrics and without, alternately; the median of each counts."""
+_TRANSACTION_RUNS = 3
+"""The same for transactions, on Apache Kafka."""
 
 
-async def _metrics_cost(
-    broker: EmbeddedBroker,
-    partitions: int,
+async def _transactions_cost(
+    partitions: int, config: BenchConfig, cpus: CpuPlan, limit_s: float
+) -> dict[str, Any]:
+    """The gateway's throughput on a one-node Apache Kafka without and with transactions."""
+    with KafkaCluster(nodes=1) as kafka:
+        kafka.start()
+        cost = await _alternating_cost(
+            kafka, "--transactions", _TRANSACTION_RUNS, config, cpus, limit_s
+        )
+        cost["broker"] = f"Apache Kafka {kafka.version}, one node"
+        return cost
+
+
+async def _alternating_cost(
+    broker: BrokerUnderTest,
+    flag: str,
+    runs: int,
     config: BenchConfig,
     cpus: CpuPlan,
     limit_s: float,
-    codec: Codec,
 ) -> dict[str, Any]:
-    """The gateway's throughput without and with its metrics (scraped every second), on fresh
-    topics each time, alternating so that drift on a shared machine hits both alike."""
+    """The gateway's throughput without and with the worker's ``flag`` (``--metrics``: its
+    metrics, scraped every second; ``--transactions``), on fresh topics each time, alternating
+    so that drift on a shared machine hits both alike."""
+    codec = Codec.default()
+    partitions = config.partitions or min(max(4, math.ceil(config.messages / _PER_PARTITION)), 64)
     rates: dict[bool, list[float]] = {False: [], True: []}
     cpu: dict[bool, list[float]] = {False: [], True: []}
-    for with_metrics in (False, True) * _METRICS_RUNS:
+    for with_flag in (False, True) * runs:
         topics = fresh_topics(broker, partitions)
         inputs = encode_requests(config.messages, config.seed, topics, broker.bootstrap, codec)
         await produce(broker.bootstrap, inputs.messages)
         args = ["--bootstrap", broker.bootstrap, "--prefix", topics.prefix]
         args += ["--requests", str(len(inputs.messages)), "--timeout", str(limit_s)]
-        if with_metrics:
-            args.append("--metrics")
+        if with_flag:
+            args.append(flag)
         stop_providers = asyncio.Event()
         providers = asyncio.create_task(
             serve_inboxes(broker.bootstrap, topics, codec, stop_providers)
@@ -265,8 +293,8 @@ async def _metrics_cost(
         finally:
             stop_providers.set()
             await providers
-        rates[with_metrics].append(done["records"] / done["elapsed_s"])
-        cpu[with_metrics].append(done["cpu_s"] / done["records"] * 1e6)
+        rates[with_flag].append(done["records"] / done["elapsed_s"])
+        cpu[with_flag].append(done["cpu_s"] / done["records"] * 1e6)
     without, with_ = (_median(rates[k]) for k in (False, True))
     cpu_without, cpu_with = (_median(cpu[k]) for k in (False, True))
     return {

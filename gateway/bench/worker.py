@@ -238,7 +238,7 @@ async def _gateway(args: argparse.Namespace, abort: asyncio.Event) -> None:
     processor: ExchangeProcessor = build_processor(settings)
     meter = _Meter(processor.process_batch, topics, settings.departments, args.requests)
     processor.process_batch = meter  # type: ignore[method-assign]  # measuring instrument
-    # As gateway.service.running_gateway builds it on the embedded broker.
+    # As gateway.service.running_gateway builds it (transactions: as on Apache Kafka).
     runner = GatewayRunner(
         processor,
         bootstrap=args.bootstrap,
@@ -248,6 +248,7 @@ async def _gateway(args: argparse.Namespace, abort: asyncio.Event) -> None:
         batch_max_records=settings.batch_max_records,
         batch_timeout_ms=settings.batch_timeout_ms,
         session_timeout_ms=EMBEDDED_SESSION_TIMEOUT_MS,
+        transactions=args.transactions,
     )
     scraping = None
     if args.metrics:  # as gateway run has them, scraped every second
@@ -333,6 +334,9 @@ def _parser() -> argparse.ArgumentParser:
     gateway.add_argument("--requests", type=int, required=True, help="pre-produced requests")
     gateway.add_argument("--profile", metavar="FILE", help="write cProfile stats of the run")
     gateway.add_argument("--metrics", action="store_true", help="with the gateway's metrics")
+    gateway.add_argument(
+        "--transactions", action="store_true", help="one Kafka transaction per batch and lane"
+    )
     return parser
 
 

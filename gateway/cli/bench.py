@@ -58,6 +58,12 @@ __all__ = ["bench_command", "render_report"]
     is_flag=True,
     help="Also measure the gateway's throughput with and without its metrics, alternately.",
 )
+@click.option(
+    "--compare-transactions",
+    is_flag=True,
+    help="Also measure it on Apache Kafka (started for the purpose; needs Java) with and "
+    "without transactions, alternately.",
+)
 def bench_command(as_json: bool, timeout: float | None, **options: Any) -> None:
     """Measure raw aiokafka pass-through and the gateway's full path on one core.
 
@@ -142,6 +148,28 @@ def render_report(report: dict[str, Any]) -> Group:
                         f"{cost['cpu_cost']:.1%}",
                         f"{cost['cpu_us_per_record_with']:.0f} µs CPU per record with, "
                         f"{cost['cpu_us_per_record_without']:.0f} without (medians)",
+                    ),
+                ],
+            )
+        )
+    transactions = report.get("transactions_cost")
+    if transactions is not None:
+        sections.append(
+            (
+                "5. transactions: the gateway on Apache Kafka with and without them, alternately",
+                [
+                    (
+                        "cost",
+                        f"{transactions['cost']:.1%}",
+                        f"{transactions['with_msgs_per_s']:,.0f} msgs/s with, "
+                        f"{transactions['without_msgs_per_s']:,.0f} without (medians)",
+                    ),
+                    (
+                        "cpu cost",
+                        f"{transactions['cpu_cost']:.1%}",
+                        f"{transactions['cpu_us_per_record_with']:.0f} µs CPU per record with, "
+                        f"{transactions['cpu_us_per_record_without']:.0f} without; "
+                        f"{transactions['broker']}",
                     ),
                 ],
             )

@@ -22,6 +22,7 @@ from gateway.envelope.models import AuditOutcome, AuditRecord, AuditStage, Excha
 from gateway.errors import DecodeError
 from gateway.settings import GatewaySettings
 from gateway.testing import BrokerUnderTest, fresh_topics, gateway_runner
+from gateway.transport.read_back import read_to_ends
 from gateway.transport.runner import GatewayRunner
 from gateway.transport.topics import TopicNames
 from gateway.transport.volume_restore import cap_partition
@@ -144,9 +145,8 @@ async def capped_keys(consumer_factory: ConsumerFactory, topics: TopicNames) -> 
     await consumer.seek_to_beginning(*partitions)
     ends = await consumer.end_offsets(partitions)
     keys: list[bytes] = []
-    while sum(ends.values()) > len(keys):
-        batch = await consumer.getmany(timeout_ms=100)
-        keys += [r.key for rs in batch.values() for r in rs]
+    async for _, records in read_to_ends(consumer, ends):  # markers take offsets too
+        keys += [r.key for r in records]
     return keys
 
 
