@@ -36,6 +36,7 @@ from gateway.settings import GatewaySettings
 from gateway.transport.broker import (
     EMBEDDED_SESSION_TIMEOUT_MS,
     EmbeddedBroker,
+    is_embedded,
     start_gateway_broker,
 )
 from gateway.transport.runner import GatewayRunner
@@ -44,6 +45,14 @@ from gateway.transport.topics import TopicNames
 __all__ = ["Gateway", "build_processor", "policy_compiler", "running_gateway"]
 
 log = logging.getLogger("gateway")
+
+
+def _transactions(settings: GatewaySettings, bootstrap: str, *, own_broker: bool) -> bool:
+    """Whether to write in transactions: as set, else on Apache Kafka only (an embedded broker,
+    started here or elsewhere in this process, cannot filter aborted records)."""
+    if settings.transactions is not None:
+        return settings.transactions
+    return not own_broker and not is_embedded(bootstrap)
 
 
 def build_processor(settings: GatewaySettings, codec: Codec | None = None) -> ExchangeProcessor:
@@ -127,7 +136,7 @@ async def running_gateway(settings: GatewaySettings, stop: asyncio.Event) -> Asy
         batch_timeout_ms=settings.batch_timeout_ms,
         shard=settings.shard_spec,
         session_timeout_ms=EMBEDDED_SESSION_TIMEOUT_MS if broker is not None else 10_000,
-        transactions=broker is None if settings.transactions is None else settings.transactions,
+        transactions=_transactions(settings, bootstrap, own_broker=broker is not None),
     )
     holder = PolicyHolder(processor.policy)
     source = f"policies:{settings.policies_dir}"

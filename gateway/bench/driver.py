@@ -27,6 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
 from consumers.datasets import DEFAULT_SEED
 from consumers.traffic import run_traffic
 from gateway.bench._checks import deleted, verify, watermarks
@@ -38,7 +40,7 @@ from gateway.envelope.codec import Codec
 from gateway.exchange.messages import OutputMessage
 from gateway.testing import BrokerUnderTest, fresh_topics
 from gateway.transport.broker import EmbeddedBroker, wait_until_ready
-from gateway.transport.topics import TopicNames
+from gateway.transport.topics import READ_COMMITTED, TopicNames
 
 __all__ = ["GOAL_RATIO", "BenchConfig", "CpuPlan", "plan_cpus", "run_bench"]
 
@@ -131,17 +133,43 @@ async def run_bench(config: BenchConfig) -> dict[str, Any]:
     if n < 1:
         raise BenchError(f"messages must be at least 1, not {n}")
     cpus = plan_cpus(config.cpu)
-    original = os.sched_getaffinity(0) if cpus.driver else None
-    if cpus.driver:
-        _pin_this_process(cpus.driver)  # before the broker starts its threads
+    with contextlib.ExitStack() as resources:
+        kafka = None
+        if config.compare_transactions:  # before pinning: the JVM must not share the driver's CPU
+            kafka = resources.enter_context(KafkaCluster(nodes=1))
+            kafka.start()
+            await _warm_up(kafka)
+        original = os.sched_getaffinity(0) if cpus.driver else None
+        if cpus.driver:
+            _pin_this_process(cpus.driver)  # before the broker starts its threads
+        try:
+            return await _run(config, cpus, kafka)
+        finally:
+            if original is not None:
+                _pin_this_process(original)
+
+
+async def _warm_up(kafka: KafkaCluster) -> None:
+    """Have a fresh Apache Kafka create its offsets and transaction state topics, which it does
+    on their first use, so that this is not measured as the first gateway's start."""
+    topic, bootstrap = "bench-warm-up", kafka.bootstrap
+    kafka.create_topics([topic], partitions=1)
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, transactional_id=topic)
+    await producer.start()
+    await producer.stop()
+    consumer = AIOKafkaConsumer(
+        topic, bootstrap_servers=bootstrap, group_id=topic, isolation_level=READ_COMMITTED
+    )
+    await consumer.start()
     try:
-        return await _run(config, cpus)
+        async with asyncio.timeout(120):
+            while not consumer.assignment():
+                await consumer.getmany(timeout_ms=200)
     finally:
-        if original is not None:
-            _pin_this_process(original)
+        await consumer.stop()
 
 
-async def _run(config: BenchConfig, cpus: CpuPlan) -> dict[str, Any]:
+async def _run(config: BenchConfig, cpus: CpuPlan, kafka: KafkaCluster | None) -> dict[str, Any]:
     n = config.messages
     partitions = config.partitions or min(max(4, math.ceil(n / _PER_PARTITION)), 64)
     timeout = config.timeout_s or 60.0 + n * 0.004
@@ -172,11 +200,12 @@ async def _run(config: BenchConfig, cpus: CpuPlan) -> dict[str, Any]:
         )
     finally:
         broker.stop()
-    transactions = (
-        await _transactions_cost(partitions, config, cpus, timeout)
-        if config.compare_transactions
-        else None
-    )
+    transactions = None
+    if kafka is not None:
+        transactions = await _alternating_cost(
+            kafka, "--transactions", _TRANSACTION_RUNS, config, cpus, timeout
+        )
+        transactions["broker"] = f"Apache Kafka {kafka.version}, one node"
     pt_rate = round(passthrough["records"] / passthrough["elapsed_s"], 1)
     gw_rate = round(gateway["records"] / gateway["elapsed_s"], 1)
     report = {
@@ -242,19 +271,6 @@ _METRICS_RUNS = 5
 """Throughput runs with metrics and without, alternately; the median of each counts."""
 _TRANSACTION_RUNS = 3
 """The same for transactions, on Apache Kafka."""
-
-
-async def _transactions_cost(
-    partitions: int, config: BenchConfig, cpus: CpuPlan, limit_s: float
-) -> dict[str, Any]:
-    """The gateway's throughput on a one-node Apache Kafka without and with transactions."""
-    with KafkaCluster(nodes=1) as kafka:
-        kafka.start()
-        cost = await _alternating_cost(
-            kafka, "--transactions", _TRANSACTION_RUNS, config, cpus, limit_s
-        )
-        cost["broker"] = f"Apache Kafka {kafka.version}, one node"
-        return cost
 
 
 async def _alternating_cost(

@@ -59,7 +59,9 @@ def policies(tmp_path: Path) -> Path:
     return directory
 
 
-def member(apache_kafka: BrokerUnderTest, topics: TopicNames, policies: Path, name: str) -> Any:
+def member(
+    apache_kafka: BrokerUnderTest, topics: TopicNames, policies: Path, name: str
+) -> GatewayRunner:
     settings = GatewaySettings(
         bootstrap=apache_kafka.bootstrap,
         topic_prefix=topics.prefix,
@@ -103,7 +105,11 @@ async def committed_records(bootstrap: str, topic: str) -> list[Any]:
     )
     await consumer.start()
     try:
+        consumer.subscribe([topic])  # so that the client asks for this topic's metadata
+        await consumer._client.force_metadata_update()
+        consumer.unsubscribe()
         partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+        assert partitions, f"{topic} has no partitions"
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
         ends = await consumer.end_offsets(partitions)
@@ -165,7 +171,9 @@ async def test_members_joining_and_leaving_mid_stream_answer_once_within_the_cap
             await group.leave_all()
 
     # Every request answered, and once: the client sees one reply, the topic holds one.
-    assert all(isinstance(r, Reply) for r in replies), [r for r in replies if not isinstance(r, Reply)]
+    assert all(isinstance(r, Reply) for r in replies), [
+        r for r in replies if not isinstance(r, Reply)
+    ]
     ids = {r.request_id for r in sent}
     on_topic = Counter(
         CODEC.decode(r.value, Reply).request_id
