@@ -34,7 +34,7 @@ from gateway.transport.read_back import last_records, read_to_ends
 from gateway.transport.recall_plan import PartitionReach, plan_recall, retention_keeps
 from gateway.transport.topics import READ_COMMITTED, TopicNames
 
-__all__ = ["CLOCK_SKEW", "recall_recent_outputs", "retention_covers"]
+__all__ = ["CLOCK_SKEW", "recall_recent_outputs", "recall_since", "retention_covers"]
 
 log = logging.getLogger("gateway.runner")
 
@@ -50,9 +50,12 @@ async def recall_recent_outputs(
     departments: Sequence[str],
     partitions_for: Callable[[str], Awaitable[set[int]]],
     now: datetime | None = None,
+    positions: dict[TopicPartition, int] | None = None,
 ) -> int:
     """Feed the inbox and replies records of the last token lifetime to ``processor.recall`` and
-    move its replay horizon past what could not be read; returns how many records were read."""
+    move its replay horizon past what could not be read; returns how many records were read.
+    ``positions``, if given, receives each partition's end offset: where :func:`recall_since`
+    goes on from."""
     now = now or datetime.now(UTC)
     window = now - processor.token_ttl - CLOCK_SKEW
     consumer = AIOKafkaConsumer(
@@ -75,6 +78,8 @@ async def recall_recent_outputs(
         consumer.assign(partitions)
         starts = await consumer.beginning_offsets(partitions)
         ends = await consumer.end_offsets(partitions)
+        if positions is not None:
+            positions.update(ends)
         found = await _window_starts(consumer, starts, ends, _millis(window))
         deleted = {tp.topic for tp in partitions if tp.topic in replies and starts[tp] > 0}
         covered = await retention_covers(bootstrap, deleted, now - window) if deleted else set()
@@ -115,6 +120,52 @@ async def recall_recent_outputs(
                 processor.seen.horizon,
                 len(unvouched),
             )
+        return count
+    finally:
+        await consumer.stop()
+
+
+async def recall_since(
+    processor: ExchangeProcessor,
+    positions: dict[TopicPartition, int],
+    *,
+    bootstrap: str,
+    now: datetime | None = None,
+) -> int:
+    """Feed what the inbox and replies partitions of ``positions`` gained since then to
+    ``processor.recall``, and move ``positions`` to their new ends; returns how many records
+    were read.
+
+    Run when input partitions move to this instance: other instances answered their exchanges
+    meanwhile, and a response replayed to this one must be recognised all the same.
+    """
+    if not positions:
+        return 0
+    now = now or datetime.now(UTC)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap,
+        enable_auto_commit=False,
+        isolation_level=READ_COMMITTED,
+        auto_offset_reset="earliest",
+        group_id=None,
+        fetch_max_wait_ms=10,
+        max_partition_fetch_bytes=4 * 1024 * 1024,
+    )
+    await consumer.start()
+    try:
+        partitions = list(positions)
+        consumer.assign(partitions)
+        ends = await consumer.end_offsets(partitions)
+        todo = {tp: end for tp, end in ends.items() if end > positions[tp]}
+        for tp in todo:
+            consumer.seek(tp, positions[tp])
+        count = 0
+        async for _, records in read_to_ends(consumer, todo):
+            for record in records:
+                processor.recall(record.topic, record.value, now)
+            count += len(records)
+        positions.update(ends)
+        log.info("recalled %d outputs other instances wrote since the last recall", count)
         return count
     finally:
         await consumer.stop()

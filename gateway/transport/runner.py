@@ -51,7 +51,7 @@ from gateway.transport.cap_keeper import CapKeeper
 from gateway.transport.closing import stop_client
 from gateway.transport.hooks import NO_HOOKS, RunnerHooks
 from gateway.transport.produce import send_and_wait_all
-from gateway.transport.recall import recall_recent_outputs
+from gateway.transport.recall import recall_recent_outputs, recall_since
 from gateway.transport.topics import READ_COMMITTED, TopicNames
 from gateway.transport.transactions import LaneFenced, TransactionalLanes
 
@@ -142,6 +142,11 @@ class GatewayRunner:
         )
         self._rewind: set[int] = set()
         """Lanes whose last transaction failed: read again from the committed offsets first."""
+        self._recalled: dict[TopicPartition, int] = {}
+        """How far the inbox and replies partitions were read for de-duplication."""
+        self._covered: set[TopicPartition] = set()
+        """Input partitions owned since the last recall: records of any other partition wait for
+        a recall of what other instances released meanwhile (it may have just moved here)."""
         self._next_offsets: dict[TopicPartition, int] = {}
         """With transactions: the first input offset not yet committed, per owned partition.
         Records below it are ones the consumer fetched twice around a seek and are dropped."""
@@ -192,6 +197,7 @@ class GatewayRunner:
                 topics=self._topics,
                 departments=self._departments,
                 partitions_for=self._producer.partitions_for,
+                positions=self._recalled,
             )
             await self._consumer.start()
             await self._audit.start()
@@ -201,6 +207,7 @@ class GatewayRunner:
                 listener = self._caps.listener(listener, partitions_for)
                 if self._lanes is not None:
                     listener = _LaneRebalance(self, listener)
+                listener = _RecallOnAssign(self, listener)
                 self._consumer.subscribe(self._inputs, listener=listener)
             else:
                 owned = await self._shard_partitions(*self._shard)
@@ -236,7 +243,11 @@ class GatewayRunner:
 
     def assigned(self) -> int:
         """How many input partitions this instance owns right now."""
-        return len(self._consumer.assignment()) if self._consumer is not None else 0
+        return len(self.assignment())
+
+    def assignment(self) -> set[TopicPartition]:
+        """The input partitions this instance owns right now."""
+        return set(self._consumer.assignment()) if self._consumer is not None else set()
 
     def highwaters(self) -> dict[TopicPartition, int | None]:
         """The end offset last fetched of each owned input partition (for consumer lag)."""
@@ -268,6 +279,8 @@ class GatewayRunner:
                 continue
             if self._policy_events and self.processor.audit_chain.partitions:
                 await self._write_policy_events(stop)
+            if not self._covered.issuperset(batch) and not await self._recall_more(stop):
+                break  # stopped: the batch in hand is not committed and is read again
             if batch:
                 await self._handle(batch, stop)
             else:
@@ -276,6 +289,21 @@ class GatewayRunner:
         async with self._audit.lock:  # a clean shutdown signs every chain's head
             partitions = self.processor.audit_chain.partitions
             self.stats.audit_out += await self._audit.write_checkpoints(self._write, partitions)
+
+    async def _recall_more(self, stop: asyncio.Event) -> bool:
+        """Read what other instances released since the last recall, before any record of the
+        partitions that just moved here is processed; False only if stopped meanwhile."""
+        owned = self.assignment()
+
+        async def attempt(_: int) -> None:
+            await recall_since(self.processor, self._recalled, bootstrap=self._bootstrap)
+
+        if not await self._retry(
+            attempt, stop, audit=False, what="the replies cannot be read back for de-duplication"
+        ):
+            return False
+        self._covered |= owned
+        return True
 
     def note_policy_event(
         self, outcome: AuditOutcome, reasons: Sequence[Reason], version: str, source: str
@@ -608,6 +636,22 @@ class _Backoff:
 
     def reset(self) -> None:
         self._delay = 0.1
+
+
+class _RecallOnAssign(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka is untyped
+    """Outermost rebalance listener: partitions given up are no longer covered by a recall, so
+    if they come back their first records wait for a new one."""
+
+    def __init__(self, runner: GatewayRunner, inner: ConsumerRebalanceListener) -> None:
+        self._runner = runner
+        self._inner = inner
+
+    async def on_partitions_revoked(self, revoked: Collection[TopicPartition]) -> None:
+        self._runner._covered -= set(revoked)
+        await self._inner.on_partitions_revoked(revoked)
+
+    async def on_partitions_assigned(self, assigned: Collection[TopicPartition]) -> None:
+        await self._inner.on_partitions_assigned(assigned)
 
 
 class _LaneRebalance(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka is untyped

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from consumers.datasets import generate
 from gateway.audit.verify import verify_export
@@ -204,3 +204,85 @@ async def test_members_joining_and_leaving_mid_stream_answer_once_within_the_cap
     await export_audit(bootstrap, topics, path)
     report = verify_export(path)
     assert report.ok, report.describe()
+
+
+async def test_a_response_replayed_after_its_partition_moved_is_not_released_again(
+    apache_kafka: BrokerUnderTest, gateway_topics: GatewayTopics
+) -> None:
+    """The instance that takes a responses partition over learns what its previous owner
+    released there, so the same response bytes written again are refused, not answered twice."""
+    bootstrap = apache_kafka.bootstrap
+    topics = gateway_topics()
+    group = Group(lambda name: member(apache_kafka, topics, SHIPPED, name))
+    stop = asyncio.Event()
+    try:
+        await group.join("gw-1")
+        await group.join("gw-2")
+        runners = [runner for runner, _, _ in group.members.values()]
+        deadline = asyncio.get_running_loop().time() + 60
+        while not all(r.assigned() for r in runners):
+            assert asyncio.get_running_loop().time() < deadline, "group did not settle"
+            await asyncio.sleep(0.2)
+        async with (
+            DepartmentClient("ho", bootstrap, topics=topics) as ho,
+            DepartmentClient("nhs", bootstrap, topics=topics) as nhs,
+        ):
+            handler = answer_from_dataset(index_records(HO_PEOPLE, "person_id"), "person_id")
+            serving = asyncio.create_task(ho.serve(handler, stop=stop))
+            query = {"person_id": HO_PEOPLE[0]["person_id"]}
+            reply = await nhs.request("ho", AGREEMENT, PURPOSE, query, timeout=60)
+            assert reply.outcome is ReplyOutcome.REDACTED
+            stop.set()
+            await serving
+
+        (response,) = await committed_records(bootstrap, topics.responses("ho"))
+        where = TopicPartition(response.topic, response.partition)
+        (owner,) = [n for n, (r, _, _) in group.members.items() if where in r.assignment()]
+        await group.leave(owner)  # the survivor takes the responses partition over
+        (survivor,) = [runner for runner, _, _ in group.members.values()]
+        deadline = asyncio.get_running_loop().time() + 60
+        while where not in survivor.assignment():
+            assert asyncio.get_running_loop().time() < deadline, "partition did not move"
+            await asyncio.sleep(0.2)
+        seen = survivor.stats.records_in
+        producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
+        await producer.start()
+        try:
+            await producer.send_and_wait(
+                response.topic,
+                response.value,
+                key=response.key,
+                partition=response.partition,
+                headers=list(response.headers or ()),
+            )
+        finally:
+            await producer.stop()
+        deadline = asyncio.get_running_loop().time() + 60
+        while survivor.stats.records_in == seen:
+            assert asyncio.get_running_loop().time() < deadline, "replay not processed"
+            await asyncio.sleep(0.2)
+    finally:
+        await group.leave_all()
+
+    replies = [
+        CODEC.decode(r.value, Reply)
+        for r in await committed_records(bootstrap, topics.replies("nhs"))
+    ]
+    outcomes = [
+        audit.outcome
+        for audit in (
+            _audit_record(r.value) for r in await committed_records(bootstrap, topics.audit)
+        )
+        if audit is not None
+        and audit.request_id == reply.request_id
+        and audit.stage is not AuditStage.REQUEST
+    ]
+    assert outcomes == [AuditOutcome.REDACTED, AuditOutcome.DUPLICATE]
+    assert [r.request_id for r in replies] == [reply.request_id]
+
+
+def _audit_record(value: bytes) -> AuditRecord | None:
+    try:
+        return CODEC.decode(value, AuditRecord)
+    except DecodeError:
+        return None  # a signed checkpoint
