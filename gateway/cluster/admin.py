@@ -17,7 +17,7 @@ from gateway.transport.acls import Acl
 __all__ = ["KafkaAdmin"]
 
 _OPERATIONS = {"IdempotentWrite": "IDEMPOTENT_WRITE"}
-_RESOURCES = {"cluster": "BROKER"}
+_RESOURCES = {"cluster": "BROKER", "transactional-id": "TRANSACTIONAL_ID"}
 """Kafka's names that librdkafka spells otherwise than in upper case."""
 
 

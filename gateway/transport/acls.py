@@ -28,6 +28,7 @@ class AclResource(enum.StrEnum):
     TOPIC = "topic"
     GROUP = "group"
     CLUSTER = "cluster"
+    TRANSACTIONAL_ID = "transactional-id"
 
 
 CLUSTER_NAME = "kafka-cluster"
@@ -75,6 +76,14 @@ def gateway_acls(
     acls += [
         Acl(gateway_user, topic, f"{topics.prefix}.", ("All",), prefixed=True),
         Acl(gateway_user, group, gateway_group, ("All",)),
+        # Exactly-once: one transactional producer per lane, <group>.lane-<n>.
+        Acl(
+            gateway_user,
+            AclResource.TRANSACTIONAL_ID,
+            f"{gateway_group}.lane-",
+            write,
+            prefixed=True,
+        ),
         Acl(gateway_user, cluster, CLUSTER_NAME, idempotent),
         Acl(operator_user, topic, topics.deadletter, read),
         Acl(operator_user, group, f"{topics.prefix}.{operator_user}.", ("Read",), prefixed=True),

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 
 import pytest
 from aiokafka import AIOKafkaProducer
-from aiokafka.errors import TopicAuthorizationFailedError
+from aiokafka.errors import TopicAuthorizationFailedError, TransactionalIdAuthorizationFailed
 from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
 
 from gateway.cluster import KafkaCluster
@@ -212,3 +212,24 @@ async def test_an_aiokafka_department_logs_in_with_scram_and_is_refused_another_
             await producer.send_and_wait(TOPICS.capped, b"a forged internal forward")
     finally:
         await producer.stop()
+
+
+async def test_only_the_gateway_may_open_a_lanes_transactional_producer(
+    secure_kafka: KafkaCluster,
+) -> None:
+    """A department that could start a producer under a lane's transactional id could fence the
+    gateway's lane and abort its open transaction."""
+    for user, allowed_to in (("gateway", True), ("nhs", False)):
+        producer = AIOKafkaProducer(
+            bootstrap_servers=secure_kafka.bootstrap,
+            transactional_id="dx-gateway.lane-0",
+            **SECURITY.aiokafka_options(user),
+        )
+        try:
+            if allowed_to:
+                await producer.start()
+            else:
+                with pytest.raises(TransactionalIdAuthorizationFailed):
+                    await producer.start()
+        finally:
+            await producer.stop()
