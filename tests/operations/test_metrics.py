@@ -4,124 +4,25 @@ the traffic, agree with ``gateway status``, and carry no unbounded label values.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import uuid
-from collections import Counter
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
 
-import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
+from metrics_support import STATUS, Running, running_gateway, send_traffic, until
 from prometheus_client.parser import text_string_to_metric_families
 
-from consumers.datasets import generate
-from gateway.departments import DepartmentClient, answer_from_dataset, index_records
-from gateway.operations.http import OperatorEndpoint, readiness
-from gateway.operations.metrics import METRIC_NAMES, GatewayMetrics
+from gateway.departments import DepartmentClient
+from gateway.operations.metrics import METRIC_NAMES
 from gateway.operations.reader import take_snapshot
-from gateway.testing import fresh_topics, gateway_runner
 from gateway.transport.broker import EmbeddedBroker
-from gateway.transport.runner import GatewayRunner
-from gateway.transport.topics import TopicNames
-
-HO_PEOPLE = generate("ho", 10)
-HO = index_records(HO_PEOPLE, "person_id")
-STATUS = ("nhs-ho-status-check", "overseas-visitor-charging")
-
-
-@dataclass
-class Running:
-    runner: GatewayRunner
-    metrics: GatewayMetrics
-    topics: TopicNames
-    url: str
-
-    async def get(self, path: str) -> httpx.Response:
-        async with httpx.AsyncClient() as client:
-            return await client.get(self.url + path)
-
-    async def scrape(self) -> dict[str, dict[tuple[tuple[str, str], ...], float]]:
-        """Sample name -> sorted labels -> value."""
-        text = (await self.get("/metrics")).text
-        samples: dict[str, dict[tuple[tuple[str, str], ...], float]] = {}
-        for family in text_string_to_metric_families(text):
-            for s in family.samples:
-                samples.setdefault(s.name, {})[tuple(sorted(s.labels.items()))] = s.value
-        return samples
-
-
-async def until(condition: Callable[[], bool], within: float = 20.0) -> None:
-    deadline = asyncio.get_running_loop().time() + within
-    while not condition():
-        assert asyncio.get_running_loop().time() < deadline, "timed out"
-        await asyncio.sleep(0.05)
-
-
-@contextlib.asynccontextmanager
-async def _running(
-    broker: EmbeddedBroker, *, audit_blocked: bool = False
-) -> AsyncIterator[Running]:
-    topics = fresh_topics(broker)
-    if audit_blocked:
-        broker.block_writes(topics.audit)
-    runner = gateway_runner(broker.bootstrap, topics)
-    metrics = GatewayMetrics()
-    metrics.watch(runner)
-    endpoint = OperatorEndpoint(metrics, lambda: readiness(runner))
-    host, port = await endpoint.start("127.0.0.1", 0)
-    stop = asyncio.Event()
-    await runner.start()
-    task = asyncio.create_task(runner.run(stop))
-    await runner.wait_assigned()
-    try:
-        yield Running(runner, metrics, topics, f"http://{host}:{port}")
-    finally:
-        stop.set()
-        await task
-        await runner.stop()
-        await endpoint.stop()
 
 
 @pytest.fixture
 async def running(broker: EmbeddedBroker) -> AsyncIterator[Running]:
-    async with _running(broker) as gateway:
+    async with running_gateway(broker) as gateway:
         yield gateway
-
-
-async def _traffic(bootstrap: str, topics: TopicNames, *, junk: int = 3) -> list[str]:
-    """Four approved and answered exchanges, five denials, ``junk`` undecodable records; returns
-    the request ids used."""
-    stop = asyncio.Event()
-    async with (
-        DepartmentClient("ho", bootstrap, topics=topics) as ho,
-        DepartmentClient("nhs", bootstrap, topics=topics) as nhs,
-    ):
-        group = f"{topics.prefix}.ho.{uuid.uuid4().hex[:6]}"
-        serving = asyncio.create_task(
-            ho.serve(answer_from_dataset(HO, "person_id"), group_id=group, stop=stop)
-        )
-        people = HO_PEOPLE[:4]
-        approved = [
-            nhs.request("ho", *STATUS, {"person_id": p["person_id"], "surname": p["surname"]})
-            for p in people
-        ]
-        denied = [
-            nhs.request("ho", "nhs-ho-status-check", "debt-collection", {"person_id": "HO-x"})
-            for _ in range(5)
-        ]
-        replies = await asyncio.gather(*approved, *denied)
-        stop.set()
-        await serving
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
-    await producer.start()
-    try:
-        for i in range(junk):
-            await producer.send_and_wait(topics.requests("dfe"), b"not avro", key=b"junk-%d" % i)
-    finally:
-        await producer.stop()
-    return [r.request_id for r in replies]
 
 
 async def test_status_and_metrics_show_the_same_figures_for_the_same_traffic(
@@ -129,19 +30,13 @@ async def test_status_and_metrics_show_the_same_figures_for_the_same_traffic(
 ) -> None:
     """Decisions per agreement and outcome, dead letters, audit chain heads and lag: what
     ``gateway status`` reads from the topics is what the gateway's own counters say."""
-    await _traffic(bootstrap, running.topics)
-    await until(lambda: running.runner.stats.records_in >= 4 + 4 + 5 + 3)
-    await asyncio.sleep(0.3)  # the last batch's commit
-    scraped = await running.scrape()
+    await send_traffic(bootstrap, running.topics)
+    scraped = await running.quiet(records_in=4 + 4 + 5 + 3)
     group = f"{running.topics.prefix}-gateway"
     snapshot = await take_snapshot(bootstrap, prefix=running.topics.prefix, groups=[group])
 
-    by_metrics: Counter[tuple[str | None, str]] = Counter()
-    for labels, value in scraped["dx_gateway_decisions_total"].items():
-        label = dict(labels)
-        by_metrics[label["agreement"] or None, label["outcome"]] += int(value)
     by_status = {(d.agreement_id, d.outcome): d.last_hour for d in snapshot.decisions}
-    assert by_status == dict(by_metrics)
+    assert by_status == Running.decisions(scraped)
     assert by_status[STATUS[0], "DENIED"] == 5
     assert by_status[None, "DEAD_LETTERED"] == 3
 
@@ -149,13 +44,9 @@ async def test_status_and_metrics_show_the_same_figures_for_the_same_traffic(
     assert snapshot.dead_letters.total == sum(dead.values()) == 3
     assert {dict(k)["reason"] for k in dead} == {n.error_code for n in snapshot.dead_letters.latest}
 
-    heads = {
-        int(dict(k)["partition"]): int(v)
-        for k, v in scraped["dx_gateway_audit_chain_head_sequence"].items()
-    }
-    status_heads = {a.partition: a.head_sequence for a in snapshot.audit if a.head_sequence}
-    assert {p: seq + 1 for p, seq in status_heads.items()} == {
-        p: seq for p, seq in heads.items() if p in status_heads
+    status_heads = {a.partition: a.head_sequence for a in snapshot.audit}
+    assert {p: seq + 1 for p, seq in status_heads.items() if seq is not None} == {
+        p: seq for p, seq in Running.next_sequences(scraped).items() if seq
     }
 
     lag = scraped["dx_gateway_consumer_lag_records"]
@@ -171,7 +62,7 @@ async def test_counters_follow_the_traffic_and_no_label_names_a_request_or_subje
 ) -> None:
     """Records in and out per topic, fields released, stage timings and batch sizes count; no
     label value is a request id, and every exported family is a documented one."""
-    request_ids = await _traffic(bootstrap, running.topics, junk=1)
+    request_ids = await send_traffic(bootstrap, running.topics, junk=1)
     await until(lambda: running.runner.stats.records_in >= 4 + 4 + 5 + 1)
     await asyncio.sleep(0.3)
     text = (await running.get("/metrics")).text
@@ -245,7 +136,7 @@ async def test_readiness_fails_and_the_gauge_is_set_while_the_audit_log_is_unava
 ) -> None:
     """While the audit topic refuses writes, /readyz is 503 naming that check and
     ``dx_gateway_audit_log_unavailable`` is 1; both recover with the audit log."""
-    async with _running(broker, audit_blocked=True) as running:
+    async with running_gateway(broker, audit_blocked=True) as running:
         try:
             producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap)
             await producer.start()
