@@ -4,15 +4,12 @@ pages that say so when the broker or the audit store cannot be reached."""
 from __future__ import annotations
 
 import asyncio
-import re
 import sys
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
 import pytest
-from console_support import PASSWORDS, ConsoleFactory
+from console_support import PASSWORDS, ConsoleFactory, csrf, signed_in
 from starlette.routing import Route
 
 from gateway.console.access import needed_role
@@ -21,25 +18,6 @@ from gateway.console.users import Role, Users, hash_password, load_users, verify
 from gateway.errors import ConfigError
 
 UNREACHABLE = "127.0.0.1:1"
-
-
-@asynccontextmanager
-async def signed_in(base: str, name: str) -> AsyncIterator[httpx.AsyncClient]:
-    """An HTTP client signed in as ``name`` (who has one of the test passwords)."""
-    async with httpx.AsyncClient(base_url=base, timeout=10) as client:
-        form = await client.get("/login")
-        response = await client.post(
-            "/login",
-            data={"csrf_token": csrf(form.text), "username": name, "password": PASSWORDS[name]},
-        )
-        assert response.status_code == 303, response.text
-        yield client
-
-
-def csrf(html: str) -> str:
-    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert found is not None, "no CSRF token in the page"
-    return found.group(1)
 
 
 async def test_a_visitor_who_has_not_signed_in_is_sent_to_the_sign_in_page(
