@@ -31,12 +31,12 @@ _FILE = click.Path(dir_okay=False, path_type=Path)
 _EXISTING = click.Path(exists=True, dir_okay=False, path_type=Path)
 
 
-@click.group("audit")
+@click.group("audit", short_help="Export, verify, checkpoint, index and query.")
 def audit_group() -> None:
     """The tamper-evident audit log: export, verify, checkpoint, index into a store, query."""
 
 
-@audit_group.command("export")
+@audit_group.command("export", short_help="Write every audit partition to a file.")
 @bootstrap_option(required=True)
 @prefix_option()
 @output_option("Export file to write (JSON lines).", required=True)
@@ -64,7 +64,7 @@ def export_command(
         click.echo(f"saved {done.checkpoints} checkpoint(s) to {done.checkpoints_path}")
 
 
-@audit_group.command("verify")
+@audit_group.command("verify", short_help="Verify the audit chain, live or exported.")
 @audit_file_option("An export file to verify.", dest="export")
 @bootstrap_option("Or verify the audit topic itself, read from this cluster.", from_settings=False)
 @prefix_option()
@@ -136,7 +136,7 @@ def verify_command(
     _finish(report)
 
 
-@audit_group.command("checkpoint")
+@audit_group.command("checkpoint", short_help="Save each partition's latest checkpoint.")
 @audit_file_option("An export file that verifies.", dest="export", required=True)
 @output_option("Where to save the checkpoints.", required=True)
 @click.option(
@@ -162,7 +162,7 @@ def checkpoint_command(export: Path, output: Path, public_key: Path | None) -> N
             )
 
 
-@audit_group.command("bench")
+@audit_group.command("bench", short_help="Measure verification and sealing speed.")
 @click.option("--records", default=200_000, show_default=True, help="Synthetic records.")
 @click.option("--partitions", default=4, show_default=True, help="Chains to spread them over.")
 def bench_command(records: int, partitions: int) -> None:

@@ -26,7 +26,7 @@ __all__ = ["index_command"]
 log = logging.getLogger("consumers.audit_indexer")
 
 
-@click.command("index")
+@click.command("index", short_help="Index the audit topic into the audit store.")
 @bootstrap_option()
 @prefix_option()
 @audit_db_option("Audit store to fill: sqlite:///FILE (created if missing) or postgresql://...")

@@ -14,7 +14,7 @@ from gateway.envelope.models import AuditOutcome
 __all__ = ["query_command"]
 
 
-@click.command("query")
+@click.command("query", short_help="List audited decisions from the store.")
 @db_option
 @click.option("--dept", help="A department that asked or was asked.")
 @click.option("--agreement", "agreement_id", help="Agreement id.")

@@ -18,7 +18,7 @@ from gateway.logs import configure_logging
 __all__ = ["bench_command", "render_report"]
 
 
-@click.command("bench")
+@click.command("bench", short_help="Measure gateway throughput against Kafka.")
 @click.option(
     "--messages",
     type=click.IntRange(min=1),

@@ -28,7 +28,7 @@ __all__ = ["broker_command"]
 _READY_TIMEOUT_S = 10.0
 
 
-@click.command("broker")
+@click.command("broker", short_help="Run the embedded development broker.")
 @click.option(
     "--port",
     type=click.IntRange(0, 65535),

@@ -22,7 +22,9 @@ __all__ = ["console_group"]
 log = logging.getLogger("gateway.console")
 
 
-@click.group("console", invoke_without_command=True)
+@click.group(
+    "console", short_help="Serve the web console for operators.", invoke_without_command=True
+)
 @bootstrap_option()
 @prefix_option()
 @click.option(
@@ -106,7 +108,7 @@ def console_group(
     )
 
 
-@console_group.command("hash-password")
+@console_group.command("hash-password", short_help="Hash a password for the users file.")
 def hash_password_command() -> None:
     """Print a scrypt hash of a password (asked for twice, not echoed) for a users file."""
     from gateway.console.users import hash_password

@@ -36,12 +36,12 @@ def _where(bootstrap: str | None, prefix: str | None, verbose: bool) -> tuple[st
     return settings.bootstrap, settings.topic_prefix
 
 
-@click.group("deadletter")
+@click.group("deadletter", short_help="Inspect and replay dead letters.")
 def deadletter_group() -> None:
     """Inspect and replay dead letters (input the gateway could not process)."""
 
 
-@deadletter_group.command("list")
+@deadletter_group.command("list", short_help="List the newest dead letters.")
 @bootstrap_option()
 @prefix_option()
 @click.option(
@@ -73,7 +73,7 @@ def list_command(
     Console().print(table)
 
 
-@deadletter_group.command("show")
+@deadletter_group.command("show", short_help="Show one dead letter in full.")
 @click.argument("ref")
 @bootstrap_option()
 @prefix_option()
@@ -90,7 +90,7 @@ def show_command(
     click.echo(json.dumps(entry.summary(payload=payload), indent=2))
 
 
-@deadletter_group.command("replay")
+@deadletter_group.command("replay", short_help="Write a dead letter's input back after a fix.")
 @click.argument("ref")
 @bootstrap_option()
 @prefix_option()

@@ -26,7 +26,7 @@ from gateway.transport.topics import TopicNames
 __all__ = ["demo_command"]
 
 
-@click.command("demo")
+@click.command("demo", short_help="Run the whole exchange end to end.")
 @click.option("--seconds", default=15.0, show_default=True, help="How long traffic runs.")
 @click.option("--rate", default=100.0, show_default=True, help="Requests per second.")
 @policies_option("Agreements the demo's gateway enforces.", dest="policies_dir")

@@ -53,7 +53,7 @@ def dataset_seed_option(*aliases: str) -> Callable[[F], F]:
     )
 
 
-@click.command("departments")
+@click.command("departments", short_help="Answer requests as the reference departments.")
 @bootstrap_option()
 @click.option(
     "--departments",

@@ -22,7 +22,7 @@ from gateway.transport.topics import TopicNames
 __all__ = ["kafka_command"]
 
 
-@click.command("kafka")
+@click.command("kafka", short_help="Run Apache Kafka with every gateway topic.")
 @click.option(
     "--nodes",
     type=click.Choice(["1", "3"]),

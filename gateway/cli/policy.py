@@ -70,12 +70,12 @@ def as_day(value: datetime | None) -> date:
     return value.astimezone(UTC).date() if value.utcoffset() is not None else value.date()
 
 
-@click.group("policy")
+@click.group("policy", short_help="Check, explain, diff and simulate agreements.")
 def policy_group() -> None:
     """Tools for compliance officers: check, explain, diff and simulate agreements."""
 
 
-@policy_group.command("check")
+@policy_group.command("check", short_help="Validate and lint every agreement.")
 @click.argument("directory", type=_DIR)
 @day_option
 @click.option("--strict", is_flag=True, help="Fail on warnings too.")
@@ -100,7 +100,7 @@ def check_command(directory: Path, today: datetime | None, strict: bool, fmt: st
         sys.exit(VERDICT_FAILED)
 
 
-@policy_group.command("explain")
+@policy_group.command("explain", short_help="Explain the decision on one request.")
 @click.argument("request_file", type=_FILE)
 @policies_option("Agreements to decide under.")
 @click.option(
@@ -139,7 +139,7 @@ def explain_command(
         click.echo("\n".join(explanation.lines()))
 
 
-@policy_group.command("diff")
+@policy_group.command("diff", short_help="What a new policy revision changes.")
 @click.argument("old_dir", type=_DIR)
 @click.argument("new_dir", type=_DIR)
 @click.option(
@@ -159,7 +159,7 @@ def diff_command(old_dir: Path, new_dir: Path, fmt: str) -> None:
     click.echo(render_changes(changes, fmt, old=old.version, new=new.version), nl=False)
 
 
-@policy_group.command("simulate")
+@policy_group.command("simulate", short_help="Replay recorded requests under candidates.")
 @policies_option("Candidate agreements.")
 @audit_file_option("Replay the requests of this audit export or JSON audit records file.")
 @bootstrap_option("Or replay those of the audit topic on this Kafka cluster.", from_settings=False)

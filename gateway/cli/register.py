@@ -22,7 +22,7 @@ from gateway.policy.tools.register_formats import FORMATS
 __all__ = ["register_command"]
 
 
-@click.command("register")
+@click.command("register", short_help="List every data-sharing agreement.")
 @policies_option("Agreements to list.")
 @click.option(
     "--format",

@@ -30,12 +30,12 @@ __all__ = ["report_group"]
 _OUTPUT = output_option()
 
 
-@click.group("report")
+@click.group("report", short_help="Subject access and transparency reports.")
 def report_group() -> None:
     """Reports from the audit store: subject access and transparency."""
 
 
-@report_group.command("subject")
+@report_group.command("subject", short_help="Every exchange about one person.")
 @click.option("--id", "identifier", required=True, metavar="FIELD=VALUE", help=IDENTIFIER_HELP)
 @db_option
 @click.option(
@@ -58,7 +58,7 @@ def subject_command(identifier: str, audit_db: str | None, fmt: str, output: Pat
     _emit(render_subject(report, fmt), output, f"{len(report.exchanges)} request(s)")
 
 
-@report_group.command("transparency")
+@report_group.command("transparency", short_help="Decisions per agreement, purpose, outcome.")
 @click.option("--period", required=True, help=f"{PERIOD_FORMS}, in UTC.")
 @db_option
 @policies_option("Agreements whose caps to compare with.", exists=False)

@@ -28,7 +28,7 @@ __all__ = ["run_command"]
 log = logging.getLogger("gateway")
 
 
-@click.command("run")
+@click.command("run", short_help="Run the exchange gateway.")
 @bootstrap_option("Kafka bootstrap servers; unset, the gateway starts the embedded broker.")
 @policies_option("Agreements to enforce.", dest="policies_dir", exists=False)
 @prefix_option("topic_prefix")

@@ -34,7 +34,7 @@ _OUTCOME_STYLES = {
 }
 
 
-@click.command("status")
+@click.command("status", short_help="Lag, recent decisions and refusal rates.")
 @bootstrap_option()
 @prefix_option()
 @click.option(

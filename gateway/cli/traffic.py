@@ -22,7 +22,7 @@ from gateway.transport.topics import TopicNames
 __all__ = ["traffic_command"]
 
 
-@click.command("traffic")
+@click.command("traffic", short_help="Send the shipped mix of test requests.")
 @bootstrap_option()
 @click.option(
     "--rate",

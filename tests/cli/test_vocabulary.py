@@ -141,3 +141,19 @@ def test_gateway_version_prints_the_package_version() -> None:
 
     assert result.exit_code == 0
     assert re.fullmatch(r"gateway \d+\.\d+\.\d+\S*\n", result.output)
+
+
+GROUPS = [((), cli), *((p, c) for p, c in COMMANDS if isinstance(c, click.Group))]
+
+
+@pytest.mark.parametrize(
+    "path", [path for path, _ in GROUPS], ids=lambda p: " ".join(p) or "gateway"
+)
+def test_a_group_lists_each_command_with_a_whole_short_help_at_80_columns(
+    path: tuple[str, ...],
+) -> None:
+    result = CliRunner().invoke(cli, [*path, "--help"], terminal_width=80)
+
+    listing = result.output.split("Commands:\n", 1)[1].splitlines()
+    assert listing
+    assert [line for line in listing if line.endswith("...")] == []
