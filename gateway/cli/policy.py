@@ -38,6 +38,7 @@ from gateway.policy.tools import (
     render_changes,
     simulate,
 )
+from gateway.policy.tools.simulate_report import decision_rows
 
 __all__ = ["VERDICT_FAILED", "as_day", "day_option", "policies_dir", "policy_group"]
 
@@ -172,24 +173,28 @@ def diff_command(old_dir: Path, new_dir: Path, fmt: str) -> None:
     show_default=True,
     help="Output format.",
 )
+@click.option("--details", is_flag=True, help="List every decision that would change.")
 def simulate_command(
     policies: Path | None,
     audit_file: Path | None,
     bootstrap: str | None,
     prefix: str | None,
     fmt: str,
+    details: bool,
 ) -> None:
-    """Replay recorded requests under candidate agreements; report decisions that change."""
+    """Replay recorded requests under candidate agreements; report decisions that would change
+    in outcome or in the fields sent, released, transformed or withheld: a summary per agreement
+    and purpose, and with --details each decision."""
     policy = load_compiled(policies_dir(policies))
     with open_audit_source(audit_file, bootstrap, prefix) as audit:
         replayed = tracked(audit, f"replaying {audit.name}")
         report = simulate(policy, replayed, sent_at_window=load_settings().sent_at_window)
     if fmt == "json":
-        click.echo(json.dumps(report.to_dict(), indent=2))
+        click.echo(json.dumps(report.to_dict(details=details), indent=2))
     elif fmt == "text":
-        click.echo("\n".join(report.lines()))
+        click.echo("\n".join(report.lines(details=details)))
     else:
-        _simulation_tables(report)
+        _simulation_tables(report, details=details)
 
 
 def _load_or_report(directory: Path) -> CompiledPolicy | None:
@@ -234,12 +239,20 @@ def _check_table(report: CheckReport) -> None:
     click.echo(report.summary())
 
 
-def _simulation_tables(report: SimulationReport) -> None:
+def _simulation_tables(report: SimulationReport, *, details: bool) -> None:
     click.echo(report.summary())
-    for (agreement_id, purpose), changes in report.groups().items():
-        rows = [
-            (c.at, c.request_id, f"{c.before} -> {c.after}", ", ".join(r.code for r in c.reasons))
-            for c in changes
-        ]
-        columns = ("recorded at", "request", "decision", "reasons now")
-        _print_table(f"{agreement_id} / {purpose}: {len(changes)} would change", columns, rows)
+    groups = report.groups()
+    if not groups:
+        return
+    rows = [
+        (f"{g.agreement_id} / {g.purpose}", str(len(g.changes)), g.moves(), g.fields_text())
+        for g in groups
+    ]
+    _print_table("Per agreement and purpose", ("purpose", "changed", "outcomes", "fields"), rows)
+    if not details:
+        click.echo(f"(--details lists the {len(report.changes)} decisions)")
+        return
+    columns = ("recorded at", "request", "decision", "reasons now; fields")
+    for group in groups:
+        title = f"{group.agreement_id} / {group.purpose}: {len(group.changes)} would change"
+        _print_table(title, columns, decision_rows(group.changes))

@@ -1,5 +1,10 @@
 """Replay recorded request decisions under a candidate policy and report those that change.
 
+A decision changes when its outcome does, or the fields it touches do: the query fields sent to
+the provider, and the response fields the reply released, transformed or withheld. Response
+fields come from the reply's own audit record (which names every field the provider sent), so
+they are compared only for requests whose reply was recorded; the report counts the others.
+
 Audit records carry field names, never values, and decisions depend only on names: each
 request-stage record is rebuilt into a request skeleton (the query fields it named, with
 placeholder values; the response fields it asked for) and decided again at its recorded time.
@@ -10,117 +15,28 @@ the replay assumes the request carried the purpose's first subject identifier, a
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import Any
 
 from pydantic import ValidationError
 
-from gateway.envelope.models import AuditOutcome, AuditRecord, AuditStage, ExchangeRequest, Reason
+from gateway.envelope.models import AuditOutcome, AuditRecord, AuditStage, ExchangeRequest
 from gateway.policy.caps import InMemoryVolumeCounter
 from gateway.policy.clock import DEFAULT_SENT_AT_WINDOW, SentAtWindow
 from gateway.policy.compiler import CompiledPolicy
-from gateway.policy.decision import decide
+from gateway.policy.decision import Decision, decide
 from gateway.policy.rules import Rule
+from gateway.policy.tools._fates import NOTHING, Fates, candidate_fates, recorded_fates
 from gateway.policy.tools.explain import PLACEHOLDER
+from gateway.policy.tools.simulate_report import DecisionChange, SimulationReport
 
 __all__ = ["DecisionChange", "SimulationReport", "request_skeleton", "simulate"]
 
 _DECISIONS = frozenset(
     {AuditOutcome.APPROVED, AuditOutcome.APPROVED_MINIMISED, AuditOutcome.DENIED}
 )
+_REPLIES = frozenset({AuditOutcome.RELEASED, AuditOutcome.REDACTED})
 _NO_IDENTIFIER = Rule.NO_SUBJECT_IDENTIFIER.value
-
-
-@dataclass(frozen=True, slots=True)
-class DecisionChange:
-    """One recorded decision that the candidate policy would decide differently."""
-
-    request_id: str
-    at: str
-    requester: str
-    provider: str
-    agreement_id: str
-    purpose: str
-    before: str
-    after: str
-    reasons: tuple[Reason, ...]
-    """The candidate policy's reasons."""
-    query_assumed: bool
-    """The replay assumed a subject identifier the audit record could not name."""
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "request_id": self.request_id,
-            "at": self.at,
-            "requester": self.requester,
-            "provider": self.provider,
-            "agreement_id": self.agreement_id,
-            "purpose": self.purpose,
-            "before": self.before,
-            "after": self.after,
-            "reasons": [{"code": r.code, "message": r.message} for r in self.reasons],
-            "query_assumed": self.query_assumed,
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class SimulationReport:
-    """How many records were read and replayed, and every decision that would change."""
-
-    policy_version: str
-    records: int
-    replayed: int
-    changes: tuple[DecisionChange, ...]
-    not_rebuilt: int = 0
-    """Request decisions that do not make a valid request (not replayed): field names no longer
-    valid, or ids the gateway withheld from the audit log as ill-shaped or unknown."""
-
-    def groups(self) -> dict[tuple[str, str], list[DecisionChange]]:
-        """Changes per ``(agreement id, purpose)``, sorted."""
-        grouped: dict[tuple[str, str], list[DecisionChange]] = {}
-        for change in self.changes:
-            grouped.setdefault((change.agreement_id, change.purpose), []).append(change)
-        return dict(sorted(grouped.items()))
-
-    def summary(self) -> str:
-        skipped = f"; {self.not_rebuilt} could not be rebuilt" if self.not_rebuilt else ""
-        return (
-            f"replayed {self.replayed} recorded request decisions (of {self.records} audit "
-            f"records) under policy {self.policy_version}: {len(self.changes)} would change"
-            f"{skipped}"
-        )
-
-    def lines(self) -> list[str]:
-        out = [self.summary()]
-        for (agreement_id, purpose), changes in self.groups().items():
-            out.append(
-                f"{agreement_id} / {purpose}: {len(changes)} would change ({_moves(changes)})"
-            )
-            for c in changes:
-                codes = ", ".join(r.code for r in c.reasons)
-                note = " (query fields assumed)" if c.query_assumed else ""
-                out.append(f"  {c.at} {c.request_id}: {c.before} -> {c.after} [{codes}]{note}")
-        return out
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "policy_version": self.policy_version,
-            "records": self.records,
-            "replayed": self.replayed,
-            "not_rebuilt": self.not_rebuilt,
-            "changed": len(self.changes),
-            "groups": [
-                {
-                    "agreement_id": agreement_id,
-                    "purpose": purpose,
-                    "changed": len(changes),
-                    "changes": [c.to_dict() for c in changes],
-                }
-                for (agreement_id, purpose), changes in self.groups().items()
-            ],
-        }
+_Key = tuple[str | None, str | None]
 
 
 def simulate(
@@ -133,48 +49,84 @@ def simulate(
     time the gateway received it (its ``at``) and with the ``sent_at`` it recorded."""
     read = 0
     replayable: list[AuditRecord] = []
+    replies: dict[_Key, AuditRecord] = {}
     for record in records:
         read += 1
         if _replayable(record):
             replayable.append(record)
+        elif record.stage is AuditStage.RESPONSE and record.outcome in _REPLIES:
+            replies[(record.requester, record.request_id)] = record
     replayable.sort(key=lambda r: r.at)
     volume = InMemoryVolumeCounter()
     changes: list[DecisionChange] = []
-    not_rebuilt = 0
+    not_rebuilt = unanswered = 0
     for record in replayable:
         try:
             request, assumed = request_skeleton(record, policy)
         except ValidationError:
             not_rebuilt += 1
             continue
-        sender = _sender(record)
         decision = decide(
             policy,
             request,
-            sender=sender,
+            sender=_sender(record),
             now=record.at,
             volume=volume,
             sent_at_window=sent_at_window,
         )
         if decision.cap_key is not None:
             volume.record(decision.cap_key, record.at)
-        if decision.outcome is not record.outcome:
-            changes.append(
-                DecisionChange(
-                    request_id=request.request_id,
-                    at=record.at.isoformat(),
-                    requester=request.requester,
-                    provider=request.provider,
-                    agreement_id=request.agreement_id,
-                    purpose=request.purpose,
-                    before=record.outcome.value,
-                    after=decision.outcome.value,
-                    reasons=decision.reasons,
-                    query_assumed=assumed,
-                )
-            )
+        reply = replies.get((record.requester, record.request_id))
+        if reply is None and record.outcome is not AuditOutcome.DENIED and decision.allowed:
+            unanswered += 1
+        change = _compare(policy, record, decision, reply, assumed)
+        if change is not None:
+            changes.append(change)
     replayed = len(replayable) - not_rebuilt
-    return SimulationReport(policy.version, read, replayed, tuple(changes), not_rebuilt)
+    return SimulationReport(policy.version, read, replayed, tuple(changes), not_rebuilt, unanswered)
+
+
+def _compare(
+    policy: CompiledPolicy,
+    record: AuditRecord,
+    decision: Decision,
+    reply: AuditRecord | None,
+    assumed: bool,
+) -> DecisionChange | None:
+    """The change from the recorded decision (and its reply) to ``decision``, if any."""
+    was_sent = set(record.fields_released) if record.outcome is not AuditOutcome.DENIED else set()
+    now_sent = set(decision.query) if decision.allowed else set()
+    before = recorded_fates(reply) if reply is not None else NOTHING
+    after = _candidate_reply(policy, decision, before) if reply is not None else NOTHING
+    change = DecisionChange(
+        request_id=record.request_id or record.decision_id,
+        at=record.at.isoformat(),
+        requester=record.requester or _sender(record),
+        provider=record.provider or "",
+        agreement_id=decision.agreement_id or record.agreement_id or "",
+        purpose=decision.purpose or record.purpose or "",
+        before=record.outcome.value,
+        after=decision.outcome.value,
+        reasons=decision.reasons,
+        query_assumed=assumed,
+        released=tuple(sorted(after.released - before.released)),
+        withheld=tuple(sorted(before.released - after.released)),
+        transformed=tuple(sorted(after.transformed - before.transformed)),
+        untransformed=tuple(sorted(before.transformed - after.transformed)),
+        sent=tuple(sorted(now_sent - was_sent)),
+        unsent=tuple(sorted(was_sent - now_sent)),
+    )
+    if change.before == change.after and not change.fields():
+        return None
+    return change
+
+
+def _candidate_reply(policy: CompiledPolicy, decision: Decision, recorded: Fates) -> Fates:
+    """The fates of the recorded reply's fields had the candidate decided its request."""
+    purpose = policy.purpose(decision.agreement_id, decision.purpose)
+    if not decision.allowed or purpose is None:
+        return Fates(frozenset(), frozenset(), recorded.names)
+    return candidate_fates(recorded.names, decision.response_paths, purpose.transforms)
 
 
 def request_skeleton(record: AuditRecord, policy: CompiledPolicy) -> tuple[ExchangeRequest, bool]:
@@ -216,8 +168,3 @@ def _sender(record: AuditRecord) -> str:
     if len(parts) >= 3 and parts[-2] == "requests":
         return parts[-1]
     return record.requester or ""
-
-
-def _moves(changes: Iterable[DecisionChange]) -> str:
-    counted = Counter(f"{c.before} -> {c.after}" for c in changes)
-    return ", ".join(f"{move}: {n}" for move, n in sorted(counted.items()))
