@@ -45,6 +45,17 @@ SCHEMA_VERSION = "2"
 _ADD_SENT_AT = "ALTER TABLE audit_decision ADD COLUMN sent_at_ms {int}"
 _HOUR_MS = 3_600_000
 
+_FIRST_OF_POLICY_CHANGE = (
+    "(stage <> {p} OR NOT EXISTS (SELECT 1 FROM audit_decision AS twin WHERE twin.stage = {p} "
+    "AND twin.at_ms = audit_decision.at_ms AND twin.outcome = audit_decision.outcome "
+    "AND twin.policy_version = audit_decision.policy_version "
+    "AND twin.input_topic = audit_decision.input_topic "
+    "AND twin.gateway_instance = audit_decision.gateway_instance "
+    "AND twin.decision_id < audit_decision.decision_id))"
+)
+"""Keeps one record of each policy change: the gateway writes one per audit partition, alike
+but for the partition and decision id (the time, outcome, version and source are the same)."""
+
 _TABLES = (
     """CREATE TABLE IF NOT EXISTS audit_decision (
         decision_id TEXT PRIMARY KEY, request_id TEXT, stage TEXT NOT NULL,
@@ -276,4 +287,7 @@ class SqlAuditStore(ABC):
                 f"AND e.subject_key IS NULL WHERE s.subject_key = {p})"
             )
             params += [query.subject_key, query.subject_key]
+        if query.policy_changes_once:
+            clauses.append(_FIRST_OF_POLICY_CHANGE.format(p=p))
+            params += [AuditStage.POLICY.value, AuditStage.POLICY.value]
         return (" WHERE " + " AND ".join(clauses) if clauses else ""), params

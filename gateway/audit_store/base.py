@@ -116,6 +116,9 @@ class DecisionQuery:
     offset: int = 0
     """Decisions to skip first, in the query's order: with ``limit``, one page of many."""
     newest_first: bool = True
+    policy_changes_once: bool = True
+    """List a policy change once: the gateway records it in every audit partition's chain, and
+    those records differ only in their partition and decision id. False lists each record."""
 
 
 @dataclass(frozen=True, slots=True)

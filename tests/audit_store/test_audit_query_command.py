@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from gateway.audit_store import AuditStore, DecodedRecord
+from gateway.audit_store import AuditStore, DecisionQuery, DecodedRecord
 from gateway.cli.audit_query import query_command
 from gateway.envelope.models import AuditOutcome, AuditRecord, AuditStage
 
@@ -184,3 +184,43 @@ def test_reading_commands_refuse_a_store_that_does_not_exist_and_create_none(
     assert f"no audit store at {missing}" in result.stderr
     assert "Traceback" not in result.stderr
     assert not missing.exists()
+
+
+def test_a_policy_change_recorded_in_every_audit_partition_is_listed_once(
+    store: AuditStore,
+    store_url: str,
+    record_factory: RecordFactory,
+    loadable: Loadable,
+    t0: datetime,
+) -> None:
+    def rejection(partition: int, at: datetime) -> AuditRecord:
+        return record_factory(
+            at=at,
+            stage=AuditStage.POLICY,
+            outcome=AuditOutcome.POLICY_REJECTED,
+            policy_version="rev-1",
+            input_topic="policies:/etc/gateway/policies",
+            input_partition=partition,
+            input_offset=-1,
+            request_id=None,
+            requester=None,
+            provider=None,
+            agreement_id=None,
+            purpose=None,
+        )
+
+    first = [rejection(p, t0) for p in range(4)]
+    second = [rejection(p, t0 + timedelta(hours=1)) for p in range(4)]
+    asked = record_factory(at=t0 + timedelta(minutes=30))
+    store.load(loadable([*first, asked, *second]))
+
+    listed = query(store_url, "--outcome", "policy_rejected")
+    everything = query(store_url)
+
+    assert len(listed) == 2
+    assert listed[0] in {r.decision_id for r in second}
+    assert listed[1] in {r.decision_id for r in first}
+    assert everything == [listed[0], asked.decision_id, listed[1]]
+    assert store.count() == 9  # each partition's chain keeps its own record
+    each = store.decisions(DecisionQuery(policy_changes_once=False))
+    assert len(each) == 9
