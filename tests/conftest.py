@@ -14,6 +14,9 @@ Kafka) get Apache Kafka, started by the project on first use and shared by the s
 ``GATEWAY_TEST_KAFKA_BOOTSTRAP=host:port`` uses an Apache Kafka that is already running. The
 audit store tests get a PostgreSQL server (``postgres_url``). Commands a test runs in-process set
 up logging (``gateway.logs``); every test leaves it, and Kafka's reachability, as it found them.
+
+With ``GATEWAY_TEST_NO_SKIPS=1`` (CI sets it, through ``.ci/run``) a test skipped for want of a
+component fails instead, naming the reason: in CI every component must be there.
 """
 
 from __future__ import annotations
@@ -35,6 +38,20 @@ from gateway.testing import BrokerUnderTest, start_test_kafka
 from gateway.testing_postgres import throwaway_postgres, unavailable_reason
 from gateway.transport.broker import EmbeddedBroker, start_gateway_broker
 from gateway.transport.topics import TopicNames
+
+NO_SKIPS = os.environ.get("GATEWAY_TEST_NO_SKIPS", "") not in ("", "0")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """Under ``GATEWAY_TEST_NO_SKIPS``, a skip becomes a failure that says why it was skipped."""
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    if NO_SKIPS and report.skipped and not hasattr(report, "wasxfail"):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
+        report.outcome = "failed"
+        report.longrepr = f"GATEWAY_TEST_NO_SKIPS is set, and this test was skipped: {reason}"
+
 
 ProducerFactory = Callable[..., Awaitable[AIOKafkaProducer]]
 ConsumerFactory = Callable[..., Awaitable[AIOKafkaConsumer]]
