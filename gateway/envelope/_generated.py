@@ -154,19 +154,38 @@ def record_writer_source(fields: Sequence[dict[str, Any]]) -> str:
 def template_writer_source(fields: Sequence[dict[str, Any]], holes: Collection[str]) -> str:
     """Source of ``make(C)``, which returns a writer of the record with only the fields named in
     ``holes`` taken from its argument (a dict) and each run of the other fields appended as one
-    pre-encoded chunk, ``C[k]`` for the ``k``-th run."""
-    lines = ["def make(C):", "    def write(out, v):", "        ap = out.append"]
+    pre-encoded chunk, ``C[k]`` for the ``k``-th run. Timestamp holes remember their last value
+    and its encoding, as one tuple."""
+    lines = ["def make(C):"]
+    body = ["    def write(out, v):", "        ap = out.append"]
     run, chunks = False, 0
     for index, field in enumerate(fields):
-        if field["name"] in holes:
+        if field["name"] in holes and _kind(field["type"]) == "timestamp":
+            lines.append(f"    T{index} = [(None, b'')]")
+            source = _MEMO_TIMESTAMP.format(i="    ", v=f"v[{field['name']!r}]", m=f"T{index}")
+            body.append("\n".join("    " + line for line in source.split("\n")))
+            run = False
+        elif field["name"] in holes:
             source = _field_writer_source(index, field)
-            lines.append("\n".join("    " + line for line in source.split("\n")))
+            body.append("\n".join("    " + line for line in source.split("\n")))
             run = False
         elif not run:
-            lines.append(f"        ap(C[{chunks}])")
+            body.append(f"        ap(C[{chunks}])")
             run, chunks = True, chunks + 1
-    lines.append("    return write")
-    return "\n".join(lines) + "\n"
+    body.append("    return write")
+    return "\n".join(lines + body) + "\n"
+
+
+_MEMO_TIMESTAMP = """{i}t = {v}
+{i}m = {m}[0]
+{i}if t is not m[0]:
+{i}    if t.tzinfo is None:
+{i}        raise ValueError('timestamps must be timezone-aware')
+{i}    n = (t - EPOCH) // MS
+{i}    m = {m}[0] = (t, SMALL[n + 64] if -64 <= n < 64 else encode_long(n))
+{i}ap(m[1])"""
+"""A timestamp hole remembers its last value's encoding: the gateway stamps every message of
+a batch with the batch's one ``now``."""
 
 
 def _field_writer_source(index: int, field: dict[str, Any]) -> str:

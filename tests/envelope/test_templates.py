@@ -108,6 +108,15 @@ def test_one_template_serves_many_messages_and_defaults_fill_constants_left_out(
         assert template.fill(holes) == CODEC.encode_fields(Reply, {**constants, **holes})
 
 
+def test_a_time_hole_filled_with_the_same_time_again_or_another_writes_each_rightly() -> None:
+    """Timestamp holes remember the last time's encoding: a batch stamps all with one ``now``."""
+    template = CODEC.template(Reply, {**REPLY, "request_id": "r"}, ("replied_at",))
+    first, second = datetime(2024, 5, 1, tzinfo=UTC), datetime(2031, 1, 2, 3, tzinfo=UTC)
+    for at in (first, first, second, first, datetime(2024, 5, 1, tzinfo=UTC), second):
+        fields = {**REPLY, "request_id": "r", "replied_at": at}
+        assert template.fill({"replied_at": at}) == CODEC.encode_fields(Reply, fields)
+
+
 def test_a_naive_time_in_a_hole_is_refused_as_the_codec_refuses_it() -> None:
     template = CODEC.template(Reply, {**REPLY, "request_id": "r"}, ("replied_at",))
     with pytest.raises(EnvelopeError, match="Reply"):
