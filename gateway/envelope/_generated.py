@@ -140,18 +140,21 @@ _WRITE_LONG = "{i}ap(SMALL[{v} + 64] if -64 <= {v} < 64 else encode_long({v}))\n
 _WRITE_STRING = "{i}x = {v}.encode()\n" + _WRITE_LONG.format(i="{i}", v="len(x)") + "{i}ap(x)\n"
 
 
-def record_writer_source(fields: Sequence[dict[str, Any]]) -> str:
+def record_writer_source(fields: Sequence[dict[str, Any]], *, names: bool = False) -> str:
+    """``names``: the record's string arrays hold names (see :func:`_field_writer_source`)."""
     lines = [
         "def write(out, v):",
         "    if type(v) is not dict:",
         "        v = v.__dict__",
         "    ap = out.append",
     ]
-    lines += [_field_writer_source(index, field) for index, field in enumerate(fields)]
+    lines += [_field_writer_source(i, field, names=names) for i, field in enumerate(fields)]
     return "\n".join(lines) + "\n"
 
 
-def template_writer_source(fields: Sequence[dict[str, Any]], holes: Collection[str]) -> str:
+def template_writer_source(
+    fields: Sequence[dict[str, Any]], holes: Collection[str], *, names: bool = False
+) -> str:
     """Source of ``make(C)``, which returns a writer of the record with only the fields named in
     ``holes`` taken from its argument (a dict) and each run of the other fields appended as one
     pre-encoded chunk, ``C[k]`` for the ``k``-th run. Timestamp holes remember their last value
@@ -166,7 +169,7 @@ def template_writer_source(fields: Sequence[dict[str, Any]], holes: Collection[s
             body.append("\n".join("    " + line for line in source.split("\n")))
             run = False
         elif field["name"] in holes:
-            source = _field_writer_source(index, field)
+            source = _field_writer_source(index, field, names=names)
             body.append("\n".join("    " + line for line in source.split("\n")))
             run = False
         elif not run:
@@ -188,8 +191,10 @@ _MEMO_TIMESTAMP = """{i}t = {v}
 a batch with the batch's one ``now``."""
 
 
-def _field_writer_source(index: int, field: dict[str, Any]) -> str:
-    """Inline code appending field ``index`` of a record, read from ``v``, to ``out``."""
+def _field_writer_source(index: int, field: dict[str, Any], *, names: bool = False) -> str:
+    """Inline code appending field ``index`` of a record, read from ``v``, to ``out``. With
+    ``names``, its string arrays hold names (fields, paths), few and recurring, never values:
+    each array's encoding is looked up in, or added to, the ``NAMES`` memo."""
     value, kind, i = f"v[{field['name']!r}]", _kind(field["type"]), "    "
     if kind == "string":
         return _WRITE_STRING.format(i=i, v=value)
@@ -217,6 +222,12 @@ def _field_writer_source(index: int, field: dict[str, Any]) -> str:
             f"{i}        raise ValueError('timestamps must be timezone-aware')\n"
             f"{i}    ap(b'\\x02')\n{i}    n = (t - EPOCH) // MS\n"
             + _WRITE_LONG.format(i=i + "    ", v="n")
+        )
+    if kind == "strings" and names:
+        return (
+            f"{i}items = {value}\n{i}if items:\n{i}    key = tuple(items)\n"
+            f"{i}    x = NAMES.get(key)\n{i}    ap(x if x is not None else name_block(key))\n"
+            f"{i}ap(b'\\x00')"
         )
     if kind == "strings":
         return (

@@ -128,17 +128,50 @@ def _writer(schema: Any, named: dict[str, Writer]) -> Writer:
     return _primitive_writer(kind, logical)
 
 
+_NAME_BLOCKS: dict[tuple[str, ...], bytes] = {}
+"""Encoded string-array blocks (count, then each string) of envelope records, by content: the
+field names an audit record or reply lists recur from one message to the next."""
+_NAME_BLOCKS_MAX = 8192
+_ENVELOPE_NAMESPACE = "dx.gateway"
+
+
+def _name_block(names: tuple[str, ...]) -> bytes:
+    """Encode and remember the block of a non-empty array of names."""
+    out = [_long(len(names))]
+    for name in names:
+        _write_string(out, name)
+    block = b"".join(out)
+    if len(_NAME_BLOCKS) >= _NAME_BLOCKS_MAX:
+        _NAME_BLOCKS.clear()
+    _NAME_BLOCKS[names] = block
+    return block
+
+
+def _holds_names(schema: dict[str, Any]) -> bool:
+    """Whether a record's string arrays hold names, not values: envelope records do (field
+    names and paths); dataset records may hold personal data, which is never memoised."""
+    return str(schema["name"]).startswith(f"{_ENVELOPE_NAMESPACE}.")
+
+
+def _generated_env(fields: list[dict[str, Any]], named: dict[str, Writer]) -> dict[str, Any]:
+    return {
+        "FIELDS": [_writer(f["type"], named) for f in fields],
+        "INDEX": [_enum_index(f["type"]) for f in fields],
+        "SMALL": _SMALL,
+        "encode_long": _encode_long,
+        "NAMES": _NAME_BLOCKS,
+        "name_block": _name_block,
+    }
+
+
 def _record_writer(schema: dict[str, Any], named: dict[str, Writer]) -> Writer:
     fast: list[Writer] = []
     named[schema["name"]] = lambda out, value: fast[0](out, value)  # until built (recursion)
     fields = schema["fields"]
     writer = _generated.build(
-        _generated.record_writer_source(fields),
+        _generated.record_writer_source(fields, names=_holds_names(schema)),
         "write",
-        FIELDS=[_writer(f["type"], named) for f in fields],
-        INDEX=[_enum_index(f["type"]) for f in fields],
-        SMALL=_SMALL,
-        encode_long=_encode_long,
+        **_generated_env(fields, named),
     )
     fast.append(writer)
     named[schema["name"]] = writer
@@ -157,15 +190,12 @@ def compile_template(schema: Any, holes: Collection[str]) -> TemplateBinder:
     unknown = set(holes) - {f["name"] for f in fields}
     if unknown:
         raise SchemaError(f"{schema['name']} has no field(s) {sorted(unknown)}")
-    named: dict[str, Writer] = {}
-    writers = [_writer(f["type"], named) for f in fields]
+    env = _generated_env(fields, {})
+    writers = env["FIELDS"]
     make = _generated.build(
-        _generated.template_writer_source(fields, holes),
+        _generated.template_writer_source(fields, holes, names=_holds_names(schema)),
         "make",
-        FIELDS=writers,
-        INDEX=[_enum_index(f["type"]) for f in fields],
-        SMALL=_SMALL,
-        encode_long=_encode_long,
+        **env,
     )
 
     def bind(constants: Mapping[str, Any]) -> Writer:
