@@ -55,8 +55,11 @@ def _transactions(settings: GatewaySettings, bootstrap: str, *, own_broker: bool
     return not own_broker and not is_embedded(bootstrap)
 
 
-def build_processor(settings: GatewaySettings, codec: Codec | None = None) -> ExchangeProcessor:
-    """Load and compile the policies and assemble the pure core.
+def build_processor(
+    settings: GatewaySettings, codec: Codec | None = None, *, decision_classes: int = 4096
+) -> ExchangeProcessor:
+    """Load and compile the policies and assemble the pure core (``decision_classes``: how
+    many decision classes keep a compiled plan; 0 sends every request the general way).
 
     Outside development mode (``GATEWAY_ENV``), a development secret or signing key stops it
     with a :class:`~gateway.errors.ConfigError`; in development mode they are used with a
@@ -92,6 +95,7 @@ def build_processor(settings: GatewaySettings, codec: Codec | None = None) -> Ex
         audit_chain=audit_chain,
         message_signer=message_signer,
         sent_at_window=settings.sent_at_window,
+        decision_classes=decision_classes,
     )
 
 

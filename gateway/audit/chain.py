@@ -22,7 +22,7 @@ a partition that never sees traffic still holds a signed message and verifies as
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -215,18 +215,27 @@ class AuditChain:
 
     def seal(self, partition: int, **fields: Any) -> bytes:
         """Encode an :class:`AuditRecord` of ``fields`` as the next link of ``partition``."""
+        encode = self._codec.encode_fields
+
+        def record(prev_hash: str, sequence: int) -> bytes:
+            return encode(AuditRecord, {"prev_hash": prev_hash, "sequence": sequence, **fields})
+
+        return self.seal_with(partition, fields.get("at"), record)
+
+    def seal_with(
+        self, partition: int, at: datetime | None, encode: Callable[[str, int], bytes]
+    ) -> bytes:
+        """Seal the audit record ``encode(prev_hash, sequence)`` gives, made at ``at``, as the
+        next link of ``partition``: for callers that encode records their own way (from a
+        template) and leave the link to the chain."""
         if not self.chained:
-            return self._codec.encode_fields(
-                AuditRecord, {"prev_hash": "", "sequence": UNCHAINED_SEQUENCE, **fields}
-            )
+            return encode("", UNCHAINED_SEQUENCE)
         state = self._state(partition)
-        data = self._codec.encode_fields(
-            AuditRecord, {"prev_hash": state.hash, "sequence": state.sequence, **fields}
-        )
+        data = encode(state.hash, state.sequence)
         state.sequence += 1
         state.hash = hashlib.sha256(data).hexdigest()
         if state.pending == 0:
-            state.pending_since = fields.get("at")
+            state.pending_since = at
         state.pending += 1
         return data
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Mapping
 
 from cryptography.hazmat.primitives.hashes import SHA256
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from gateway.envelope.datasets import SUBJECT_IDENTIFIER_BY_PROVIDER
+from gateway.envelope.mac import HmacSha256
 from gateway.errors import ConfigError
 
 __all__ = ["SubjectKeyer", "identifier_key", "normalise_identifier", "parse_identifier"]
@@ -26,12 +26,13 @@ class SubjectKeyer:
     same identifier always gives the same key, so a subject access report can find the records.
     """
 
-    __slots__ = ("_key",)
+    __slots__ = ("_key", "_mac")
 
     def __init__(self, secret: bytes) -> None:
         if len(secret) < 16:
             raise ValueError("subject key secret must be at least 16 bytes")
         self._key = secret
+        self._mac = HmacSha256(secret)
 
     def derive_key(self, label: bytes) -> bytes:
         """A 32-byte key for another purpose, derived from the subject-key secret (HKDF-SHA256
@@ -40,7 +41,7 @@ class SubjectKeyer:
 
     def key(self, field: str, value: str) -> str:
         message = f"{field}={normalise_identifier(value)}".encode()
-        return hmac.digest(self._key, message, "sha256").hex()[:32]
+        return self._mac.digest(message).hex()[:32]
 
     def subject_key(self, provider: str, values: Mapping[str, object]) -> str | None:
         """The key of the person ``values`` (a query to ``provider`` or a record from it) names

@@ -3,8 +3,11 @@
 The requests of ``gateway bench`` go through an :class:`ExchangeProcessor` built as ``gateway
 run`` builds it, in batches of the runner's size; every request it routes is answered from the
 synthetic datasets and the responses go through it too. Only the processor's calls are timed
-(CPU time of this process). It also times one audit record's encoding both ways: the generated
-code the gateway uses, and fastavro's compiled schemaless writer and reader.
+(CPU time of this process). A second processor without decision classes (every request the
+general way) takes the same batches, alternating with the first, so the two compare on the
+same machine at the same moment (``reference``, ``speedup``). It also times one audit
+record's encoding both ways: the generated code the gateway uses, and fastavro's compiled
+schemaless writer and reader.
 """
 
 from __future__ import annotations
@@ -49,7 +52,9 @@ def measure(messages: int, seed: int = DEFAULT_SEED) -> dict[str, Any]:
     codec = Codec.default()
     topics = TopicNames(settings.topic_prefix)
     processor = build_processor(settings, codec)
-    processor.audit_partitions = _PARTITIONS
+    reference = build_processor(settings, codec, decision_classes=0)
+    for core in (processor, reference):
+        core.audit_partitions = _PARTITIONS
     offsets: Counter[tuple[str, int]] = Counter()
 
     def arrived(topic: str, i: int, key: bytes | None, value: bytes) -> InputMessage:
@@ -60,7 +65,7 @@ def measure(messages: int, seed: int = DEFAULT_SEED) -> dict[str, Any]:
     now = datetime.now(UTC)
     inputs = encode_requests(messages, seed, topics, "localhost:9", codec)  # never connects
     requests = [arrived(m.topic, i, m.key, m.value) for i, m in enumerate(inputs.messages)]
-    request_s, request_outs = _timed(processor, requests, now)
+    (request_s, reference_request_s), request_outs = _timed(processor, reference, requests, now)
 
     answer = {
         dept: answer_from_dataset(index_records(generate(dept, DEFAULT_SIZE), ident), ident)
@@ -77,33 +82,65 @@ def measure(messages: int, seed: int = DEFAULT_SEED) -> dict[str, Any]:
             response = build_response(routed, answer[dept](routed), responder=dept, codec=codec)
             topic = topics.responses(dept)
             responses.append(arrived(topic, len(responses), m.key, codec.encode(response)))
-    response_s, response_outs = _timed(processor, responses, now)
+    (response_s, reference_response_s), response_outs = _timed(processor, reference, responses, now)
 
     dead_letters = sum(
         m.topic == topics.deadletter for out in request_outs + response_outs for m in out.routed
     )
-    records = len(requests) + len(responses)
+    classes = processor.decision_classes
     return {
         "requests": len(requests),
         "responses": len(responses),
         "dead_letters": dead_letters,
-        "request_us": round(request_s / max(len(requests), 1) * 1e6, 1),
-        "response_us": round(response_s / max(len(responses), 1) * 1e6, 1),
-        "processor_us_per_record": round((request_s + response_s) / records * 1e6, 1),
+        **_per_record(request_s, response_s, len(requests), len(responses)),
+        "reference": _per_record(
+            reference_request_s, reference_response_s, len(requests), len(responses)
+        ),
+        "speedup": {
+            "request": round(reference_request_s / max(request_s, 1e-9), 2),
+            "response": round(reference_response_s / max(response_s, 1e-9), 2),
+        },
+        "decision_classes": {
+            "compiled": classes.compiled,
+            "hits": classes.hits,
+            "hit_rate": round(classes.hits / max(len(requests), 1), 3),
+        },
         "audit_record_codec_us": _codec_comparison(codec, now),
     }
 
 
+def _per_record(
+    request_s: float, response_s: float, requests: int, responses: int
+) -> dict[str, float]:
+    return {
+        "request_us": round(request_s / max(requests, 1) * 1e6, 1),
+        "response_us": round(response_s / max(responses, 1) * 1e6, 1),
+        "processor_us_per_record": round(
+            (request_s + response_s) / max(requests + responses, 1) * 1e6, 1
+        ),
+    }
+
+
 def _timed(
-    processor: ExchangeProcessor, messages: Sequence[InputMessage], now: datetime
-) -> tuple[float, list[BatchOutputs]]:
+    processor: ExchangeProcessor,
+    reference: ExchangeProcessor,
+    messages: Sequence[InputMessage],
+    now: datetime,
+) -> tuple[tuple[float, float], list[BatchOutputs]]:
+    """CPU seconds of each processor over ``messages``, batch by batch, taking turns at going
+    first; and the first one's outputs."""
     gc.collect()
-    outs, spent = [], 0.0
-    for start in range(0, len(messages), _BATCH):
-        began = time.process_time()
-        outs.append(processor.process_batch(messages[start : start + _BATCH], now))
-        spent += time.process_time() - began
-    return spent, outs
+    outs, spent = [], [0.0, 0.0]
+    for n, start in enumerate(range(0, len(messages), _BATCH)):
+        batch = messages[start : start + _BATCH]
+        for which in (0, 1) if n % 2 == 0 else (1, 0):
+            core = processor if which == 0 else reference
+            began = time.process_time()
+            out = core.process_batch(batch, now)
+            spent[which] += time.process_time() - began
+            if which == 0:
+                outs.append(out)
+    return (spent[0], spent[1]), outs
 
 
 def _codec_comparison(codec: Codec, now: datetime) -> dict[str, float]:

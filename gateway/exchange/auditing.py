@@ -9,13 +9,14 @@ from __future__ import annotations
 import logging
 import os
 import re
+from collections.abc import Callable, Collection, Mapping
 from datetime import datetime
 from typing import Any
 
 from gateway.audit.chain import CHECKPOINT_KEY, AuditChain
 from gateway.audit.gaps import InputGap
 from gateway.envelope import headers as h
-from gateway.envelope.codec import Codec
+from gateway.envelope.codec import Codec, MessageTemplate
 from gateway.envelope.models import (
     AuditCheckpoint,
     AuditOutcome,
@@ -50,11 +51,26 @@ NO_EXCHANGE: dict[str, Any] = dict.fromkeys(
 )
 """Audit fields of a record about no exchange: a gap, a dead letter, a policy change."""
 
+TEMPLATE_HOLES = (
+    "prev_hash",
+    "sequence",
+    "decision_id",
+    "at",
+    "input_partition",
+    "input_offset",
+)
+"""The audit record fields :meth:`AuditTrail.record_from` fills in itself."""
+
+
+def random_id() -> str:
+    """A random 128-bit id, in hex: decision and dead-letter ids."""
+    return os.urandom(16).hex()
+
 
 class AuditTrail:
     """Seals audit records and writes dead letters into a batch's outputs."""
 
-    __slots__ = ("_codec", "_instance", "_topics", "chain", "observer", "partitions")
+    __slots__ = ("_codec", "_ids", "_instance", "_topics", "chain", "observer", "partitions")
 
     def __init__(
         self,
@@ -63,8 +79,11 @@ class AuditTrail:
         topics: TopicNames,
         instance_id: str,
         partitions: int = 1,
+        ids: Callable[[], str] = random_id,
     ) -> None:
+        """``ids`` makes decision and dead-letter ids (tests fix them to compare outputs)."""
         self.chain = chain
+        self._ids = ids
         self.partitions = partitions
         """The audit topic's partition count (the runner sets it once it knows the topic)."""
         self._codec = codec
@@ -85,12 +104,11 @@ class AuditTrail:
     ) -> None:
         """Seal an audit record of input ``msg`` into the chain of the audit partition of input
         partition ``chain`` (default: ``msg``'s own partition)."""
-        audit_chain = self.chain
         partition = (msg.partition if chain is None else chain) % self.partitions
-        decision_id = os.urandom(16).hex()  # random 128-bit id
+        decision_id = self._ids()
         if msg.replay_of is not None:
             fields["reasons"] = [*fields.get("reasons", ()), _replayed(msg.replay_of)]
-        value = audit_chain.seal(
+        value = self.chain.seal(
             partition,
             decision_id=decision_id,
             stage=stage,
@@ -101,13 +119,71 @@ class AuditTrail:
             gateway_instance=self._instance,
             **fields,
         )
+        self._sealed(
+            partition, value, stage, fields, fields.get("request_id"), decision_id, now, out
+        )
+
+    def template(
+        self, input_topic: str, stage: AuditStage, fields: Mapping[str, Any], holes: Collection[str]
+    ) -> MessageTemplate:
+        """A template of the audit records :meth:`record` would seal of input from
+        ``input_topic`` with ``fields``, but for ``holes`` and :data:`TEMPLATE_HOLES`."""
+        constants = {
+            **fields,
+            "stage": stage,
+            "input_topic": input_topic,
+            "gateway_instance": self._instance,
+        }
+        return self._codec.template(AuditRecord, constants, {*TEMPLATE_HOLES, *holes})
+
+    def record_from(
+        self,
+        msg: InputMessage,
+        stage: AuditStage,
+        now: datetime,
+        out: BatchOutputs,
+        template: MessageTemplate,
+        holes: dict[str, Any],
+        observed: Mapping[str, Any],
+    ) -> None:
+        """What :meth:`record` does for the fields of ``template`` (:meth:`template`) with
+        ``holes`` filled in: the same record, link, key, headers and checkpoint. ``observed``
+        is what the observer is told of: the fields every record of the template shares. Not
+        for replays, whose reasons name the dead letter."""
+        partition = msg.partition % self.partitions
+        decision_id = holes["decision_id"] = self._ids()
+        holes["at"] = now
+        holes["input_partition"] = msg.partition
+        holes["input_offset"] = msg.offset
+
+        def encode(prev_hash: str, sequence: int) -> bytes:
+            holes["prev_hash"] = prev_hash
+            holes["sequence"] = sequence
+            return template.fill(holes)
+
+        value = self.chain.seal_with(partition, now, encode)
+        self._sealed(partition, value, stage, observed, holes["request_id"], decision_id, now, out)
+
+    def _sealed(
+        self,
+        partition: int,
+        value: bytes,
+        stage: AuditStage,
+        fields: Mapping[str, Any],
+        request_id: str | None,
+        decision_id: str,
+        now: datetime,
+        out: BatchOutputs,
+    ) -> None:
+        """Tell the observer of a sealed record, and put it in the outputs, with a checkpoint
+        after it when one is due."""
         if self.observer is not None:
             self.observer.audited(stage, fields)
-        request_id = fields.get("request_id")
         key = (request_id or decision_id).encode()
         headers = [_RECORD, (h.REQUEST_ID, key)] if request_id else [_RECORD]
         audit_topic = self._topics.audit
         out.audit.append(OutputMessage(audit_topic, key, value, partition, headers))
+        audit_chain = self.chain
         if audit_chain.checkpoint_due(partition):
             checkpoint = audit_chain.checkpoint(partition, now)
             out.audit.append(
@@ -192,7 +268,7 @@ class AuditTrail:
         if self.observer is not None:
             self.observer.dead_lettered(msg, code)
         letter = DeadLetter(
-            dead_letter_id=os.urandom(16).hex(),
+            dead_letter_id=self._ids(),
             at=now,
             input_topic=msg.topic,
             input_partition=msg.partition,

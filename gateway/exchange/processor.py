@@ -11,7 +11,7 @@ yields an audit record (:mod:`gateway.exchange.auditing`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 
 from gateway.audit.chain import AuditChain
@@ -31,7 +31,8 @@ from gateway.envelope.models import (
 from gateway.envelope.signature import MessageSigner
 from gateway.envelope.topics import TopicNames
 from gateway.errors import DecodeError, GatewayError
-from gateway.exchange.auditing import NO_EXCHANGE, AuditTrail
+from gateway.exchange.auditing import NO_EXCHANGE, AuditTrail, random_id
+from gateway.exchange.classes import DecisionClasses
 from gateway.exchange.dedupe import SeenIds
 from gateway.exchange.forwarding import ForwardSigner
 from gateway.exchange.messages import BatchOutputs, InputMessage, OutputMessage
@@ -63,14 +64,19 @@ class ExchangeProcessor:
         message_signer: MessageSigner | None = None,
         forwards: ForwardSigner | None = None,
         sent_at_window: SentAtWindow = DEFAULT_SENT_AT_WINDOW,
+        decision_classes: int = 4096,
+        ids: Callable[[], str] = random_id,
     ) -> None:
         """``message_signer`` signs what departments receive; None: the development key.
         ``forwards`` MACs and checks capped-request forwards; by default its key is derived
         from ``signer``'s secret, so every instance with the same token secret agrees.
         ``sent_at_window`` bounds how far a request's ``sent_at`` may be from the batch's
-        ``now``, the time every request of the batch is decided at."""
-        self.policy = policy
-        """The active policy set; replacing it takes effect from the next record."""
+        ``now``, the time every request of the batch is decided at.
+        ``decision_classes`` bounds how many decision classes keep a compiled plan
+        (:mod:`gateway.exchange.classes`; 0: none, every request goes the general way).
+        ``ids`` makes decision and dead-letter ids (random; tests fix them)."""
+        self._classes = DecisionClasses(decision_classes)
+        self._policy = policy
         self._codec = codec
         self._topics = topics
         self._token_ttl = token_ttl
@@ -85,6 +91,7 @@ class ExchangeProcessor:
             topics,
             instance_id,
             audit_partitions,
+            ids,
         )
         self._requests = RequestPath(
             codec=codec,
@@ -96,6 +103,7 @@ class ExchangeProcessor:
             trail=self._trail,
             withheld=WithheldValues.for_subjects(subjects),
             sent_at_window=sent_at_window,
+            classes=self._classes,
         )
         self._responses = ResponsePath(
             codec=codec,
@@ -112,6 +120,22 @@ class ExchangeProcessor:
         moves. A capped request from a partition without one is denied (``cap.unchecked``)."""
         self.input_gaps = InputGapDetector()
         """Offsets expected next per input partition; a jump past them is audited."""
+
+    @property
+    def policy(self) -> CompiledPolicy:
+        """The active policy set; replacing it takes effect from the next record, and forgets
+        every decision class compiled under the one before."""
+        return self._policy
+
+    @policy.setter
+    def policy(self, policy: CompiledPolicy) -> None:
+        self._classes.clear()
+        self._policy = policy
+
+    @property
+    def decision_classes(self) -> DecisionClasses:
+        """The compiled decision classes, with their counts of plans compiled and used."""
+        return self._classes
 
     @property
     def codec(self) -> Codec:

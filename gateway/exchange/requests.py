@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from pydantic import ValidationError
@@ -32,26 +32,43 @@ from gateway.envelope.models import (
 from gateway.envelope.topics import TopicNames
 from gateway.errors import IdentityError
 from gateway.exchange.auditing import AuditTrail
+from gateway.exchange.classes import ClassKey, DecisionClasses, RequestPlan, request_id_shaped
 from gateway.exchange.dedupe import SeenIds
 from gateway.exchange.forwarding import ForwardSigner
 from gateway.exchange.malformed import malformed_reasons, recovered_request_id, reply_parties
 from gateway.exchange.messages import BatchOutputs, InputMessage, OutputMessage
 from gateway.exchange.reasons import DUPLICATE_REQUEST, FORWARD_UNAUTHENTICATED
 from gateway.exchange.tokens import TokenSigner
-from gateway.policy import CompiledPolicy, SentAtWindow, VolumeCounter, cap_key_bytes, decide
+from gateway.policy import (
+    CompiledPolicy,
+    Decision,
+    Rule,
+    SentAtWindow,
+    VolumeCounter,
+    cap_key_bytes,
+    decide,
+    utc_day,
+)
 
 __all__ = ["RequestPath"]
 
 log = logging.getLogger("gateway.exchange")
 
 _REQUEST_SCHEMA = f"{ENVELOPE_NAMESPACE}.{ExchangeRequest.__name__}"
+_REQUEST = AuditStage.REQUEST
+_AUDIT_HOLES = ("request_id", "subject_key", "sent_at")
+"""The fields of a request's audit record that vary within its decision class."""
+_ROUTED_HOLES = ("request_id", "query", "issued_at", "token")
+_DENIAL_HOLES = ("request_id", "replied_at")
 
 
 class RequestPath:
     """Handles records from the ``requests`` topics and the capped topic."""
 
     __slots__ = (
+        "_classes",
         "_codec",
+        "_day",
         "_forwards",
         "_seen",
         "_signer",
@@ -74,7 +91,12 @@ class RequestPath:
         trail: AuditTrail,
         withheld: WithheldValues,
         sent_at_window: SentAtWindow,
+        classes: DecisionClasses | None = None,
     ) -> None:
+        """``classes`` holds the plans of the decision classes seen lately (default: none, so
+        every request goes the general way)."""
+        self._classes = classes if classes is not None else DecisionClasses(0)
+        self._day: tuple[datetime | None, date | None] = (None, None)
         self._codec = codec
         self._topics = topics
         self._signer = signer
@@ -95,6 +117,13 @@ class RequestPath:
     ) -> None:
         """A request ``dept`` published on its own requests topic."""
         raw = self._codec.decode_record_as(msg.value or b"", _REQUEST_SCHEMA)
+        key: ClassKey | None = None
+        if self._classes.enabled and msg.replay_of is None:
+            key = self._class_key(msg, raw, policy, now)
+            plan = self._classes.get(key)
+            if plan is not None and self._planned(msg, dept, raw, plan, now, out):
+                self._classes.hits += 1
+                return
         try:
             request = ExchangeRequest.model_validate(raw)
         except ValidationError as exc:
@@ -104,7 +133,64 @@ class RequestPath:
         if capped and (request.agreement_id, request.purpose) in capped:
             self._forward(msg, dept, request, out)
             return
-        self._decide(msg, dept, request, policy, now, out)
+        self._decide(msg, dept, request, policy, now, out, key=key)
+
+    def _class_key(
+        self, msg: InputMessage, raw: Mapping[str, Any], policy: CompiledPolicy, now: datetime
+    ) -> ClassKey:
+        """The decision class of request ``raw`` received as ``msg`` (see
+        :mod:`gateway.exchange.classes`)."""
+        at, day = self._day
+        if at is not now or day is None:  # one batch, one ``now``
+            day = utc_day(now)
+            self._day = (now, day)
+        return (
+            msg.topic,
+            raw["requester"],
+            raw["provider"],
+            raw["agreement_id"],
+            raw["purpose"],
+            tuple(raw["query"]),
+            tuple(raw["wanted"]),
+            policy.version,
+            day,
+        )
+
+    def _planned(
+        self,
+        msg: InputMessage,
+        dept: str,
+        raw: Mapping[str, Any],
+        plan: RequestPlan,
+        now: datetime,
+        out: BatchOutputs,
+    ) -> bool:
+        """Handle ``raw`` by its class's plan, as :meth:`_decide` would; False (having done
+        nothing) if something about this request is outside what the plan covers."""
+        request_id = raw["request_id"]
+        query: dict[str, str] = raw["query"]
+        sent_at: datetime = raw["sent_at"]
+        if not request_id_shaped(request_id) or not all(v.strip() for v in query.values()):
+            return False
+        if self._window.problem(sent_at, now) is not None:
+            return False
+        seen_key = ("request", dept, request_id)
+        if not self._seen.add(seen_key):  # a duplicate: the general way audits it as such
+            return False
+        out.seen_keys.append(seen_key)
+        subject_key = self._subjects.subject_key(raw["provider"], query)
+        holes = {"request_id": request_id, "subject_key": subject_key, "sent_at": sent_at}
+        self._trail.record_from(msg, _REQUEST, now, out, plan.audit, holes, plan.observed)
+        if plan.routed is not None:
+            token = self._signer.issue_in(plan.token_context, request_id, now)
+            kept = {name: query[name] for name in plan.kept}
+            routed = {"request_id": request_id, "query": kept, "issued_at": now, "token": token}
+            value = plan.routed.fill(routed)
+        else:
+            assert plan.denial is not None
+            value = plan.denial.fill({"request_id": request_id, "replied_at": now})
+        out.routed.append(OutputMessage(plan.topic, request_id.encode(), value))
+        return True
 
     def on_capped(
         self,
@@ -211,9 +297,11 @@ class RequestPath:
         out: BatchOutputs,
         chain: int | None = None,
         volume: VolumeCounter | None = None,
+        key: ClassKey | None = None,
     ) -> None:
         """Decide ``request`` from ``dept``, received as ``msg``; audit it on the chain of
-        partition ``chain`` (default: ``msg``'s) and count an approval in ``volume``."""
+        partition ``chain`` (default: ``msg``'s) and count an approval in ``volume``. With the
+        request's class ``key``, compile the class's plan when it can have one."""
         subject_key = self._subjects.subject_key(request.provider, request.query)
         seen_key = ("request", dept, request.request_id)
         shown = self._shown(request, dept, policy)  # what the decision and the audit may name
@@ -244,12 +332,7 @@ class RequestPath:
         if decision.cap_key is not None and volume is not None:  # counts from now on
             volume.record(decision.cap_key, now)
         wanted = list(decision.response_fields)
-        self._trail.record(
-            msg,
-            AuditStage.REQUEST,
-            now,
-            out,
-            chain=chain,
+        fields = dict(
             request_id=request.request_id,
             requester=shown.requester,
             provider=shown.provider,
@@ -264,62 +347,82 @@ class RequestPath:
             policy_version=decision.policy_version,
             sent_at=request.sent_at,
         )
-        key = request.request_id.encode()
+        self._trail.record(msg, _REQUEST, now, out, chain=chain, **fields)
+        key_bytes = request.request_id.encode()
         if decision.allowed:  # every id of an approval is known: shown is request
-            routed = self._routed(request, decision.query, wanted, decision.policy_version, now)
-            out.routed.append(OutputMessage(self._topics.inbox(request.provider), key, routed))
-            return
-        # A denial goes back to the department that sent the request, whoever it claimed to be,
-        # naming what that department asked for.
-        reply = self._codec.encode_fields(
-            Reply,
-            {
-                "request_id": request.request_id,
-                "requester": request.requester,
-                "provider": request.provider,
-                "agreement_id": request.agreement_id,
-                "purpose": request.purpose,
-                "outcome": ReplyOutcome.DENIED,
-                "reasons": decision.reasons,
-                "removed_query_fields": decision.removed_query_fields,
-                "policy_version": decision.policy_version,
-                "replied_at": now,
-            },
-        )
-        out.routed.append(OutputMessage(self._topics.replies(dept), key, reply))
+            token = self._signer.issue(
+                request_id=request.request_id,
+                requester=request.requester,
+                provider=request.provider,
+                agreement_id=request.agreement_id,
+                purpose=request.purpose,
+                wanted=wanted,
+                issued_at=now,
+            )
+            routed = self._codec.encode_fields(
+                RoutedRequest, _routed_fields(request, decision, wanted, now, token)
+            )
+            out.routed.append(
+                OutputMessage(self._topics.inbox(request.provider), key_bytes, routed)
+            )
+        else:
+            # A denial goes back to the department that sent the request, whoever it claimed to
+            # be, naming what that department asked for.
+            reply = self._codec.encode_fields(Reply, _denial_fields(request, decision, now))
+            out.routed.append(OutputMessage(self._topics.replies(dept), key_bytes, reply))
+        if key is not None and chain is None and self._plannable(request, decision, now):
+            self._classes.put(key, self._plan(msg, dept, request, decision, wanted, fields, now))
 
-    def _routed(
+    def _plannable(self, request: ExchangeRequest, decision: Decision, now: datetime) -> bool:
+        """Whether every request of this one's class is decided as it was: nothing about its
+        values spoke (see :mod:`gateway.exchange.classes`)."""
+        return (
+            decision.cap_key is None
+            and all(value.strip() for value in request.query.values())
+            and self._window.problem(request.sent_at, now) is None
+            and all(reason.code != Rule.EVALUATION_ERROR for reason in decision.reasons)
+        )
+
+    def _plan(
         self,
+        msg: InputMessage,
+        dept: str,
         request: ExchangeRequest,
-        query: Mapping[str, Any],
+        decision: Decision,
         wanted: list[str],
-        policy_version: str,
+        fields: Mapping[str, Any],
         now: datetime,
-    ) -> bytes:
-        """The minimised request for the provider, with the token its response must echo."""
-        token = self._signer.issue(
-            request_id=request.request_id,
+    ) -> RequestPlan:
+        """The plan of the class of ``request``, from its decision and audit ``fields``."""
+        observed = {k: v for k, v in fields.items() if k not in _AUDIT_HOLES}
+        audit = self._trail.template(msg.topic, _REQUEST, observed, _AUDIT_HOLES)
+        if not decision.allowed:
+            constants = _denial_fields(request, decision, now)
+            return RequestPlan(
+                audit=audit,
+                observed=observed,
+                topic=self._topics.replies(dept),
+                routed=None,
+                kept=(),
+                token_context=b"",
+                denial=self._codec.template(Reply, constants, _DENIAL_HOLES),
+            )
+        constants = _routed_fields(request, decision, wanted, now, "")
+        context = self._signer.context(
             requester=request.requester,
             provider=request.provider,
             agreement_id=request.agreement_id,
             purpose=request.purpose,
             wanted=wanted,
-            issued_at=now,
         )
-        return self._codec.encode_fields(
-            RoutedRequest,
-            {
-                "request_id": request.request_id,
-                "requester": request.requester,
-                "provider": request.provider,
-                "agreement_id": request.agreement_id,
-                "purpose": request.purpose,
-                "query": query,
-                "wanted": wanted,
-                "policy_version": policy_version,
-                "issued_at": now,
-                "token": token,
-            },
+        return RequestPlan(
+            audit=audit,
+            observed=observed,
+            topic=self._topics.inbox(request.provider),
+            routed=self._codec.template(RoutedRequest, constants, _ROUTED_HOLES),
+            kept=tuple(decision.query),
+            token_context=context,
+            denial=None,
         )
 
     def _shown(
@@ -338,3 +441,37 @@ class RequestPath:
         if request.provider not in policy.party_ids:
             changes["provider"] = self._withheld.unknown(request.provider)
         return request.model_copy(update=changes) if changes else request
+
+
+def _routed_fields(
+    request: ExchangeRequest, decision: Decision, wanted: list[str], now: datetime, token: str
+) -> dict[str, Any]:
+    """The minimised request for the provider, with the token its response must echo."""
+    return {
+        "request_id": request.request_id,
+        "requester": request.requester,
+        "provider": request.provider,
+        "agreement_id": request.agreement_id,
+        "purpose": request.purpose,
+        "query": decision.query,
+        "wanted": wanted,
+        "policy_version": decision.policy_version,
+        "issued_at": now,
+        "token": token,
+    }
+
+
+def _denial_fields(request: ExchangeRequest, decision: Decision, now: datetime) -> dict[str, Any]:
+    """The reply denying ``request``, naming what its sender asked for."""
+    return {
+        "request_id": request.request_id,
+        "requester": request.requester,
+        "provider": request.provider,
+        "agreement_id": request.agreement_id,
+        "purpose": request.purpose,
+        "outcome": ReplyOutcome.DENIED,
+        "reasons": decision.reasons,
+        "removed_query_fields": decision.removed_query_fields,
+        "policy_version": decision.policy_version,
+        "replied_at": now,
+    }

@@ -16,6 +16,8 @@ from datetime import datetime
 from cryptography.hazmat.primitives.hashes import SHA256
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from gateway.envelope.mac import HmacSha256
+
 __all__ = ["TokenSigner"]
 
 _SEP = b"\x1f"
@@ -24,12 +26,13 @@ _SEP = b"\x1f"
 class TokenSigner:
     """Issues and verifies approval tokens with one secret key."""
 
-    __slots__ = ("_key",)
+    __slots__ = ("_key", "_mac")
 
     def __init__(self, secret: bytes) -> None:
         if len(secret) < 16:
             raise ValueError("token secret must be at least 16 bytes")
         self._key = secret
+        self._mac = HmacSha256(secret)
 
     def derive_key(self, label: bytes) -> bytes:
         """A 32-byte key for another purpose, derived from the token secret (HKDF-SHA256 with
@@ -47,18 +50,36 @@ class TokenSigner:
         wanted: Sequence[str],
         issued_at: datetime,
     ) -> str:
-        message = _SEP.join(
+        context = self.context(
+            requester=requester,
+            provider=provider,
+            agreement_id=agreement_id,
+            purpose=purpose,
+            wanted=wanted,
+        )
+        return self.issue_in(context, request_id, issued_at)
+
+    @staticmethod
+    def context(
+        *, requester: str, provider: str, agreement_id: str, purpose: str, wanted: Sequence[str]
+    ) -> bytes:
+        """The part of a token's message that one class of decisions shares: what
+        :meth:`issue_in` signs between the request id and the time."""
+        return _SEP.join(
             (
-                request_id.encode(),
                 requester.encode(),
                 provider.encode(),
                 agreement_id.encode(),
                 purpose.encode(),
                 "\x1e".join(wanted).encode(),
-                str(int(issued_at.timestamp() * 1000)).encode(),
             )
         )
-        digest = hmac.digest(self._key, message, "sha256")
+
+    def issue_in(self, context: bytes, request_id: str, issued_at: datetime) -> str:
+        """The token of ``request_id`` issued at ``issued_at`` in ``context`` (:meth:`context`)."""
+        millis = str(int(issued_at.timestamp() * 1000)).encode()
+        message = b"".join((request_id.encode(), _SEP, context, _SEP, millis))
+        digest = self._mac.digest(message)
         return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
     def verify(

@@ -16,6 +16,11 @@ def test_every_request_and_every_routed_requests_response_is_processed_and_timed
     assert 0 < report["responses"] < 300  # the traffic mix has denials, which get no response
     assert report["dead_letters"] == 0
     assert report["request_us"] > 0 and report["response_us"] > 0
+    assert report["reference"]["request_us"] > 0 and report["reference"]["response_us"] > 0
+    assert report["speedup"]["request"] > 0
+    classes = report["decision_classes"]
+    assert 0 < classes["compiled"] < 300 and 0 < classes["hits"] < 300
+    assert classes["hit_rate"] == round(classes["hits"] / 300, 3)
     assert set(report["audit_record_codec_us"]) == {
         "generated_write",
         "fastavro_write",

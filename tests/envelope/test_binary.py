@@ -122,3 +122,78 @@ def test_a_schema_using_an_unsupported_union_is_refused_when_compiled() -> None:
         compile_writer(schema)
     with pytest.raises(SchemaError, match="unsupported union"):
         compile_reader(schema)
+
+
+AUDIT = REGISTRY.get("dx.gateway.AuditRecord").parsed
+_NAMES_LIST = st.lists(st.sampled_from(["surname", "person_id", "zoë", "a.b[]", ""]), max_size=4)
+
+
+@given(
+    lists=st.lists(
+        st.tuples(_NAMES_LIST, _NAMES_LIST, _NAMES_LIST, _NAMES_LIST), min_size=1, max_size=6
+    )
+)
+def test_envelope_name_lists_encode_to_fastavros_bytes_whether_remembered_or_not(
+    lists: list[tuple[list[str], ...]],
+) -> None:
+    """The field-name arrays of audit records are remembered by content: encoding the same
+    lists again, in other fields or in other orders, still gives fastavro's bytes."""
+    from datetime import UTC, datetime
+
+    from gateway.envelope import binary
+
+    write = compile_writer(AUDIT)
+    for n, (requested, released, transformed, withheld) in enumerate(lists):
+        if n == 3:
+            binary._NAME_BLOCKS.clear()
+        record = {
+            "prev_hash": "",
+            "sequence": n,
+            "decision_id": "d",
+            "request_id": None,
+            "stage": "REQUEST",
+            "at": datetime(2026, 1, 1, tzinfo=UTC),
+            "requester": None,
+            "provider": None,
+            "agreement_id": None,
+            "purpose": None,
+            "outcome": "DENIED",
+            "reasons": [],
+            "fields_requested": requested,
+            "fields_released": tuple(released),
+            "fields_transformed": transformed,
+            "fields_withheld": withheld,
+            "subject_key": None,
+            "policy_version": "v",
+            "input_topic": "t",
+            "input_partition": 0,
+            "input_offset": n,
+            "gateway_instance": "gw",
+            "sent_at": None,
+        }
+        out: list[bytes] = []
+        write(out, record)
+        assert b"".join(out) == fastavro_bytes(AUDIT, record)
+
+
+@pytest.mark.parametrize(
+    ("namespace", "remembered"), [("dx.datasets", False), ("dx.gateway", True)]
+)
+def test_only_envelope_records_string_arrays_are_remembered(
+    namespace: str, remembered: bool
+) -> None:
+    """Envelope arrays hold names; a dataset's array may hold personal data, never kept."""
+    from gateway.envelope import binary
+
+    schema = {
+        "type": "record",
+        "name": f"{namespace}.Person",
+        "fields": [{"name": "aliases", "type": {"type": "array", "items": "string"}}],
+    }
+    write = compile_writer(schema)
+    binary._NAME_BLOCKS.clear()
+    out: list[bytes] = []
+    write(out, {"aliases": ["Zoë Smith", "Z Smith"]})
+
+    assert b"".join(out) == fastavro_bytes(schema, {"aliases": ["Zoë Smith", "Z Smith"]})
+    assert (("Zoë Smith", "Z Smith") in binary._NAME_BLOCKS) is remembered

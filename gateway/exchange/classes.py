@@ -1,0 +1,100 @@
+"""Decision classes: requests decided alike, compiled once into a plan of their outputs.
+
+A decision depends only on the request's sender (its topic), requester, provider, agreement,
+purpose, query field names and wanted fields, the policy version and the UTC day, as long as
+nothing else about it speaks: its ``sent_at`` lies in the window, none of its query values is
+blank, it is not under a capped purpose, and it is neither a duplicate nor a replay. Those
+requests form a class. The first request of a class goes the general way (validated, decided,
+audited and routed by :mod:`gateway.exchange.requests`), which then compiles the class's
+:class:`RequestPlan`: the decision, and templates of the audit record and of the routed
+request or denial, with holes for what varies from one request to the next (ids, times, input
+coordinates, subject key, query values, token). Later requests of the class fill the holes in.
+The general way stays the reference: whatever a plan does not cover goes that way.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from gateway.envelope.codec import MessageTemplate
+
+__all__ = ["ClassKey", "DecisionClasses", "RequestPlan", "request_id_shaped"]
+
+ClassKey = tuple[str, str, str, str, str, tuple[str, ...], tuple[str, ...], str, date]
+"""``(input topic, requester, provider, agreement, purpose, query field names, wanted fields,
+policy version, UTC day)``."""
+
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+"""``REQUEST_ID_PATTERN`` of :mod:`gateway.envelope.models`, the one per-request field a plan
+validates itself (the class's own fields were validated when it was compiled)."""
+
+
+def request_id_shaped(value: object) -> bool:
+    """Whether ``value`` is a request id the envelope model accepts."""
+    return isinstance(value, str) and _REQUEST_ID.fullmatch(value) is not None
+
+
+@dataclass(frozen=True, slots=True)
+class RequestPlan:
+    """The outputs of one class of requests, with holes."""
+
+    audit: MessageTemplate
+    """The audit record; holes: the chain link, decision id, time, input coordinates,
+    ``request_id``, ``subject_key`` and ``sent_at``."""
+    observed: Mapping[str, Any]
+    """The audit fields every record of the class shares, for the observer."""
+    topic: str
+    """Where the routed request (the provider's inbox) or the denial (the sender's replies)
+    goes."""
+    routed: MessageTemplate | None
+    """An approval's routed request; holes: ``request_id``, ``query``, ``issued_at``,
+    ``token``."""
+    kept: tuple[str, ...]
+    """The query fields an approval routes, in the request's order."""
+    token_context: bytes
+    """The approval token's shared context (:meth:`TokenSigner.context`)."""
+    denial: MessageTemplate | None
+    """A denial's reply; holes: ``request_id``, ``replied_at``."""
+
+
+class DecisionClasses:
+    """The plans of the classes seen lately, at most ``capacity`` (0: none, every request goes
+    the general way); the oldest is forgotten first. Cleared on every policy change."""
+
+    __slots__ = ("_capacity", "_plans", "compiled", "hits")
+
+    def __init__(self, capacity: int = 4096) -> None:
+        if capacity < 0:
+            raise ValueError("capacity must not be negative")
+        self._capacity = capacity
+        self._plans: dict[ClassKey, RequestPlan] = {}
+        self.compiled = 0
+        """Plans compiled since the start."""
+        self.hits = 0
+        """Requests that took a compiled plan."""
+
+    @property
+    def enabled(self) -> bool:
+        return self._capacity > 0
+
+    def get(self, key: ClassKey) -> RequestPlan | None:
+        return self._plans.get(key)
+
+    def put(self, key: ClassKey, plan: RequestPlan) -> None:
+        plans = self._plans
+        if not self._capacity:
+            return
+        if key not in plans and len(plans) >= self._capacity:
+            del plans[next(iter(plans))]
+        plans[key] = plan
+        self.compiled += 1
+
+    def clear(self) -> None:
+        self._plans.clear()
+
+    def __len__(self) -> int:
+        return len(self._plans)
