@@ -15,7 +15,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-from-pyproject
 
 .DEFAULT_GOAL := test
-.PHONY: test lint demo bench venv test-deps
+.PHONY: test lint demo bench bench-report venv test-deps
 
 venv: $(STAMP)
 
@@ -54,3 +54,9 @@ demo: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/gateway bench
+
+# One benchmark run, stored and rendered into the README's headline table.
+bench-report: $(STAMP)
+	mkdir -p docs/benchmarks
+	$(BIN)/gateway bench --messages 20000 --json > docs/benchmarks/latest.json
+	$(BIN)/python -m gateway.bench.report docs/benchmarks/latest.json README.md

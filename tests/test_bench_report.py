@@ -1,0 +1,35 @@
+"""The README's benchmark table is the renderer's output for the stored report, so it cannot
+drift from what was measured, and the renderer puts the side-by-side ratio first."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from gateway.bench.report import BEGIN, END, render_table, update_readme
+
+ROOT = Path(__file__).resolve().parents[1]
+STORED = ROOT / "docs" / "benchmarks" / "latest.json"
+
+
+def test_the_readme_table_is_the_rendering_of_the_stored_report() -> None:
+    table = render_table(json.loads(STORED.read_text()))
+    readme = (ROOT / "README.md").read_text()
+    assert f"{BEGIN}\n{table}{END}" in readme
+
+
+def test_the_ratio_is_the_first_row_and_the_conditions_are_given() -> None:
+    report = json.loads(STORED.read_text())
+    rows = render_table(report).splitlines()
+    assert rows[2].startswith("| gateway / pass-through, side by side |")
+    assert f"{report['ratio']:.3f}" in rows[2]
+    assert "load average at start" in rows[-1]
+
+
+def test_updating_replaces_only_the_marked_section() -> None:
+    readme = f"intro\n{BEGIN}\nold table\n{END}\nrest\n"
+    assert update_readme(readme, "| new |\n") == f"intro\n{BEGIN}\n| new |\n{END}\nrest\n"
+    with pytest.raises(ValueError, match="no"):
+        update_readme("no markers here", "| new |\n")
