@@ -43,6 +43,7 @@ def _audit_with_query() -> click.Command:
 _COMMANDS: dict[str, str | Callable[[], click.Command]] = {
     "audit": _audit_with_query,
     "bench": "gateway.cli.bench:bench_command",
+    "chaos": "gateway.cli.chaos:chaos_command",
     "departments": "gateway.cli.departments:departments_command",
     "console": "gateway.cli.console:console_group",
     "deadletter": "gateway.cli.deadletter:deadletter_group",
