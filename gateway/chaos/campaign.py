@@ -61,6 +61,9 @@ class CampaignOptions:
     """After the last request: how long to wait without any new reply before the unanswered
     ones count as lost."""
     work_dir: Path | None = None
+    cluster: KafkaCluster | None = None
+    """A running three-node cluster to use (its faults are repaired before the campaign ends);
+    None: the campaign starts one of its own."""
     settings: GatewaySettings = field(default_factory=GatewaySettings)
     progress: Callable[[str], None] = lambda line: None
 
@@ -76,6 +79,7 @@ class _Run:
         self.began = time.monotonic()
         self.faults: list[Fault] = []
         self.extra: Child | None = None
+        self.leaving: list[Child] = []
         self.repairs: list[asyncio.Task[None]] = []
 
     def note(self, kind: str, target: str) -> None:
@@ -90,7 +94,11 @@ class _Run:
             if delay > 0:
                 await asyncio.sleep(delay)
             if planned.kind is FaultKind.KILL_GATEWAY:
-                victims = [c for c in self.fleet.running_gateways() if c is not self.extra]
+                victims = [
+                    c
+                    for c in self.fleet.running_gateways()
+                    if c is not self.extra and c not in self.leaving
+                ]
                 victim = self.rng.choice(victims)
                 await asyncio.to_thread(victim.kill)
                 self.note("gateway_killed", victim.name)
@@ -107,6 +115,7 @@ class _Run:
                 self.note("member_added", self.extra.name)
             elif planned.kind is FaultKind.REMOVE_MEMBER and self.extra is not None:
                 leaving, self.extra = self.extra, None
+                self.leaving.append(leaving)
                 self.note("member_removed", leaving.name)
                 self.repairs.append(asyncio.create_task(self._leave(leaving)))
         await asyncio.gather(*self.repairs)
@@ -131,9 +140,12 @@ async def run_campaign(options: CampaignOptions) -> CampaignReport:
     codec = Codec.default()
     topics = TopicNames(f"chaos{uuid.uuid4().hex[:8]}")
     say = options.progress
-    cluster = KafkaCluster(3, progress=say)
-    say("starting a three-node Apache Kafka cluster ...")
-    await asyncio.to_thread(cluster.start)
+    cluster = options.cluster or KafkaCluster(3, progress=say)
+    if options.cluster is None:
+        say("starting a three-node Apache Kafka cluster ...")
+        await asyncio.to_thread(cluster.start)
+    elif len(cluster.nodes) != 3:
+        raise GatewayError(f"the campaign needs three Kafka nodes, not {len(cluster.nodes)}")
     report = CampaignReport(gateways=options.gateways, seed=options.seed)
     try:
         cluster.create_topics(topics.all_topics(list(settings.departments)), options.partitions)
@@ -157,7 +169,8 @@ async def run_campaign(options: CampaignOptions) -> CampaignReport:
         )
         _judge_audit(report, audit, sent_ids)
     finally:
-        await asyncio.to_thread(cluster.stop)
+        if options.cluster is None:
+            await asyncio.to_thread(cluster.stop)
     report.elapsed_s = round(time.monotonic() - began, 1)
     if report.ok and options.work_dir is None:
         shutil.rmtree(work, ignore_errors=True)

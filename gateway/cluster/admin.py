@@ -188,6 +188,11 @@ class KafkaAdmin:
             raise BrokerError(f"no metadata from {self.bootstrap}: {exc}") from exc
         return sorted(metadata.brokers)
 
+    def leaders(self, topic: str) -> dict[int, int]:
+        """The broker id leading each partition of ``topic`` now (-1: none)."""
+        metadata = self._client.list_topics(topic, timeout=10)
+        return {p: part.leader for p, part in metadata.topics[topic].partitions.items()}
+
     def _wait_for_leaders(self, names: list[str], timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout
         while True:
