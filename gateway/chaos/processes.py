@@ -1,7 +1,7 @@
 """The campaign's gateway instances and reference departments, each a separate OS process.
 
 Gateways are ``python -m gateway run`` on the campaign's cluster, prefix and consumer group;
-the departments are ``python -m consumers.departments``. Each child's output goes to a log file
+the departments are ``python -m gateway departments``. Each child's output goes to a log file
 of its own in the campaign's folder, and each child dies with the campaign (``PDEATHSIG``).
 """
 
@@ -108,8 +108,8 @@ class Fleet:
         return child
 
     def start_departments(self) -> Child:
-        command = ["-m", "consumers.departments", "--bootstrap", self._bootstrap,
-                   "--topic-prefix", self._prefix]  # fmt: skip
+        command = ["-m", "gateway", "departments", "--bootstrap", self._bootstrap,
+                   "--prefix", self._prefix]  # fmt: skip
         if self._gateway_key is not None:
             command += ["--gateway-key", str(self._gateway_key)]
         self.departments = self._spawn("departments", command)

@@ -15,7 +15,9 @@ from pathlib import Path
 import click
 
 from gateway.chaos import CampaignOptions, CampaignReport, run_campaign
-from gateway.cli._common import configure_logging, load_settings
+from gateway.cli._common import load_settings
+from gateway.cli._options import partitions_option, verbose_option
+from gateway.logs import configure_logging
 
 __all__ = ["chaos_command"]
 
@@ -28,8 +30,7 @@ __all__ = ["chaos_command"]
 @click.option("--seed", default=1, show_default=True, help="Draws the traffic and the faults.")
 @click.option("--gateways", default=3, show_default=True, type=click.IntRange(1, 6),
               help="Gateway instances (OS processes) in the group at the start.")  # fmt: skip
-@click.option("--partitions", default=4, show_default=True, type=click.IntRange(1, 64),
-              help="Partitions per gateway topic.")  # fmt: skip
+@partitions_option()
 @click.option(
     "--drain-timeout",
     default=90.0,
@@ -40,19 +41,22 @@ __all__ = ["chaos_command"]
               help="Keep the processes' logs and the audit export here (default: a temporary "
               "folder, kept only when the campaign fails).")  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="Print only the report, as JSON.")
+@verbose_option()
 def chaos_command(
     exchanges: int,
     rate: float,
     seed: int,
     gateways: int,
-    partitions: int,
+    partitions: int | None,
     drain_timeout: float,
     work_dir: Path | None,
     as_json: bool,
+    verbose: bool,
 ) -> None:
     """Send traffic through gateways on a three-node Kafka while killing gateways and a broker,
     then check every request against every reply and verify the audit chains."""
-    configure_logging(False)
+    configure_logging(verbose)
+    settings = load_settings(partitions=partitions)
 
     def say(line: str) -> None:
         click.echo(line, err=True)
@@ -62,10 +66,10 @@ def chaos_command(
         rate=rate,
         seed=seed,
         gateways=gateways,
-        partitions=partitions,
+        partitions=settings.partitions,
         drain_timeout_s=drain_timeout,
         work_dir=work_dir,
-        settings=load_settings(),
+        settings=settings,
         progress=say,
     )
     report = asyncio.run(run_campaign(options))
