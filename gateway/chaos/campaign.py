@@ -125,6 +125,8 @@ class _Run:
         self.note("broker_restarted", f"node-{node}")
 
     async def _leave(self, child: Child) -> None:
+        # a member leaves once it has joined: SIGTERM before its handlers exist just kills it
+        await asyncio.to_thread(self.fleet.wait_for_line, child, "bootstrap=")
         status = await asyncio.to_thread(child.terminate)
         if status != 0:
             self.fleet.exited.append(f"{child.name} left with status {status}: {child.tail(5)!r}")

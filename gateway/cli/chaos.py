@@ -37,9 +37,12 @@ __all__ = ["chaos_command"]
     show_default=True,
     help="Seconds without a new reply after which unanswered requests count as lost.",
 )
-@click.option("--work-dir", type=click.Path(file_okay=False, path_type=Path),
-              help="Keep the processes' logs and the audit export here (default: a temporary "
-              "folder, kept only when the campaign fails).")  # fmt: skip
+@click.option(
+    "--work-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Keep the processes' logs and the audit export here.",
+    show_default="a temporary folder, kept only when the campaign fails",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print only the report, as JSON.")
 @verbose_option()
 def chaos_command(

@@ -408,8 +408,12 @@ class GatewayRunner:
         for lane, records_of in sorted(by_lane.items()):
             if stop.is_set():
                 return  # not committed: read again by whoever owns the lane next
-            if lane in self._rewind and not await self._rewind_lane(lane, list(records_of)):
-                continue  # records fetched past the last commit: dropped, read again later
+            if lane in self._rewind:
+                # Whether or not the seek back to the committed offsets succeeds now, what this
+                # batch holds of the lane may start past them (fetched before an aborted
+                # transaction): dropped, read again from the committed offsets.
+                await self._rewind_lane(lane, list(records_of))
+                continue
             records_of = self._not_yet_committed(records_of)
             if not records_of:
                 continue
