@@ -22,7 +22,7 @@ from gateway.logs import configure_logging
 __all__ = ["chaos_command"]
 
 
-@click.command("chaos")
+@click.command("chaos", short_help="Reliability campaign: faults on three Kafka nodes.")
 @click.option("--exchanges", default=2000, show_default=True, type=click.IntRange(min=1),
               help="Requests to send (the long run: 100000).")  # fmt: skip
 @click.option("--rate", default=100.0, show_default=True, type=click.FloatRange(min=1),
