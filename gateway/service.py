@@ -49,7 +49,7 @@ log = logging.getLogger("gateway")
 
 def _transactions(settings: GatewaySettings, bootstrap: str, *, own_broker: bool) -> bool:
     """Whether to write in transactions: as set, else on Apache Kafka only (an embedded broker,
-    started here or elsewhere in this process, cannot filter aborted records)."""
+    started here or as ``gateway broker``, cannot filter aborted records)."""
     if settings.transactions is not None:
         return settings.transactions
     return not own_broker and not is_embedded(bootstrap)

@@ -92,8 +92,9 @@ class GatewaySettings(BaseSettings):
     """``I/N``: this instance owns input partitions ``p % N == I`` (static, no rebalancing)."""
     transactions: bool | None = None
     """Exactly-once: write each batch's audit records, outputs and offsets in one Kafka
-    transaction. Default: on with ``bootstrap`` (Apache Kafka), off on the embedded broker,
-    which cannot filter aborted records; set ``false`` for a ``gateway broker`` process."""
+    transaction. Default: on with Apache Kafka, off on the embedded broker (here or a
+    ``gateway broker`` process, recognised by its cluster id), which cannot filter aborted
+    records."""
     audit_chain: bool = True
     """Hash-chain and sign the audit log. ``GATEWAY_AUDIT_CHAIN=false`` turns both off, only to
     measure what they cost: such records cannot be verified."""

@@ -17,12 +17,15 @@ from __future__ import annotations
 import asyncio
 import enum
 import errno
+import functools
 import re
 import socket
 import threading
 from collections.abc import Iterable, Sequence
 from types import TracebackType
 from typing import Self
+
+from confluent_kafka import KafkaException
 
 from gateway.errors import BrokerError, TransportError
 from gateway.transport._forwarder import TcpForwarder, bind_listener
@@ -33,9 +36,25 @@ _TOPIC_AUTHORIZATION_FAILED = 29
 _RUNNING: set[str] = set()
 
 
+_MOCK_CLUSTER_ID = "mockCluster"
+"""How librdkafka's mock cluster names itself in metadata; Apache Kafka's ids are base64 UUIDs."""
+
+
 def is_embedded(bootstrap: str) -> bool:
-    """Whether ``bootstrap`` is an embedded broker running in this process."""
-    return bootstrap in _RUNNING
+    """Whether ``bootstrap`` is an embedded broker: one running in this process, or (asked over
+    the wire, once per address) a ``gateway broker`` elsewhere. False if it cannot be reached."""
+    return bootstrap in _RUNNING or _names_itself_mock(bootstrap)
+
+
+@functools.cache
+def _names_itself_mock(bootstrap: str) -> bool:
+    from confluent_kafka.admin import AdminClient
+
+    try:
+        metadata = AdminClient({"bootstrap.servers": bootstrap}).list_topics(timeout=5)
+    except KafkaException:
+        return False
+    return str(metadata.cluster_id or "").startswith(_MOCK_CLUSTER_ID)
 
 
 __all__ = [
