@@ -22,6 +22,7 @@ from gateway.cli._common import load_settings
 from gateway.cli._options import (
     audit_file_option,
     bootstrap_option,
+    format_option,
     policies_option,
     prefix_option,
 )
@@ -80,14 +81,7 @@ def policy_group() -> None:
 @click.argument("directory", type=_DIR)
 @day_option
 @click.option("--strict", is_flag=True, help="Fail on warnings too.")
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["table", "text", "json"]),
-    default="table",
-    show_default=True,
-    help="Output format.",
-)
+@format_option(("table", "text", "json"))
 def check_command(directory: Path, today: datetime | None, strict: bool, fmt: str) -> None:
     """Validate every agreement in DIRECTORY and lint it; exit 1 on errors."""
     report = check_policies(directory, as_day(today))
@@ -117,14 +111,7 @@ def check_command(directory: Path, today: datetime | None, strict: bool, fmt: st
     help="When the gateway receives it, which is when it is decided: ISO 8601, converted to UTC.",
     show_default="its sent_at, or now",
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="Output format.",
-)
+@format_option(("text", "json"))
 def explain_command(
     request_file: Path, policies: Path | None, sender: str | None, at: str | None, fmt: str
 ) -> None:
@@ -143,14 +130,7 @@ def explain_command(
 @policy_group.command("diff", short_help="What a new policy revision changes.")
 @click.argument("old_dir", type=_DIR)
 @click.argument("new_dir", type=_DIR)
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "md", "json"]),
-    default="text",
-    show_default=True,
-    help="Output format.",
-)
+@format_option(("text", "md", "json"))
 def diff_command(old_dir: Path, new_dir: Path, fmt: str) -> None:
     """What NEW_DIR changes compared with OLD_DIR, per agreement and purpose."""
     old, new = _load_or_report(old_dir), _load_or_report(new_dir)
@@ -165,14 +145,7 @@ def diff_command(old_dir: Path, new_dir: Path, fmt: str) -> None:
 @audit_file_option("Replay the requests of this audit export or JSON audit records file.")
 @bootstrap_option("Or replay those of the audit topic on this Kafka cluster.", from_settings=False)
 @prefix_option()
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["table", "text", "json"]),
-    default="table",
-    show_default=True,
-    help="Output format.",
-)
+@format_option(("table", "text", "json"))
 @click.option("--details", is_flag=True, help="List every decision that would change.")
 def simulate_command(
     policies: Path | None,

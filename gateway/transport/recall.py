@@ -58,14 +58,7 @@ async def recall_recent_outputs(
     goes on from."""
     now = now or datetime.now(UTC)
     window = now - processor.token_ttl - CLOCK_SKEW
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap,
-        enable_auto_commit=False,
-        isolation_level=READ_COMMITTED,
-        group_id=None,
-        fetch_max_wait_ms=10,
-        max_partition_fetch_bytes=4 * 1024 * 1024,
-    )
+    consumer = _outputs_reader(bootstrap)
     await consumer.start()
     try:
         replies = {topics.replies(d) for d in departments}
@@ -142,15 +135,7 @@ async def recall_since(
     if not positions:
         return 0
     now = now or datetime.now(UTC)
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap,
-        enable_auto_commit=False,
-        isolation_level=READ_COMMITTED,
-        auto_offset_reset="earliest",
-        group_id=None,
-        fetch_max_wait_ms=10,
-        max_partition_fetch_bytes=4 * 1024 * 1024,
-    )
+    consumer = _outputs_reader(bootstrap)
     await consumer.start()
     try:
         partitions = list(positions)
@@ -169,6 +154,19 @@ async def recall_since(
         return count
     finally:
         await consumer.stop()
+
+
+def _outputs_reader(bootstrap: str) -> AIOKafkaConsumer:
+    """A group-less consumer of the inbox and replies topics, reading committed records."""
+    return AIOKafkaConsumer(
+        bootstrap_servers=bootstrap,
+        enable_auto_commit=False,
+        isolation_level=READ_COMMITTED,
+        auto_offset_reset="earliest",
+        group_id=None,
+        fetch_max_wait_ms=10,
+        max_partition_fetch_bytes=4 * 1024 * 1024,
+    )
 
 
 async def _window_starts(
