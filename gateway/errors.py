@@ -20,6 +20,7 @@ __all__ = [
     "ConfigError",
     "DecodeError",
     "EnvelopeError",
+    "ExchangeError",
     "GatewayError",
     "IdentityError",
     "PolicyError",
@@ -71,16 +72,25 @@ class UnknownSchemaError(DecodeError):
     code = "unknown_schema"
 
 
-class IdentityError(EnvelopeError):
-    """A message whose sender is not who it claims to be."""
-
-    code = "identity_mismatch"
-
-
 class SigningKeyError(ConfigError):
     """A message signing or verification key that cannot be loaded."""
 
     code = "signing_key_invalid"
+
+
+# --- exchange -------------------------------------------------------------------------------
+
+
+class ExchangeError(GatewayError):
+    """A well-formed message the gateway refuses to process as an exchange."""
+
+    code = "exchange_error"
+
+
+class IdentityError(ExchangeError):
+    """A message whose sender is not who it claims to be."""
+
+    code = "identity_mismatch"
 
 
 # --- policy ---------------------------------------------------------------------------------

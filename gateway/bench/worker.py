@@ -36,6 +36,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
+from gateway.bench.errors import BenchError
 from gateway.exchange.messages import BatchOutputs, InputMessage, OutputMessage
 from gateway.exchange.processor import ExchangeProcessor
 from gateway.logs import configure_logging
@@ -52,8 +53,10 @@ __all__ = ["main"]
 _ORPHAN_GRACE_S = 5.0
 
 
-class WorkerError(Exception):
+class WorkerError(BenchError):
     """The measurement could not be completed; reported as an ``error`` event."""
+
+    code = "bench_worker_failed"
 
 
 def _emit(event: str, **fields: Any) -> None:

@@ -9,6 +9,7 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from gateway.envelope.models import DEPARTMENT_PATTERN
+from gateway.errors import PolicyError
 from gateway.redaction.paths import parse_path
 
 __all__ = [
@@ -77,12 +78,14 @@ def unique(values: tuple[str, ...]) -> tuple[str, ...]:
     return values
 
 
-class KeyProblems(ValueError):
+class KeyProblems(PolicyError, ValueError):
     """Cross-field problems of one model, each tied to the key it is about.
 
-    Raised from model validators; the loader reads ``items`` to report each problem at the line
-    of its key.
+    Raised from model validators (a ``ValueError``, so pydantic reports it as a validation error);
+    the loader reads ``items`` to report each problem at the line of its key.
     """
+
+    code = "policy_key_problems"
 
     def __init__(self) -> None:
         super().__init__()
