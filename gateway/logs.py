@@ -30,8 +30,6 @@ from typing import Literal, TextIO
 
 __all__ = [
     "KAFKA",
-    "LINE_FORMAT",
-    "QUIET_LIBRARIES",
     "JsonFormatter",
     "KafkaNoise",
     "KafkaReachability",

@@ -42,7 +42,7 @@ from gateway.transport.broker import (
 from gateway.transport.runner import GatewayRunner
 from gateway.transport.topics import TopicNames
 
-__all__ = ["Gateway", "build_processor", "policy_compiler", "running_gateway"]
+__all__ = ["Gateway", "build_processor", "running_gateway"]
 
 log = logging.getLogger("gateway")
 

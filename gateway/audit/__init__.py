@@ -26,7 +26,7 @@ from gateway.audit.files import ExportedMessage, read_checkpoints, read_export
 from gateway.audit.gaps import InputGap, InputGapDetector
 from gateway.audit.subject import SubjectKeyer
 from gateway.audit.verify import (
-    Finding,
+    ChainFinding,
     PartitionSummary,
     VerifyReport,
     verify_export,
@@ -37,10 +37,10 @@ __all__ = [
     "DEFAULT_PUBLIC_KEY_PATH",
     "DEV_SIGNING_KEY_PATH",
     "AuditChain",
+    "ChainFinding",
     "ChainHead",
     "CheckpointSigner",
     "ExportedMessage",
-    "Finding",
     "InputGap",
     "InputGapDetector",
     "PartitionSummary",

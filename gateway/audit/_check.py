@@ -27,7 +27,7 @@ from gateway.audit.chain import (
 )
 from gateway.audit.checkpoint import checkpoint_problem
 from gateway.audit.files import ExportedMessage
-from gateway.audit.findings import Finding, PartitionSummary
+from gateway.audit.findings import ChainFinding, PartitionSummary
 from gateway.envelope.codec import Codec
 from gateway.envelope.models import AuditCheckpoint, AuditRecord
 from gateway.errors import ChainBrokenError, DecodeError
@@ -87,7 +87,7 @@ class PartitionCheck:
         self._signed_through: int | None = None
         self._latest: ExportedMessage | None = None
         self._notes: list[str] = []
-        self.problem: Finding | None = None
+        self.problem: ChainFinding | None = None
         self.unchained = 0
         """Records written with the chain switched off, counted when following."""
         self._saved = saved
@@ -108,7 +108,9 @@ class PartitionCheck:
         self._next_sequence, self._next_hash = head.sequence, head.hash.encode()
         self._started = True
 
-    def feed(self, offset: int | None, data: bytes, digest: str | None = None) -> Finding | None:
+    def feed(
+        self, offset: int | None, data: bytes, digest: str | None = None
+    ) -> ChainFinding | None:
         """Check the next message (``digest``: the hex SHA-256 of ``data``, if known); the
         problem it shows, or None. Without ``follow``, nothing is checked after a first problem.
         """
@@ -157,7 +159,7 @@ class PartitionCheck:
         options = self._context.options
         return options.allow_missing_start or options.follow
 
-    def finish(self) -> tuple[PartitionSummary, Finding | None]:
+    def finish(self) -> tuple[PartitionSummary, ChainFinding | None]:
         if self.problem is None and self._saved is not None and not self._saved_matched:
             self._saved_missing()
         if (
@@ -196,7 +198,7 @@ class PartitionCheck:
 
     def _fail(self, sequence: int | None, offset: int | None, problem: str) -> None:
         if self.problem is None:
-            self.problem = Finding(self.partition, sequence, offset, problem)
+            self.problem = ChainFinding(self.partition, sequence, offset, problem)
 
     def _malformed(self, data: bytes, header: bytes) -> str:
         if header not in (self._record_header, self._checkpoint_header):

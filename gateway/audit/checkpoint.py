@@ -34,7 +34,6 @@ __all__ = [
     "key_id",
     "load_public_key",
     "signed_bytes",
-    "to_millis",
 ]
 
 log = logging.getLogger("gateway.audit")

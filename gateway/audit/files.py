@@ -24,7 +24,6 @@ from typing import Any, TextIO
 from gateway.errors import AuditExportError
 
 __all__ = [
-    "CHECKPOINTS_FORMAT",
     "EXPORT_FORMAT",
     "ExportHeader",
     "ExportWriter",

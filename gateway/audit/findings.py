@@ -6,11 +6,11 @@ from dataclasses import dataclass
 
 from gateway.audit.files import ExportedMessage
 
-__all__ = ["Finding", "PartitionSummary", "VerifyReport"]
+__all__ = ["ChainFinding", "PartitionSummary", "VerifyReport"]
 
 
 @dataclass(frozen=True, slots=True)
-class Finding:
+class ChainFinding:
     """The first thing wrong in one partition's chain."""
 
     partition: int
@@ -53,7 +53,7 @@ class PartitionSummary:
 class VerifyReport:
     key_id: str
     partitions: tuple[PartitionSummary, ...]
-    problems: tuple[Finding, ...]
+    problems: tuple[ChainFinding, ...]
     """At most one per partition: the first bad message (later ones cannot be judged)."""
     topic: str | None = None
     """The audit topic, when known (an export names it)."""

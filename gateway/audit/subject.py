@@ -11,7 +11,7 @@ from gateway.envelope.datasets import SUBJECT_IDENTIFIER_BY_PROVIDER
 from gateway.envelope.mac import HmacSha256
 from gateway.errors import ConfigError
 
-__all__ = ["SubjectKeyer", "identifier_key", "normalise_identifier", "parse_identifier"]
+__all__ = ["SubjectKeyer", "identifier_key", "parse_identifier"]
 
 
 def normalise_identifier(value: str) -> str:

@@ -28,11 +28,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from gateway.audit._check import CheckContext, CheckOptions, PartitionCheck
 from gateway.audit.checkpoint import KeySource, key_id, load_public_key
 from gateway.audit.files import ExportedMessage, Row, read_checkpoints, read_export_rows
-from gateway.audit.findings import Finding, PartitionSummary, VerifyReport
+from gateway.audit.findings import ChainFinding, PartitionSummary, VerifyReport
 from gateway.envelope.codec import Codec
 
 __all__ = [
-    "Finding",
+    "ChainFinding",
     "PartitionSummary",
     "SavedCheckpoints",
     "VerifyReport",

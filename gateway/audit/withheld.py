@@ -16,7 +16,7 @@ import hmac
 
 from gateway.audit.subject import SubjectKeyer
 
-__all__ = ["WITHHELD_KEY_LABEL", "WithheldValues"]
+__all__ = ["WithheldValues"]
 
 WITHHELD_KEY_LABEL = b"dx.gateway/withheld-value/v1"
 _DIGITS = 12

@@ -30,8 +30,8 @@ from gateway.audit_store.base import (
     IndexedRecord,
     OutcomeCount,
     PartitionMark,
-    PolicyChange,
     ReasonCount,
+    RecordedPolicyChange,
     Tally,
 )
 from gateway.audit_store.sqlite import MEMORY, SqliteAuditStore
@@ -39,7 +39,6 @@ from gateway.errors import ConfigError
 
 __all__ = [
     "APPROVALS",
-    "DEFAULT_STORE_URL",
     "REFUSALS",
     "AuditCoordinates",
     "AuditStore",
@@ -50,9 +49,9 @@ __all__ = [
     "IndexedRecord",
     "OutcomeCount",
     "PartitionMark",
-    "PolicyChange",
     "ReasonCount",
     "RecordSchema",
+    "RecordedPolicyChange",
     "RowReader",
     "SqliteAuditStore",
     "Tally",
@@ -60,7 +59,6 @@ __all__ = [
     "open_store",
 ]
 
-DEFAULT_STORE_URL = "sqlite:///audit.db"
 _SQLITE = "sqlite://"
 _POSTGRES = ("postgresql://", "postgres://")
 

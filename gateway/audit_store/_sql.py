@@ -31,14 +31,14 @@ from gateway.audit_store.base import (
     IndexedRecord,
     OutcomeCount,
     PartitionMark,
-    PolicyChange,
     ReasonCount,
+    RecordedPolicyChange,
     Tally,
 )
 from gateway.envelope.models import AuditStage
 from gateway.errors import AuditStoreError
 
-__all__ = ["SCHEMA_VERSION", "SqlAuditStore"]
+__all__ = ["SqlAuditStore"]
 
 SCHEMA_VERSION = "2"
 """2 added ``sent_at_ms``; a version 1 store gains the column (null for its rows) when opened."""
@@ -255,7 +255,9 @@ class SqlAuditStore(ABC):
             approved_per_hour=tuple(
                 HourlyVolume(a, p_, from_millis(int(h) * _HOUR_MS), int(n)) for a, p_, h, n in hours
             ),
-            policy_changes=tuple(PolicyChange(from_millis(int(t)), o, v) for t, o, v in changes),
+            policy_changes=tuple(
+                RecordedPolicyChange(from_millis(int(t)), o, v) for t, o, v in changes
+            ),
         )
 
     def _where(self, query: DecisionQuery) -> tuple[str, list[Any]]:

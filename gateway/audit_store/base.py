@@ -29,8 +29,8 @@ __all__ = [
     "IndexedRecord",
     "OutcomeCount",
     "PartitionMark",
-    "PolicyChange",
     "ReasonCount",
+    "RecordedPolicyChange",
     "Tally",
 ]
 
@@ -151,7 +151,7 @@ class HourlyVolume:
 
 
 @dataclass(frozen=True, slots=True)
-class PolicyChange:
+class RecordedPolicyChange:
     """A policy set applied or rejected, once however many audit partitions record it."""
 
     at: datetime
@@ -168,7 +168,7 @@ class Tally:
     reasons: tuple[ReasonCount, ...]
     """Reasons given for the outcomes in :data:`REFUSALS`."""
     approved_per_hour: tuple[HourlyVolume, ...]
-    policy_changes: tuple[PolicyChange, ...] = ()
+    policy_changes: tuple[RecordedPolicyChange, ...] = ()
     """Oldest first."""
 
 

@@ -24,7 +24,7 @@ from gateway.audit_store._sql import SqlAuditStore
 from gateway.audit_store.base import DecisionRow, PartitionMark
 from gateway.errors import AuditStoreError, AuditStoreUnavailable
 
-__all__ = ["PostgresAuditStore", "redact_url"]
+__all__ = ["PostgresAuditStore"]
 
 _NUL, _REPLACEMENT = "\x00", "\ufffd"
 _JSON_NUL = re.compile(r"(?<!\\)((?:\\\\)*)\\u0000")

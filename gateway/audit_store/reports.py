@@ -17,19 +17,23 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from gateway.audit_store.base import AuditStore, DecisionQuery, PolicyChange, ReasonCount, Tally
+from gateway.audit_store.base import (
+    AuditStore,
+    DecisionQuery,
+    ReasonCount,
+    RecordedPolicyChange,
+    Tally,
+)
 from gateway.audit_store.periods import Period
 from gateway.envelope.models import AuditOutcome, AuditRecord, AuditStage, Reason
 
 __all__ = [
-    "CAP_WINDOWS",
     "CapUse",
     "PurposeCounts",
     "PurposeVolume",
     "SubjectExchange",
     "SubjectReport",
     "TransparencyReport",
-    "build_subject_report",
     "build_transparency_report",
     "caps_from_policy",
     "subject_access_report",
@@ -203,7 +207,7 @@ class TransparencyReport:
     volumes: tuple[PurposeVolume, ...]
     reasons: tuple[ReasonCount, ...]
     """Most frequent first."""
-    policy_changes: tuple[PolicyChange, ...] = ()
+    policy_changes: tuple[RecordedPolicyChange, ...] = ()
     notes: tuple[str, ...] = ()
 
     @property

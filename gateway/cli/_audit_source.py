@@ -23,7 +23,7 @@ from gateway.settings import GatewaySettings
 from gateway.transport.audit_log import read_audit_log
 from gateway.transport.topics import TopicNames
 
-__all__ = ["PROGRESS_FROM", "AuditSource", "open_audit_source", "tracked"]
+__all__ = ["AuditSource", "open_audit_source", "tracked"]
 
 PROGRESS_FROM = 5000
 """Sources with at least this many messages get a progress bar."""

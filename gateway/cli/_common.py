@@ -20,7 +20,6 @@ from gateway.settings import GatewaySettings
 __all__ = [
     "load_settings",
     "stop_on_signals",
-    "unknown_variables",
     "warn_unknown_variables",
 ]
 

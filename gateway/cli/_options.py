@@ -19,8 +19,6 @@ import click
 from gateway.settings import DEFAULT_DEPARTMENTS
 
 __all__ = [
-    "DEFAULT_METRICS_PORT",
-    "HIDDEN_ALIASES",
     "AliasedOption",
     "audit_db_option",
     "audit_file_option",

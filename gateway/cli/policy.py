@@ -41,7 +41,7 @@ from gateway.policy.tools import (
 )
 from gateway.policy.tools.simulate_report import decision_rows
 
-__all__ = ["VERDICT_FAILED", "as_day", "day_option", "policies_dir", "policy_group"]
+__all__ = ["as_day", "day_option", "policies_dir", "policy_group"]
 
 VERDICT_FAILED = 1
 """Exit status of ``check`` and ``diff`` when the agreements do not pass."""

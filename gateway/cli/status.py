@@ -20,7 +20,7 @@ from gateway.cli._options import AliasedOption, bootstrap_option, format_option,
 from gateway.errors import ConfigError
 from gateway.operations.snapshot import ClusterSnapshot
 
-__all__ = ["render_status", "status_command"]
+__all__ = ["status_command"]
 
 _OUTCOME_STYLES = {
     "APPROVED": "green",

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["CLIENT_LISTENER", "SCRAM_MECHANISM", "ClusterSecurity"]
+__all__ = ["ClusterSecurity"]
 
 CLIENT_LISTENER = "SASL_PLAINTEXT"
 """Name (and security protocol) of the listener clients use."""

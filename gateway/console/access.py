@@ -20,7 +20,7 @@ from starlette.responses import RedirectResponse, Response
 from gateway.console.state import csrf_token, state_of
 from gateway.console.users import Role, User
 
-__all__ = ["CSRF_FIELD", "Handler", "csrf_token", "current_user", "forbidden", "page"]
+__all__ = ["Handler", "csrf_token", "current_user", "forbidden", "page"]
 
 CSRF_FIELD = "csrf_token"
 _USER = "user"

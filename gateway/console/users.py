@@ -33,7 +33,6 @@ __all__ = [
     "Users",
     "hash_password",
     "load_users",
-    "verify_password",
 ]
 
 DEV_USERS_PATH = Path(__file__).resolve().parents[2] / "config" / "console-users.dev.yaml"

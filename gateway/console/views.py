@@ -19,7 +19,6 @@ from gateway.errors import ConfigError
 from gateway.policy.tools import Register, RegisterEntry, Usage
 
 __all__ = [
-    "NEAR_END_DAYS",
     "PAGE_SIZE",
     "CapLine",
     "RegisterRow",

@@ -13,7 +13,6 @@ __all__ = [
     "REPLAYED_BY",
     "REPLAY_OF",
     "REQUEST_ID",
-    "SCHEMA",
     "schema_header",
 ]
 

@@ -25,10 +25,6 @@ from gateway.errors import SigningKeyError
 from gateway.keys import CONFIG_DIR, KeySource, key_id, load_private_key, load_public_key
 
 __all__ = [
-    "DEV_MESSAGE_SIGNING_KEY_PATH",
-    "KEY_ID_HEADER",
-    "MESSAGE_PUBLIC_KEY_PATH",
-    "SIGNATURE_HEADER",
     "Headers",
     "MessageSigner",
     "MessageVerifier",

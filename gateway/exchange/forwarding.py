@@ -22,7 +22,7 @@ import struct
 from gateway.envelope.models import CappedRequest
 from gateway.exchange.tokens import TokenSigner
 
-__all__ = ["FORWARD_KEY_LABEL", "ForwardSigner"]
+__all__ = ["ForwardSigner"]
 
 FORWARD_KEY_LABEL = b"dx.gateway/capped-forward-mac/v1"
 """The HKDF ``info`` the forwarding key is derived from the token secret with."""

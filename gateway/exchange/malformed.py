@@ -18,7 +18,7 @@ from gateway.envelope.models import (
     Reason,
 )
 
-__all__ = ["MALFORMED_REQUEST", "malformed_reasons", "recovered_request_id", "reply_parties"]
+__all__ = ["malformed_reasons", "recovered_request_id", "reply_parties"]
 
 MALFORMED_REQUEST = "request.malformed"
 """The reason code (and dead-letter code) of a request that does not have the envelope's shape."""

@@ -42,7 +42,7 @@ if TYPE_CHECKING:
 
     from gateway.transport.runner import GatewayRunner
 
-__all__ = ["METRIC_NAMES", "STAGES", "GatewayMetrics"]
+__all__ = ["GatewayMetrics"]
 
 STAGES = ("process", "audit_write", "produce", "commit", "transaction")
 """Timed stages of a batch. ``process`` is the pure core (decode, decide, redact, seal the audit

@@ -50,7 +50,7 @@ from gateway.operations.window import WINDOW, DecisionWindow
 from gateway.transport.read_back import last_records, read_to_ends
 from gateway.transport.topics import READ_COMMITTED, TopicNames
 
-__all__ = ["DEFAULT_GROUP", "ClusterReader", "take_snapshot"]
+__all__ = ["ClusterReader"]
 
 log = logging.getLogger("gateway.operations")
 

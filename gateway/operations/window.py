@@ -15,7 +15,7 @@ from typing import Any
 
 from gateway.operations.snapshot import DecisionCount, PolicyVersionSeen, RefusalReason
 
-__all__ = ["MINUTE", "WINDOW", "DecisionWindow"]
+__all__ = ["WINDOW", "DecisionWindow"]
 
 WINDOW = timedelta(hours=1)
 MINUTE = timedelta(minutes=1)

@@ -15,7 +15,7 @@ from typing import Any
 from gateway.envelope.models import Reason
 from gateway.policy import rules
 
-__all__ = ["BIRTH_DATE_FIELD", "SubjectRule", "age_on"]
+__all__ = ["BIRTH_DATE_FIELD", "SubjectRule"]
 
 BIRTH_DATE_FIELD = "date_of_birth"
 """The top-level dataset field the subject's age is judged from."""

@@ -21,7 +21,6 @@ from typing import Any
 
 __all__ = [
     "KEEP",
-    "MASK_CHARACTER",
     "Pseudonymiser",
     "TransformKind",
     "TransformSpec",
@@ -29,7 +28,6 @@ __all__ = [
     "generalise",
     "mask",
     "parse_transform",
-    "postcode_district",
     "pseudonymise",
     "transform_function",
     "truncate",

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from gateway.transport.topics import TopicNames
 
-__all__ = ["CLUSTER_NAME", "Acl", "AclResource", "gateway_acls", "kafka_acls_script"]
+__all__ = ["Acl", "AclResource", "gateway_acls", "kafka_acls_script"]
 
 
 class AclResource(enum.StrEnum):

@@ -22,7 +22,7 @@ from gateway.transport.closing import stop_client
 from gateway.transport.read_back import last_records, read_to_ends
 from gateway.transport.topics import READ_COMMITTED, TopicNames
 
-__all__ = ["AuditExport", "AuditTailReader", "export_audit", "iter_audit_log", "read_audit_log"]
+__all__ = ["AuditExport", "AuditTailReader", "export_audit", "read_audit_log"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,7 +34,7 @@ from gateway.transport.read_back import last_records, read_to_ends
 from gateway.transport.recall_plan import PartitionReach, plan_recall, retention_keeps
 from gateway.transport.topics import READ_COMMITTED, TopicNames
 
-__all__ = ["CLOCK_SKEW", "recall_recent_outputs", "recall_since", "retention_covers"]
+__all__ = ["recall_recent_outputs", "recall_since", "retention_covers"]
 
 log = logging.getLogger("gateway.runner")
 

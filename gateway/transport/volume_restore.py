@@ -24,7 +24,7 @@ from gateway.transport.partitioning import key_partition
 from gateway.transport.read_back import last_records, read_to_ends
 from gateway.transport.topics import READ_COMMITTED
 
-__all__ = ["cap_partition", "restore_volume", "start_of_utc_day"]
+__all__ = ["cap_partition", "restore_volume"]
 
 log = logging.getLogger("gateway.policy")
 

@@ -12,10 +12,8 @@ from gateway.audit_store.reports import PurposeVolume, SubjectExchange
 __all__ = [
     "CAP_HEADINGS",
     "EXCHANGE_HEADINGS",
-    "SAID",
     "cap_cells",
     "exchange_cells",
-    "md_row",
     "md_table",
     "said",
     "stamp",

@@ -10,7 +10,7 @@ from gateway.policy.tools.change import Change
 from gateway.policy.tools.change import listed as _list
 from gateway.redaction.transforms import TransformSpec
 
-__all__ = ["global_changes", "purpose_changes", "transforms_of"]
+__all__ = ["global_changes", "purpose_changes"]
 
 
 def transforms_of(purpose: CompiledPurpose) -> dict[str, str]:

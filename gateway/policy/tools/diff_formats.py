@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from gateway.policy.tools.diff import Change
 
-__all__ = ["DIFF_FORMATS", "render_changes"]
+__all__ = ["render_changes"]
 
 DIFF_FORMATS = ("text", "md", "json")
 

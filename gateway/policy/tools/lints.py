@@ -14,7 +14,7 @@ from datetime import date, timedelta
 from gateway.policy.model import Agreement, AgreementStatus, Purpose
 from gateway.redaction.transforms import TransformKind
 
-__all__ = ["MATCHING_ATTRIBUTES", "SOON", "Lint", "LintContext", "lint_agreement"]
+__all__ = ["Lint", "LintContext", "lint_agreement"]
 
 SOON = timedelta(days=30)
 """How far ahead an ending validity or a review counts as due soon."""

@@ -29,7 +29,7 @@ from gateway.policy.tools._fates import NOTHING, Fates, candidate_fates, recorde
 from gateway.policy.tools.explain import PLACEHOLDER
 from gateway.policy.tools.simulate_report import DecisionChange, SimulationReport
 
-__all__ = ["DecisionChange", "SimulationReport", "request_skeleton", "simulate"]
+__all__ = ["DecisionChange", "SimulationReport", "simulate"]
 
 _DECISIONS = frozenset(
     {AuditOutcome.APPROVED, AuditOutcome.APPROVED_MINIMISED, AuditOutcome.DENIED}

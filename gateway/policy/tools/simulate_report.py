@@ -11,7 +11,7 @@ from typing import Any
 from gateway.envelope.models import Reason
 from gateway.policy.tools.change import listed
 
-__all__ = ["FIELD_KINDS", "DecisionChange", "GroupSummary", "SimulationReport", "decision_rows"]
+__all__ = ["DecisionChange", "GroupSummary", "SimulationReport", "decision_rows"]
 
 FIELD_KINDS: dict[str, str] = {
     "released": "newly releases",
