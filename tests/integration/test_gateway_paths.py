@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from settle_support import gateway_committed_past, read_to_end
 
 from consumers.datasets import generate
 from gateway.departments import (
@@ -236,7 +237,11 @@ async def test_a_department_cannot_request_as_another_and_the_attempt_is_audited
     (record,) = await audit_for(consumer_factory, topics, "spoof-1")
     assert record.outcome is AuditOutcome.DENIED
     assert record.input_topic == topics.requests("dfe")
-    await asyncio.sleep(0.3)
+    await gateway_committed_past(
+        consumer_factory, topics, record.input_topic, record.input_partition, record.input_offset
+    )
+    routed = await read_to_end(consumer_factory, topics.inbox("ho"))
+    assert "spoof-1" not in [CODEC.decode(v, RoutedRequest).request_id for v in routed]
     assert "spoof-1" not in [r.request_id for r in seen]
 
 
@@ -347,16 +352,26 @@ async def test_a_redelivered_request_is_answered_once(
         sent_at=datetime.now(UTC),
     )
     producer = await producer_factory()
-    for _ in range(2):
+    sent = [
         await producer.send_and_wait(topics.requests("nhs"), CODEC.encode(request), key=b"twice-1")
+        for _ in range(2)
+    ]
 
     records = await audit_for(consumer_factory, topics, "twice-1", count=3)
     outcomes = sorted(r.outcome.value for r in records)
     assert outcomes == ["APPROVED", "DUPLICATE", "REDACTED"]
-    await asyncio.sleep(0.3)
-    replies = await read_all(
-        consumer_factory, topics.replies("nhs"), until=lambda v: False, within=0.5
-    )
+    for meta in sent:  # both decided, and what each decision wrote acknowledged
+        await gateway_committed_past(
+            consumer_factory, topics, meta.topic, meta.partition, meta.offset
+        )
+    routed = await read_to_end(consumer_factory, topics.inbox("ho"))
+    assert [CODEC.decode(v, RoutedRequest).request_id for v in routed].count("twice-1") == 1
+
+    def replied(values: list[bytes]) -> bool:
+        return "twice-1" in [CODEC.decode(v, Reply).request_id for v in values]
+
+    await read_all(consumer_factory, topics.replies("nhs"), until=replied)
+    replies = await read_to_end(consumer_factory, topics.replies("nhs"))
     assert [CODEC.decode(v, Reply).request_id for v in replies].count("twice-1") == 1
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from settle_support import gateway_committed_past, read_to_end
 
 from consumers.datasets import generate
 from gateway.departments import (
@@ -31,6 +32,7 @@ from gateway.envelope.models import (
     ExchangeRequest,
     Reply,
     ReplyOutcome,
+    RoutedRequest,
 )
 from gateway.transport.topics import TopicNames
 
@@ -117,11 +119,14 @@ async def test_a_forged_capped_request_claiming_the_home_office_is_refused_and_a
     (record,) = [r for r in records if r.input_topic == topics.capped]
     assert (record.stage, record.outcome) == (AuditStage.INPUT, AuditOutcome.DEAD_LETTERED)
     assert [r.code for r in record.reasons] == ["capped.unauthenticated"]
-    assert (record.input_partition, record.input_offset) == (meta.partition, meta.offset)
+    coordinates = (meta.partition, meta.offset)
+    assert (record.input_partition, record.input_offset) == coordinates
     assert not [r for r in records if r.request_id == request_id]  # never decided
-    await asyncio.sleep(0.3)
+    await gateway_committed_past(consumer_factory, topics, topics.capped, *coordinates)
+    routed = await read_to_end(consumer_factory, topics.inbox("dfe"))
+    assert request_id not in [CODEC.decode(v, RoutedRequest).request_id for v in routed]
     assert request_id not in [r.request_id for r in seen]  # the pupil's school never asked
-    replies = await read_until(consumer_factory, topics.replies("ho"), lambda _: False, 0.3)
+    replies = await read_to_end(consumer_factory, topics.replies("ho"))
     assert request_id not in [CODEC.decode(v, Reply).request_id for v in replies]
 
 
