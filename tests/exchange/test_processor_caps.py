@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from processor_support import CODEC, TOPICS, ProcessorFactory, one_agreement, purpose
+from processor_support import CODEC, TOKEN_SECRET, TOPICS, ProcessorFactory, one_agreement, purpose
 
 from gateway.envelope.models import (
     AuditOutcome,
@@ -155,7 +155,7 @@ def test_a_capped_request_whose_sender_is_not_its_input_topics_department_is_dea
         "input_offset": 0,
         "request": CODEC.encode(_request(1)),
     }
-    forwards = ForwardSigner.for_tokens(TokenSigner(b"test-token-secret-0123456789"))
+    forwards = ForwardSigner.for_tokens(TokenSigner(TOKEN_SECRET))
     envelope = CappedRequest(**fields, mac=forwards.sign(**fields))  # a gateway's own mistake
 
     out = processor.process_batch(
