@@ -12,6 +12,12 @@ from datetime import timedelta
 
 from gateway.audit.setup import audit_chain_from_settings
 from gateway.audit.subject import SubjectKeyer
+from gateway.embedded.broker import (
+    EMBEDDED_SESSION_TIMEOUT_MS,
+    EmbeddedBroker,
+    is_embedded,
+    start_gateway_broker,
+)
 from gateway.envelope.codec import Codec
 from gateway.envelope.models import AuditOutcome, Reason
 from gateway.envelope.schemas import SchemaRegistry
@@ -33,12 +39,6 @@ from gateway.policy import (
     load_policies,
 )
 from gateway.settings import GatewaySettings
-from gateway.transport.broker import (
-    EMBEDDED_SESSION_TIMEOUT_MS,
-    EmbeddedBroker,
-    is_embedded,
-    start_gateway_broker,
-)
 from gateway.transport.runner import GatewayRunner
 from gateway.transport.topics import TopicNames
 

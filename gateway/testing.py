@@ -14,10 +14,10 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Protocol
 
 from gateway.cluster import KafkaAdmin, KafkaCluster
+from gateway.embedded.broker import EMBEDDED_SESSION_TIMEOUT_MS, is_embedded
 from gateway.envelope.signature import Headers, MessageSigner
 from gateway.service import build_processor
 from gateway.settings import DEFAULT_DEPARTMENTS, GatewaySettings
-from gateway.transport.broker import EMBEDDED_SESSION_TIMEOUT_MS, is_embedded
 from gateway.transport.runner import GatewayRunner
 from gateway.transport.topics import TopicNames
 

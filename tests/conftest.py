@@ -33,10 +33,10 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from processor_support import ProcessorFactory, make_processor
 
 from gateway import logs
+from gateway.embedded.broker import EmbeddedBroker, start_gateway_broker
 from gateway.settings import DEFAULT_DEPARTMENTS
 from gateway.testing import BrokerUnderTest, start_test_kafka
 from gateway.testing_postgres import throwaway_postgres, unavailable_reason
-from gateway.transport.broker import EmbeddedBroker, start_gateway_broker
 from gateway.transport.topics import TopicNames
 
 NO_SKIPS = os.environ.get("GATEWAY_TEST_NO_SKIPS", "") not in ("", "0")

@@ -14,6 +14,7 @@ GATEWAY = Path(__file__).parents[1] / "gateway"
 CORE = ("envelope", "policy", "redaction", "exchange", "audit", "audit_store")
 EDGES = (
     "gateway.transport",
+    "gateway.embedded",
     "gateway.cli",
     "gateway.console",
     "gateway.service",

@@ -36,10 +36,10 @@ from gateway.bench._process import worker_process
 from gateway.bench._workload import Inputs, encode_requests, produce, serve_inboxes
 from gateway.bench.errors import BenchError
 from gateway.cluster import KafkaCluster
+from gateway.embedded.broker import EmbeddedBroker, wait_until_ready
 from gateway.envelope.codec import Codec
 from gateway.exchange.messages import OutputMessage
 from gateway.testing import BrokerUnderTest, fresh_topics
-from gateway.transport.broker import EmbeddedBroker, wait_until_ready
 from gateway.transport.topics import READ_COMMITTED, TopicNames
 
 __all__ = ["GOAL_RATIO", "BenchConfig", "CpuPlan", "plan_cpus", "run_bench"]

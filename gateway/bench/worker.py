@@ -37,13 +37,13 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from gateway.bench.errors import BenchError
+from gateway.embedded.broker import EMBEDDED_SESSION_TIMEOUT_MS
 from gateway.exchange.messages import BatchOutputs, InputMessage, OutputMessage
 from gateway.exchange.processor import ExchangeProcessor
 from gateway.logs import configure_logging
 from gateway.operations.metrics import GatewayMetrics
 from gateway.service import build_processor
 from gateway.settings import GatewaySettings
-from gateway.transport.broker import EMBEDDED_SESSION_TIMEOUT_MS
 from gateway.transport.produce import send_and_wait_all
 from gateway.transport.runner import GatewayRunner
 from gateway.transport.topics import TopicNames

@@ -13,14 +13,14 @@ import click
 
 from gateway.cli._common import load_settings, stop_on_signals
 from gateway.cli._options import departments_option, partitions_option, prefix_option
-from gateway.logs import configure_logging
-from gateway.settings import GatewaySettings
-from gateway.transport.broker import (
+from gateway.embedded.broker import (
     EMBEDDED_BROKER_LIMITS,
     EmbeddedBroker,
     start_gateway_broker,
     wait_until_ready,
 )
+from gateway.logs import configure_logging
+from gateway.settings import GatewaySettings
 from gateway.transport.topics import TopicNames
 
 __all__ = ["broker_command"]

@@ -30,13 +30,13 @@ from consumers.departments import (
 from consumers.traffic import TrafficStats, run_traffic
 from gateway.demo.summary import progress_line, render_tally
 from gateway.demo.tally import AuditTally
+from gateway.embedded.broker import EmbeddedBroker, start_gateway_broker
 from gateway.envelope.codec import Codec
 from gateway.envelope.models import AuditRecord
 from gateway.envelope.signature import MessageSigner
 from gateway.errors import DecodeError
 from gateway.service import running_gateway
 from gateway.settings import GatewaySettings
-from gateway.transport.broker import EmbeddedBroker, start_gateway_broker
 from gateway.transport.topics import READ_COMMITTED, TopicNames
 
 __all__ = ["DemoResult", "render_tally", "run_demo"]

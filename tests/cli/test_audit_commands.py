@@ -18,10 +18,10 @@ from gateway.audit.checkpoint import CheckpointSigner
 from gateway.audit.files import ExportedMessage, write_export
 from gateway.cli import main
 from gateway.cli.audit import audit_group
+from gateway.embedded.broker import EmbeddedBroker
 from gateway.envelope.codec import Codec
 from gateway.envelope.models import AuditOutcome, AuditStage
 from gateway.testing import fresh_topics
-from gateway.transport.broker import EmbeddedBroker
 
 ProducerFactory = Callable[..., Awaitable[AIOKafkaProducer]]
 NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)

@@ -20,8 +20,8 @@ from gateway.audit_store import open_store
 from gateway.console.app import ConsoleConfig, create_app
 from gateway.console.users import Users, hash_password, load_users
 from gateway.departments import DepartmentClient
+from gateway.embedded.broker import EmbeddedBroker
 from gateway.testing import fresh_topics, gateway_runner
-from gateway.transport.broker import EmbeddedBroker
 from gateway.transport.runner import GatewayRunner
 from gateway.transport.topics import TopicNames
 

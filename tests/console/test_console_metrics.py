@@ -14,7 +14,7 @@ import pytest
 from console_support import ConsoleFactory, signed_in
 from metrics_support import STATUS, Running, running_gateway, send_traffic
 
-from gateway.transport.broker import EmbeddedBroker
+from gateway.embedded.broker import EmbeddedBroker
 
 
 @pytest.fixture

@@ -17,12 +17,12 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from consumers.datasets import generate
 from consumers.departments import app_id, required_topics, run_departments
+from gateway.embedded.broker import EmbeddedBroker
 from gateway.envelope.codec import Codec
 from gateway.envelope.datasets import DATASET_BY_PROVIDER
 from gateway.envelope.models import ProviderResponse, ResponseStatus, RoutedRequest
 from gateway.envelope.signature import MessageSigner
 from gateway.testing import signed_as_gateway
-from gateway.transport.broker import EmbeddedBroker
 from gateway.transport.topics import TopicNames
 
 pytestmark = pytest.mark.kafka

@@ -14,6 +14,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from consumers.datasets import generate
 from consumers.traffic import MIX, PlannedRequest, RequestKind, plan_requests, run_traffic
+from gateway.embedded.broker import EmbeddedBroker
 from gateway.envelope.codec import Codec
 from gateway.envelope.datasets import SUBJECT_IDENTIFIER_BY_PROVIDER
 from gateway.envelope.models import (
@@ -25,7 +26,6 @@ from gateway.envelope.models import (
 )
 from gateway.policy import compile_policies, decide, load_policies
 from gateway.testing import signed_as_gateway
-from gateway.transport.broker import EmbeddedBroker
 from gateway.transport.topics import TopicNames
 
 _SIZE = 200

@@ -13,6 +13,7 @@ from click.testing import CliRunner
 
 from gateway.audit.chain import CHECKPOINT_KEY
 from gateway.cli.deadletter import deadletter_group
+from gateway.embedded.broker import EmbeddedBroker
 from gateway.envelope.codec import Codec
 from gateway.envelope.models import AuditOutcome, AuditRecord
 from gateway.operations.deadletters import (
@@ -22,7 +23,6 @@ from gateway.operations.deadletters import (
     replay_dead_letter,
 )
 from gateway.testing import fresh_topics, gateway_runner
-from gateway.transport.broker import EmbeddedBroker
 from gateway.transport.runner import GatewayRunner
 from gateway.transport.topics import TopicNames
 

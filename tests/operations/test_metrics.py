@@ -14,9 +14,9 @@ from metrics_support import STATUS, Running, running_gateway, send_traffic, unti
 from prometheus_client.parser import text_string_to_metric_families
 
 from gateway.departments import DepartmentClient
+from gateway.embedded.broker import EmbeddedBroker
 from gateway.operations.metrics import METRIC_NAMES
 from gateway.operations.reader import take_snapshot
-from gateway.transport.broker import EmbeddedBroker
 
 
 @pytest.fixture

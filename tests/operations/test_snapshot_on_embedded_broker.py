@@ -6,9 +6,9 @@ import asyncio
 import uuid
 
 from gateway.departments import DepartmentClient
+from gateway.embedded.broker import EmbeddedBroker
 from gateway.operations.reader import take_snapshot
 from gateway.testing import fresh_topics, gateway_runner
-from gateway.transport.broker import EmbeddedBroker
 
 
 async def test_a_broker_that_cannot_find_offsets_by_time_is_read_from_a_bounded_tail(

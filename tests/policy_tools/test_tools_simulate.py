@@ -19,10 +19,10 @@ from policy_tools_support import (
     write_plain,
 )
 
+from gateway.embedded.broker import EmbeddedBroker
 from gateway.envelope.codec import Codec
 from gateway.envelope.models import AuditRecord, Reason
 from gateway.policy.tools import AuditFile, load_compiled, simulate
-from gateway.transport.broker import EmbeddedBroker
 from gateway.transport.topics import TopicNames
 
 

@@ -14,6 +14,7 @@ from aiokafka import AIOKafkaProducer, TopicPartition
 from gateway.audit.chain import is_checkpoint, read_link
 from gateway.audit.files import read_export
 from gateway.audit.verify import verify_export
+from gateway.embedded.broker import EmbeddedBroker
 from gateway.envelope.codec import Codec
 from gateway.envelope.models import AuditCheckpoint, AuditRecord
 from gateway.errors import ChainBrokenError
@@ -24,7 +25,6 @@ from gateway.settings import GatewaySettings
 from gateway.testing import fresh_topics
 from gateway.transport.audit_keeper import AuditKeeper
 from gateway.transport.audit_log import export_audit
-from gateway.transport.broker import EmbeddedBroker
 from gateway.transport.produce import send_and_wait_all
 from gateway.transport.topics import TopicNames
 

@@ -13,12 +13,12 @@ import pytest
 from aiokafka import AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from capped_support import CODEC, KEY, capped_processor
 
+from gateway.embedded.broker import EmbeddedBroker
 from gateway.envelope.models import ExchangeRequest
 from gateway.exchange.messages import InputMessage
 from gateway.exchange.processor import ExchangeProcessor
 from gateway.policy import InMemoryVolumeCounter
 from gateway.testing import fresh_topics
-from gateway.transport.broker import EmbeddedBroker
 from gateway.transport.cap_keeper import CapKeeper
 from gateway.transport.produce import send_and_wait_all
 from gateway.transport.topics import TopicNames

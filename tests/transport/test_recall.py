@@ -9,13 +9,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from aiokafka import AIOKafkaProducer
 
+from gateway.embedded.broker import EmbeddedBroker
 from gateway.envelope.codec import Codec
 from gateway.envelope.models import Reply, ReplyOutcome, ResponseStatus
 from gateway.exchange.processor import ExchangeProcessor
 from gateway.service import build_processor
 from gateway.settings import GatewaySettings
 from gateway.testing import fresh_topics
-from gateway.transport.broker import EmbeddedBroker
 from gateway.transport.recall import recall_recent_outputs
 from gateway.transport.topics import TopicNames
 

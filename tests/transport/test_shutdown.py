@@ -12,9 +12,9 @@ from collections.abc import Callable, Iterator
 import pytest
 from aiokafka import AIOKafkaProducer
 
+from gateway.embedded.broker import EmbeddedBroker, start_gateway_broker
 from gateway.service import running_gateway
 from gateway.settings import DEFAULT_DEPARTMENTS, GatewaySettings
-from gateway.transport.broker import EmbeddedBroker, start_gateway_broker
 from gateway.transport.topics import TopicNames
 
 SHUTDOWN_S = 3.0

@@ -7,10 +7,10 @@ from __future__ import annotations
 import subprocess
 import sys
 
+from gateway.embedded.broker import is_embedded
 from gateway.service import _transactions
 from gateway.settings import GatewaySettings
 from gateway.testing import BrokerUnderTest
-from gateway.transport.broker import is_embedded
 
 
 def test_a_gateway_broker_process_is_recognised_as_embedded() -> None:

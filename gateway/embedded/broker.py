@@ -27,9 +27,9 @@ from typing import Self
 
 from confluent_kafka import KafkaException
 
+from gateway.embedded._forwarder import TcpForwarder, bind_listener
+from gateway.embedded._librdkafka import ERR_TOPIC_ALREADY_EXISTS, MockCluster
 from gateway.errors import BrokerError, TransportError
-from gateway.transport._forwarder import TcpForwarder, bind_listener
-from gateway.transport._librdkafka import ERR_TOPIC_ALREADY_EXISTS, MockCluster
 from gateway.transport.topics import TopicNames
 
 _TOPIC_AUTHORIZATION_FAILED = 29

@@ -22,14 +22,14 @@ from aiokafka.errors import (
     UnknownTopicOrPartitionError,
 )
 
-from gateway.errors import BrokerError, TransportError
-from gateway.settings import DEFAULT_DEPARTMENTS
-from gateway.transport.broker import (
+from gateway.embedded.broker import (
     EMBEDDED_BROKER_LIMITS,
     ApiKey,
     EmbeddedBroker,
     wait_until_ready,
 )
+from gateway.errors import BrokerError, TransportError
+from gateway.settings import DEFAULT_DEPARTMENTS
 from gateway.transport.topics import TopicNames
 
 ProducerFactory = Callable[..., Awaitable[AIOKafkaProducer]]

@@ -1,0 +1,3 @@
+"""The embedded Kafka-protocol broker for development and tests (librdkafka's mock cluster, from
+the ``confluent-kafka`` wheel): ``gateway broker``, ``gateway run`` without ``--bootstrap``, the
+demo, the benchmark and the test fixtures. Production runs on Apache Kafka."""
