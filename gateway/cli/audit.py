@@ -167,7 +167,7 @@ def checkpoint_command(export: Path, output: Path, public_key: Path | None) -> N
 @click.option("--partitions", default=4, show_default=True, help="Chains to spread them over.")
 def bench_command(records: int, partitions: int) -> None:
     """Measure verification speed and the cost of sealing against plain encoding."""
-    from gateway.audit.bench import run_bench
+    from gateway.bench.audit import run_bench
 
     for line in run_bench(records, partitions).describe():
         click.echo(line)

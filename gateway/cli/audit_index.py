@@ -79,7 +79,7 @@ def index_command(
     """
     configure_logging(verbose)
     if bench:
-        from consumers.audit_bench import run_bench
+        from gateway.bench.audit_index import run_bench
 
         measured = run_bench(records, decoder_process=not one_process)
         if as_json:

@@ -12,7 +12,8 @@ from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from gateway.bench import BenchConfig, BenchError, run_bench
+from gateway.bench.driver import BenchConfig, run_bench
+from gateway.bench.errors import BenchError
 from gateway.logs import configure_logging
 
 __all__ = ["bench_command", "render_report"]

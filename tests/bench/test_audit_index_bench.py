@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from consumers.audit_bench import run_bench
+from gateway.bench.audit_index import run_bench
 
 
 @pytest.mark.parametrize("decoder_process", [False, True], ids=["in-process", "decoder-process"])

@@ -1,4 +1,4 @@
-"""Measure the policy layer in-process: ``python -m gateway.policy.bench``.
+"""Measure the policy layer in-process: ``python -m gateway.bench.policy``.
 
 Decision latency over generated agreements (valid requests, over-asking ones and every kind of
 denial), and redaction time for a 30-field record with transforms. Each figure is the best of
@@ -253,7 +253,7 @@ def _best_per_call(call: Callable[[], object], rounds: int, iterations: int) -> 
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m gateway.policy.bench", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m gateway.bench.policy", description=__doc__)
     parser.add_argument("--agreements", type=int, default=200)
     parser.add_argument("--decisions", type=int, default=100_000)
     parser.add_argument("--rounds", type=int, default=5)

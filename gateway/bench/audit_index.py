@@ -4,8 +4,8 @@ Synthetic records like the gateway's (a mix of agreements, outcomes, reasons and
 sealed into hash chains across four partitions exactly as the gateway seals them, are indexed
 from memory in batches of the indexer's size: decoding, chain following, hashing and the SQLite
 transaction are all inside the timing; encoding them, and starting the decoder process the
-indexer reads records in (as ``consumers.audit_indexer`` runs it), are not.
-``python -m consumers.audit_indexer --bench --records 100000`` prints the result
+indexer reads records in (as ``gateway audit index`` runs it), are not.
+``gateway audit index --bench --records 100000`` prints the result
 (``cpu_seconds`` is the indexing process's own; the decoder process's is not in it).
 """
 

@@ -1,4 +1,4 @@
-"""How fast audit chains verify, and what sealing costs: ``python -m gateway.audit.bench``.
+"""How fast audit chains verify, and what sealing costs: ``python -m gateway.bench.audit``.
 
 Builds ``--records`` synthetic audit records (typical decision size, ``--partitions`` chains,
 a signed checkpoint every 1000) and reports:
@@ -177,7 +177,7 @@ _REASON = Reason(code="agreement.allows", message="nhs-ho-status-check allows th
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m gateway.audit.bench", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m gateway.bench.audit", description=__doc__)
     parser.add_argument("--records", type=int, default=200_000)
     parser.add_argument("--partitions", type=int, default=4)
     args = parser.parse_args(argv)

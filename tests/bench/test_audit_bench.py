@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gateway.audit.bench import run_bench
+from gateway.bench.audit import run_bench
 
 
 def test_the_benchmark_seals_verifies_and_reports_on_a_small_log() -> None:
