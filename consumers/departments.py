@@ -35,7 +35,6 @@ from aiokafka.errors import KafkaError
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from faust.transport.drivers import aiokafka as faust_aiokafka
 
-from consumers.datasets import DEFAULT_SEED, DEFAULT_SIZE, PROVIDERS, generate
 from gateway.departments.answers import build_response, index_records, lookup
 from gateway.envelope.codec import Codec
 from gateway.envelope.datasets import SUBJECT_IDENTIFIER_BY_PROVIDER
@@ -43,6 +42,7 @@ from gateway.envelope.models import RoutedRequest
 from gateway.envelope.signature import MessageVerifier
 from gateway.errors import EnvelopeError, TransportError
 from gateway.keys import KeySource
+from gateway.synthetic.datasets import DEFAULT_SEED, DEFAULT_SIZE, PROVIDERS, generate
 from gateway.transport.topics import TopicNames
 
 __all__ = [

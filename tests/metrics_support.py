@@ -14,11 +14,11 @@ import httpx
 from aiokafka import AIOKafkaProducer
 from prometheus_client.parser import text_string_to_metric_families
 
-from consumers.datasets import generate
 from gateway.departments import DepartmentClient, answer_from_dataset, index_records
 from gateway.embedded.broker import EmbeddedBroker
 from gateway.operations.http import OperatorEndpoint, readiness
 from gateway.operations.metrics import GatewayMetrics
+from gateway.synthetic.datasets import generate
 from gateway.testing import fresh_topics, gateway_runner
 from gateway.transport.runner import GatewayRunner
 from gateway.transport.topics import TopicNames

@@ -1,6 +1,6 @@
 """Index audit messages into an audit store: decode, follow the chain, load, count.
 
-No Kafka here: the reader (``consumers.audit_indexer``) hands over batches of messages with
+No Kafka here: the reader (``gateway.transport.audit_indexer``) hands over batches of messages with
 their coordinates, and :meth:`AuditIndexer.index` loads each batch in one store transaction,
 together with where the batch leaves each partition (so the store knows where to resume).
 Messages that are not audit records are counted, never loaded: checkpoints by their schema

@@ -1,8 +1,8 @@
 """What the benchmark feeds the gateway and how it plays the providers.
 
-Requests follow the shipped traffic mix (:func:`consumers.traffic.plan_requests`): mostly valid
-ones for subjects in the synthetic datasets, some the gateway must deny or trim. Every inbox is
-answered from those datasets with :func:`gateway.departments.build_response`.
+Requests follow the shipped traffic mix (:func:`gateway.synthetic.traffic.plan_requests`):
+mostly valid ones for subjects in the synthetic datasets, some the gateway must deny or trim.
+Every inbox is answered from those datasets with :func:`gateway.departments.build_response`.
 """
 
 from __future__ import annotations
@@ -13,14 +13,14 @@ from dataclasses import dataclass, field
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from consumers.datasets import DEFAULT_SIZE, generate
-from consumers.traffic import plan_requests
 from gateway.departments import DepartmentClient, answer_from_dataset, build_response
 from gateway.departments.answers import index_records
 from gateway.envelope.codec import Codec
 from gateway.envelope.datasets import SUBJECT_IDENTIFIER_BY_PROVIDER
 from gateway.envelope.models import RoutedRequest
 from gateway.exchange.messages import OutputMessage
+from gateway.synthetic.datasets import DEFAULT_SIZE, generate
+from gateway.synthetic.traffic import plan_requests
 from gateway.transport.produce import send_and_wait_all
 from gateway.transport.topics import READ_COMMITTED, TopicNames
 

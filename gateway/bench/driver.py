@@ -29,8 +29,6 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from consumers.datasets import DEFAULT_SEED
-from consumers.traffic import run_traffic
 from gateway.bench._checks import deleted, verify, watermarks
 from gateway.bench._process import worker_process
 from gateway.bench._workload import Inputs, encode_requests, produce, serve_inboxes
@@ -39,6 +37,8 @@ from gateway.cluster import KafkaCluster
 from gateway.embedded.broker import EmbeddedBroker, wait_until_ready
 from gateway.envelope.codec import Codec
 from gateway.exchange.messages import OutputMessage
+from gateway.synthetic.datasets import DEFAULT_SEED
+from gateway.synthetic.traffic import run_traffic
 from gateway.testing import BrokerUnderTest, fresh_topics
 from gateway.transport.topics import READ_COMMITTED, TopicNames
 

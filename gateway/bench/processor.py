@@ -26,7 +26,6 @@ from typing import Any
 
 from fastavro import schemaless_reader, schemaless_writer
 
-from consumers.datasets import DEFAULT_SEED, DEFAULT_SIZE, generate
 from gateway.bench._workload import encode_requests
 from gateway.departments import answer_from_dataset, build_response
 from gateway.departments.answers import index_records
@@ -38,6 +37,7 @@ from gateway.exchange.processor import ExchangeProcessor
 from gateway.logs import configure_logging
 from gateway.service import build_processor
 from gateway.settings import GatewaySettings
+from gateway.synthetic.datasets import DEFAULT_SEED, DEFAULT_SIZE, generate
 from gateway.transport.topics import TopicNames
 
 __all__ = ["main", "measure"]

@@ -23,9 +23,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from consumers.datasets import PROVIDERS
 from consumers.departments import INTERNAL_TOPIC_PARTITIONS, app_id, required_topics
-from consumers.traffic import plan_requests
 from gateway.audit.checkpoint import CheckpointSigner
 from gateway.chaos.audit_check import AuditFindings, check_audit
 from gateway.chaos.exchanges import ReplyCollector, Sent, send_steadily
@@ -40,6 +38,8 @@ from gateway.envelope.signature import MessageSigner
 from gateway.errors import GatewayError
 from gateway.service import build_processor
 from gateway.settings import GatewaySettings
+from gateway.synthetic.datasets import PROVIDERS
+from gateway.synthetic.traffic import plan_requests
 from gateway.transport.topics import TopicNames
 
 __all__ = ["CampaignOptions", "run_campaign"]

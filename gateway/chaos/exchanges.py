@@ -19,12 +19,12 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from consumers.traffic import PlannedRequest
 from gateway.departments.client import DepartmentClient
 from gateway.envelope.codec import Codec
 from gateway.envelope.models import ExchangeRequest, Reply
 from gateway.envelope.signature import MessageVerifier
 from gateway.errors import EnvelopeError, GatewayError
+from gateway.synthetic.traffic import PlannedRequest
 from gateway.transport.closing import stop_client
 from gateway.transport.topics import READ_COMMITTED, TopicNames
 

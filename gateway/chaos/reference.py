@@ -16,13 +16,13 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from consumers.datasets import DEFAULT_SEED, DEFAULT_SIZE, generate
 from gateway.departments.answers import Answer, build_response, index_records, lookup
 from gateway.envelope.codec import Codec
 from gateway.envelope.datasets import SUBJECT_IDENTIFIER_BY_PROVIDER
 from gateway.envelope.models import ExchangeRequest, Reply, RoutedRequest
 from gateway.exchange.messages import BatchOutputs, InputMessage
 from gateway.exchange.processor import ExchangeProcessor
+from gateway.synthetic.datasets import DEFAULT_SEED, DEFAULT_SIZE, generate
 from gateway.transport.topics import TopicNames
 
 __all__ = ["ReferenceReplies", "differences"]

@@ -1,7 +1,4 @@
-"""``gateway audit index``: copy the audit topic into an audit store (or measure how fast).
-
-``python -m consumers.audit_indexer`` runs this same command.
-"""
+"""``gateway audit index``: copy the audit topic into an audit store (or measure how fast)."""
 
 from __future__ import annotations
 
@@ -23,7 +20,7 @@ if TYPE_CHECKING:
 
 __all__ = ["index_command"]
 
-log = logging.getLogger("consumers.audit_indexer")
+log = logging.getLogger("gateway.audit.indexer")
 
 
 @click.command("index", short_help="Index the audit topic into the audit store.")
@@ -132,10 +129,10 @@ async def _index(
     public_key: str | None,
     decoder_process: bool,
 ) -> IndexerStats:
-    from consumers.audit_indexer import index_audit_topic  # importing aiokafka is slow
     from gateway.audit.checkpoint import load_public_key
     from gateway.audit.follow import ChainFollower
     from gateway.audit_store import open_store
+    from gateway.transport.audit_indexer import index_audit_topic  # importing aiokafka is slow
 
     key = load_public_key(public_key) if public_key else None
     stop = stop_on_signals()

@@ -12,7 +12,6 @@ from typing import Any, TypeVar
 
 import click
 
-from consumers.datasets import DEFAULT_SEED, DEFAULT_SIZE, PROVIDERS
 from gateway.cli._common import load_settings, stop_on_signals
 from gateway.cli._options import (
     AliasedOption,
@@ -22,6 +21,7 @@ from gateway.cli._options import (
 )
 from gateway.errors import ConfigError
 from gateway.logs import configure_logging
+from gateway.synthetic.datasets import DEFAULT_SEED, DEFAULT_SIZE, PROVIDERS
 from gateway.transport.topics import TopicNames
 
 __all__ = ["DATASET_SIZE", "dataset_seed_option", "departments_command"]

@@ -1,7 +1,4 @@
-"""``gateway traffic``: requester traffic through a running gateway, and what came back.
-
-``python -m consumers.traffic`` runs this same command.
-"""
+"""``gateway traffic``: requester traffic through a running gateway, and what came back."""
 
 from __future__ import annotations
 
@@ -11,12 +8,12 @@ import json
 import click
 from rich.console import Console
 
-from consumers.datasets import DEFAULT_SEED
 from gateway.cli._common import load_settings
 from gateway.cli._options import AliasedOption, bootstrap_option, prefix_option, verbose_option
 from gateway.cli.departments import DATASET_SIZE, dataset_seed_option
 from gateway.errors import ConfigError
 from gateway.logs import configure_logging
+from gateway.synthetic.datasets import DEFAULT_SEED
 from gateway.transport.topics import TopicNames
 
 __all__ = ["traffic_command"]
@@ -77,7 +74,7 @@ def traffic_command(
 
     Exits 1 if a request timed out or was answered differently from what the plan expected.
     """
-    from consumers.traffic import run_traffic  # importing aiokafka is slow
+    from gateway.synthetic.traffic import run_traffic  # importing aiokafka is slow
 
     configure_logging(verbose)
     if count is not None and seconds is not None:

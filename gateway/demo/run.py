@@ -1,9 +1,9 @@
 """Run the whole exchange on the embedded broker and show what the audit log says, live.
 
 One process: the embedded broker, one gateway instance, the faust reference departments
-(``consumers.departments``), the requester traffic generator (``consumers.traffic``) and an audit
-tail that counts decisions per agreement. When the traffic is done and every reply is in, it all
-stops in order and a summary is printed.
+(``consumers.departments``), the requester traffic generator (``gateway.synthetic.traffic``) and
+an audit tail that counts decisions per agreement. When the traffic is done and every reply is
+in, it all stops in order and a summary is printed.
 """
 
 from __future__ import annotations
@@ -20,14 +20,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from rich.console import Console
 from rich.live import Live
 
-from consumers.datasets import PROVIDERS
 from consumers.departments import (
     INTERNAL_TOPIC_PARTITIONS,
     app_id,
     required_topics,
     run_departments,
 )
-from consumers.traffic import TrafficStats, run_traffic
 from gateway.demo.summary import progress_line, render_tally
 from gateway.demo.tally import AuditTally
 from gateway.embedded.broker import EmbeddedBroker, start_gateway_broker
@@ -37,6 +35,8 @@ from gateway.envelope.signature import MessageSigner
 from gateway.errors import DecodeError
 from gateway.service import running_gateway
 from gateway.settings import GatewaySettings
+from gateway.synthetic.datasets import PROVIDERS
+from gateway.synthetic.traffic import TrafficStats, run_traffic
 from gateway.transport.topics import READ_COMMITTED, TopicNames
 
 __all__ = ["DemoResult", "render_tally", "run_demo"]

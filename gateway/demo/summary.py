@@ -22,8 +22,8 @@ from rich.text import Text
 from gateway.demo.tally import AuditTally
 
 if TYPE_CHECKING:
-    from consumers.traffic import TrafficStats
     from gateway.demo.run import DemoResult
+    from gateway.synthetic.traffic import TrafficStats
 
 __all__ = ["progress_line", "render_summary", "render_tally", "render_traffic", "summary_dict"]
 

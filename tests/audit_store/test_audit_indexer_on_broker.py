@@ -11,15 +11,15 @@ from contextlib import AsyncExitStack
 import pytest
 from aiokafka import AIOKafkaConsumer
 
-from consumers.audit_indexer import index_audit_topic
-from consumers.datasets import generate
 from gateway.audit_store import DecisionQuery, open_store
 from gateway.departments import DepartmentClient, answer_from_dataset, index_records
 from gateway.embedded.broker import EmbeddedBroker
 from gateway.envelope.codec import Codec
 from gateway.envelope.models import AuditRecord, ReplyOutcome
 from gateway.settings import GatewaySettings
+from gateway.synthetic.datasets import generate
 from gateway.testing import fresh_topics, gateway_runner
+from gateway.transport.audit_indexer import index_audit_topic
 from gateway.transport.runner import GatewayRunner
 from gateway.transport.topics import TopicNames
 

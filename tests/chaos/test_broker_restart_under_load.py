@@ -9,13 +9,13 @@ import time
 import uuid
 from typing import Any
 
-from consumers.datasets import generate
 from gateway.chaos.exchanges import ReplyCollector
 from gateway.cluster import KafkaCluster
 from gateway.departments import DepartmentClient, answer_from_dataset, index_records
 from gateway.envelope.codec import Codec
 from gateway.envelope.models import ReplyOutcome, ResponseStatus
 from gateway.settings import DEFAULT_DEPARTMENTS
+from gateway.synthetic.datasets import generate
 from gateway.testing import gateway_runner
 from gateway.transport.topics import TopicNames
 

@@ -10,12 +10,12 @@ from datetime import UTC, datetime
 import pytest
 from processor_support import POLICIES
 
-from consumers.traffic import plan_requests
 from gateway.chaos.reference import ReferenceReplies, differences
 from gateway.envelope.codec import Codec
 from gateway.envelope.models import ExchangeRequest, Reason, Reply, ReplyOutcome, ResponseStatus
 from gateway.service import build_processor
 from gateway.settings import GatewaySettings
+from gateway.synthetic.traffic import plan_requests
 from gateway.transport.topics import TopicNames
 
 CODEC = Codec.default()

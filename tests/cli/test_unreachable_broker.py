@@ -24,7 +24,6 @@ def nowhere() -> str:
     [
         ["-m", "gateway", "run"],
         ["-m", "gateway", "traffic", "--count", "3"],
-        ["-m", "consumers.traffic", "--count", "3"],
         ["-m", "gateway", "departments", "--departments", "ho"],
         ["-m", "consumers.departments", "--departments", "ho"],
         ["-m", "gateway", "audit", "index", "--once", "--audit-db", "sqlite:///:memory:"],

@@ -15,13 +15,13 @@ import pytest
 import uvicorn
 from console_support import CHROMIUM, CHROMIUM_ARGS, PASSWORDS, SCREENSHOTS, ConsoleFactory
 
-from consumers.audit_indexer import index_audit_topic
 from gateway.audit_store import open_store
 from gateway.console.app import ConsoleConfig, create_app
 from gateway.console.users import Users, hash_password, load_users
 from gateway.departments import DepartmentClient
 from gateway.embedded.broker import EmbeddedBroker
 from gateway.testing import fresh_topics, gateway_runner
+from gateway.transport.audit_indexer import index_audit_topic
 from gateway.transport.runner import GatewayRunner
 from gateway.transport.topics import TopicNames
 

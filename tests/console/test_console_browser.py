@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 from console_support import PASSWORDS, ConsoleFactory
 
-from consumers.datasets import generate
 from gateway.departments import DepartmentClient, answer_from_dataset, index_records
+from gateway.synthetic.datasets import generate
 from gateway.transport.audit_log import export_audit
 from gateway.transport.runner import GatewayRunner
 from gateway.transport.topics import TopicNames

@@ -15,13 +15,13 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from consumers.datasets import generate
 from consumers.departments import app_id, required_topics, run_departments
 from gateway.embedded.broker import EmbeddedBroker
 from gateway.envelope.codec import Codec
 from gateway.envelope.datasets import DATASET_BY_PROVIDER
 from gateway.envelope.models import ProviderResponse, ResponseStatus, RoutedRequest
 from gateway.envelope.signature import MessageSigner
+from gateway.synthetic.datasets import generate
 from gateway.testing import signed_as_gateway
 from gateway.transport.topics import TopicNames
 

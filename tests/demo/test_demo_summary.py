@@ -12,11 +12,11 @@ from typing import Any
 import pytest
 from rich.console import Console, RenderableType
 
-from consumers.traffic import TrafficStats
 from gateway.demo.run import DemoResult
 from gateway.demo.summary import render_summary, render_tally, summary_dict
 from gateway.demo.tally import AuditTally
 from gateway.envelope.models import AuditOutcome, AuditRecord, AuditStage, Reason
+from gateway.synthetic.traffic import TrafficStats
 
 AGREEMENTS = (
     "ho-nhs-tracing-withdrawn",

@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from consumers.datasets import generate
 from gateway.departments import (
     Answer,
     ClientClosedError,
@@ -32,6 +31,7 @@ from gateway.envelope.models import (
     RoutedRequest,
 )
 from gateway.errors import GatewayError
+from gateway.synthetic.datasets import generate
 from gateway.testing import BrokerUnderTest, signed_as_gateway
 from gateway.transport.topics import TopicNames
 

@@ -10,11 +10,11 @@ from fastavro import schemaless_reader, schemaless_writer
 from hypothesis import given
 from hypothesis import strategies as st
 
-from consumers.datasets import PROVIDERS, generate
 from gateway.envelope.binary import compile_reader, compile_writer
 from gateway.envelope.codec import Codec
 from gateway.envelope.datasets import DATASET_BY_PROVIDER
 from gateway.errors import SchemaError
+from gateway.synthetic.datasets import PROVIDERS, generate
 
 REGISTRY = Codec.default().registry
 

@@ -10,12 +10,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from consumers.datasets import generate
 from gateway.departments import DepartmentClient, Handler, answer_from_dataset, index_records
 from gateway.embedded.broker import EmbeddedBroker
 from gateway.errors import TransportError
 from gateway.operations.reader import ClusterReader, take_snapshot
 from gateway.operations.snapshot import ClusterSnapshot
+from gateway.synthetic.datasets import generate
 from gateway.testing import fresh_topics, gateway_runner
 from gateway.transport.runner import GatewayRunner
 from gateway.transport.topics import TopicNames

@@ -12,7 +12,6 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from settle_support import gateway_committed_past, read_to_end
 
-from consumers.datasets import generate
 from gateway.departments import (
     Answer,
     DepartmentClient,
@@ -33,6 +32,7 @@ from gateway.envelope.models import (
     ResponseStatus,
     RoutedRequest,
 )
+from gateway.synthetic.datasets import generate
 from gateway.testing import BrokerUnderTest, fresh_topics, gateway_runner
 from gateway.transport.topics import TopicNames
 

@@ -11,7 +11,6 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from consumers.datasets import generate
 from gateway.departments import (
     Answer,
     DepartmentClient,
@@ -27,6 +26,7 @@ from gateway.envelope.models import (
     ResponseStatus,
     RoutedRequest,
 )
+from gateway.synthetic.datasets import generate
 from gateway.transport.topics import TopicNames
 
 ClientFactory = Callable[[str], Awaitable[DepartmentClient]]

@@ -11,7 +11,6 @@ from datetime import UTC, datetime, timedelta
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from consumers.datasets import generate
 from gateway.departments import DepartmentClient, answer_from_dataset, index_records
 from gateway.envelope.codec import Codec
 from gateway.envelope.models import (
@@ -23,6 +22,7 @@ from gateway.envelope.models import (
     ResponseStatus,
 )
 from gateway.settings import GatewaySettings
+from gateway.synthetic.datasets import generate
 from gateway.testing import BrokerUnderTest, fresh_topics, gateway_runner
 from gateway.transport.recall import retention_covers
 from gateway.transport.runner import GatewayRunner

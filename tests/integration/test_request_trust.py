@@ -14,7 +14,6 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from settle_support import gateway_committed_past, read_to_end
 
-from consumers.datasets import generate
 from gateway.departments import (
     DepartmentClient,
     ExchangeTimeout,
@@ -34,6 +33,7 @@ from gateway.envelope.models import (
     ReplyOutcome,
     RoutedRequest,
 )
+from gateway.synthetic.datasets import generate
 from gateway.transport.topics import TopicNames
 
 ClientFactory = Callable[[str], Awaitable[DepartmentClient]]

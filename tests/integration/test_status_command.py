@@ -10,8 +10,8 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from consumers.datasets import generate
 from gateway.departments import DepartmentClient, Handler, answer_from_dataset, index_records
+from gateway.synthetic.datasets import generate
 from gateway.transport.runner import GatewayRunner
 from gateway.transport.topics import TopicNames
 

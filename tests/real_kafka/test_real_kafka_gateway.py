@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from consumers.datasets import generate
 from gateway.departments import DepartmentClient, answer_from_dataset, index_records
 from gateway.envelope.models import Reply, ReplyOutcome, ResponseStatus
+from gateway.synthetic.datasets import generate
 from gateway.transport.runner import GatewayRunner
 from gateway.transport.topics import TopicNames
 

@@ -16,7 +16,6 @@ from typing import Any
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from consumers.datasets import generate
 from gateway.audit.verify import verify_export
 from gateway.departments import DepartmentClient, answer_from_dataset, index_records
 from gateway.envelope.codec import Codec
@@ -30,6 +29,7 @@ from gateway.envelope.models import (
 )
 from gateway.errors import DecodeError
 from gateway.settings import GatewaySettings
+from gateway.synthetic.datasets import generate
 from gateway.testing import BrokerUnderTest, gateway_runner
 from gateway.transport.audit_log import export_audit
 from gateway.transport.read_back import read_to_ends

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from consumers.datasets import PROVIDERS, generate, main
 from gateway.envelope.codec import Codec
 from gateway.envelope.datasets import DATASET_BY_PROVIDER, SUBJECT_IDENTIFIER_BY_PROVIDER
+from gateway.synthetic.datasets import PROVIDERS, generate, main
 
 _IDENTIFIER_SHAPES = {
     "ho": r"HO-\d{6}",
@@ -103,7 +103,7 @@ def test_unknown_provider_and_bad_size_are_refused() -> None:
 
 
 def test_command_line_writes_json_lines(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """``python -m consumers.datasets --out DIR`` writes one JSON-lines file per provider."""
+    """``python -m gateway.synthetic.datasets --out DIR`` writes a JSON-lines file per provider."""
     main(["--out", str(tmp_path), "-n", "5"])
 
     for provider in PROVIDERS:

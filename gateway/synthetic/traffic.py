@@ -4,10 +4,9 @@ abuses the gateway must refuse or trim.
 Generation is pure (:func:`plan_requests`, no broker); :func:`run_traffic` sends a plan at a
 steady rate through :class:`gateway.departments.DepartmentClient` and counts what came back.
 Valid requests name subjects from the same synthetic datasets the reference departments serve
-(:mod:`consumers.datasets`, same size and seed), so most of them are answered FOUND.
+(:mod:`gateway.synthetic.datasets`, same size and seed), so most of them are answered FOUND.
 
-``gateway traffic --bootstrap HOST:PORT --rate 50 --count 500`` (or ``python -m consumers.traffic``
-with the same options) prints the counts.
+``gateway traffic --bootstrap HOST:PORT --rate 50 --count 500`` prints the counts.
 """
 
 from __future__ import annotations
@@ -17,16 +16,16 @@ import enum
 import random
 import time
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cache
 from typing import Any
 
-from consumers.datasets import DEFAULT_SEED, DEFAULT_SIZE, generate
 from gateway.departments.client import DepartmentClient, ExchangeTimeout
 from gateway.envelope.codec import Codec
 from gateway.envelope.models import Reply, ReplyOutcome
+from gateway.synthetic.datasets import DEFAULT_SEED, DEFAULT_SIZE, generate
 from gateway.transport.topics import TopicNames
 
 __all__ = [
@@ -34,7 +33,6 @@ __all__ = [
     "PlannedRequest",
     "RequestKind",
     "TrafficStats",
-    "main",
     "plan_requests",
     "run_traffic",
 ]
@@ -402,15 +400,3 @@ async def run_traffic(
         for client in clients.values():
             await client.stop()
     return stats
-
-
-def main(argv: Sequence[str] | None = None) -> None:
-    """``python -m consumers.traffic``: the same command as ``gateway traffic``."""
-    from gateway.cli import main as cli_main
-    from gateway.cli.traffic import traffic_command
-
-    cli_main(argv, command=traffic_command, prog_name="python -m consumers.traffic")
-
-
-if __name__ == "__main__":
-    main()

@@ -12,8 +12,6 @@ from pathlib import Path
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from consumers.datasets import generate
-from consumers.traffic import MIX, PlannedRequest, RequestKind, plan_requests, run_traffic
 from gateway.embedded.broker import EmbeddedBroker
 from gateway.envelope.codec import Codec
 from gateway.envelope.datasets import SUBJECT_IDENTIFIER_BY_PROVIDER
@@ -25,6 +23,8 @@ from gateway.envelope.models import (
     ResponseStatus,
 )
 from gateway.policy import compile_policies, decide, load_policies
+from gateway.synthetic.datasets import generate
+from gateway.synthetic.traffic import MIX, PlannedRequest, RequestKind, plan_requests, run_traffic
 from gateway.testing import signed_as_gateway
 from gateway.transport.topics import TopicNames
 

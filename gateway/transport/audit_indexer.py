@@ -12,8 +12,6 @@ second process while this one loads (``--one-process`` keeps it to one).
 
     gateway audit index --bootstrap HOST:PORT [--prefix dx] [--audit-db URL] [--once]
     gateway audit index --bench [--records 100000]
-
-(``python -m consumers.audit_indexer`` takes the same options.)
 """
 
 from __future__ import annotations
@@ -32,9 +30,9 @@ from gateway.audit_store.indexing import AuditIndexer, AuditMessage, IndexerStat
 from gateway.errors import AuditStoreError, TransportError
 from gateway.transport.topics import READ_COMMITTED, TopicNames
 
-__all__ = ["index_audit_topic", "main"]
+__all__ = ["index_audit_topic"]
 
-log = logging.getLogger("consumers.audit_indexer")
+log = logging.getLogger("gateway.audit.indexer")
 
 _FETCH_WAIT_MS = 100
 _RETRY_MAX_S = 30.0
@@ -163,15 +161,3 @@ async def _commit(consumer: AIOKafkaConsumer, offsets: dict[TopicPartition, int]
         await consumer.commit(offsets)
     except KafkaError as exc:  # the store already knows where it stands; only the lag view lags
         log.warning("audit indexer: offset commit failed: %s", exc)
-
-
-def main(argv: Sequence[str] | None = None) -> None:
-    """``python -m consumers.audit_indexer``: the same command as ``gateway audit index``."""
-    from gateway.cli import main as cli_main
-    from gateway.cli.audit_index import index_command
-
-    cli_main(argv, command=index_command, prog_name="python -m consumers.audit_indexer")
-
-
-if __name__ == "__main__":
-    main()

@@ -10,7 +10,7 @@ and address), and the DfE pupils are those adults' children (same surname and ho
 households list them). Person ``i`` depends only on ``seed`` and ``i``, so a smaller set is a
 prefix of a larger one.
 
-``python -m consumers.datasets --out DIR`` writes each set as JSON lines.
+``python -m gateway.synthetic.datasets --out DIR`` writes each set as JSON lines.
 """
 
 from __future__ import annotations
@@ -492,7 +492,9 @@ def _json_default(value: object) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     """Write every provider's dataset to ``DIR/<provider>.jsonl``."""
-    parser = argparse.ArgumentParser(prog="python -m consumers.datasets", description=main.__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m gateway.synthetic.datasets", description=main.__doc__
+    )
     parser.add_argument("--out", type=Path, required=True, metavar="DIR")
     parser.add_argument("-n", "--size", type=int, default=DEFAULT_SIZE)
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
