@@ -34,11 +34,11 @@ from gateway.bench._process import worker_process
 from gateway.bench._workload import Inputs, encode_requests, produce, serve_inboxes
 from gateway.bench.errors import BenchError
 from gateway.cluster import KafkaCluster
+from gateway.departments.traffic import run_traffic
 from gateway.embedded.broker import EmbeddedBroker, wait_until_ready
 from gateway.envelope.codec import Codec
 from gateway.exchange.messages import OutputMessage
 from gateway.synthetic.datasets import DEFAULT_SEED
-from gateway.synthetic.traffic import run_traffic
 from gateway.testing import BrokerUnderTest, fresh_topics
 from gateway.transport.topics import READ_COMMITTED, TopicNames
 

@@ -74,7 +74,7 @@ def traffic_command(
 
     Exits 1 if a request timed out or was answered differently from what the plan expected.
     """
-    from gateway.synthetic.traffic import run_traffic  # importing aiokafka is slow
+    from gateway.departments.traffic import run_traffic  # importing aiokafka is slow
 
     configure_logging(verbose)
     if count is not None and seconds is not None:

@@ -28,6 +28,7 @@ from consumers.departments import (
 )
 from gateway.demo.summary import progress_line, render_tally
 from gateway.demo.tally import AuditTally
+from gateway.departments.traffic import TrafficStats, run_traffic
 from gateway.embedded.broker import EmbeddedBroker, start_gateway_broker
 from gateway.envelope.codec import Codec
 from gateway.envelope.models import AuditRecord
@@ -36,7 +37,6 @@ from gateway.errors import DecodeError
 from gateway.service import running_gateway
 from gateway.settings import GatewaySettings
 from gateway.synthetic.datasets import PROVIDERS
-from gateway.synthetic.traffic import TrafficStats, run_traffic
 from gateway.transport.topics import READ_COMMITTED, TopicNames
 
 __all__ = ["DemoResult", "render_tally", "run_demo"]

@@ -23,7 +23,7 @@ from gateway.demo.tally import AuditTally
 
 if TYPE_CHECKING:
     from gateway.demo.run import DemoResult
-    from gateway.synthetic.traffic import TrafficStats
+    from gateway.departments.traffic import TrafficStats
 
 __all__ = ["progress_line", "render_summary", "render_tally", "render_traffic", "summary_dict"]
 

@@ -15,8 +15,8 @@ from rich.console import Console, RenderableType
 from gateway.demo.run import DemoResult
 from gateway.demo.summary import render_summary, render_tally, summary_dict
 from gateway.demo.tally import AuditTally
+from gateway.departments.traffic import TrafficStats
 from gateway.envelope.models import AuditOutcome, AuditRecord, AuditStage, Reason
-from gateway.synthetic.traffic import TrafficStats
 
 AGREEMENTS = (
     "ho-nhs-tracing-withdrawn",
