@@ -11,6 +11,10 @@ signed for its inbox (:mod:`gateway.envelope.signature`): an unsigned, forged or
 or a genuine one copied from another department's inbox, is logged, counted in ``rejected`` and
 never answered.
 
+The gateway's tools (``gateway departments``, the demo, the chaos campaign) find these services
+as :data:`SERVICES` through the entry point ``reference`` of the group
+:data:`gateway.departments.services.ENTRY_POINT_GROUP`; the gateway never imports this package.
+
 The apps run inside the caller's event loop (``App.start()`` / ``App.stop()``, no faust Worker,
 so no signal handlers and no logging set-up are taken over). They never create topics
 (``topic_allow_declare=False``): besides each department's inbox and responses topics, faust
@@ -36,6 +40,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from faust.transport.drivers import aiokafka as faust_aiokafka
 
 from gateway.departments.answers import build_response, index_records, lookup
+from gateway.departments.services import DepartmentServices
 from gateway.envelope.codec import Codec
 from gateway.envelope.datasets import SUBJECT_IDENTIFIER_BY_PROVIDER
 from gateway.envelope.models import RoutedRequest
@@ -47,7 +52,9 @@ from gateway.transport.topics import TopicNames
 
 __all__ = [
     "INTERNAL_TOPIC_PARTITIONS",
+    "SERVICES",
     "ReferenceDepartment",
+    "ReferenceServices",
     "app_id",
     "main",
     "required_topics",
@@ -262,6 +269,42 @@ async def run_departments(
             await asyncio.gather(starting, stopping, return_exceptions=True)
             await asyncio.gather(*(service.stop() for service in running))
     return {service.dept: service.answered for service in running}
+
+
+class ReferenceServices:
+    """The reference departments as the gateway's tools run them (:class:`DepartmentServices`)."""
+
+    topic_partitions = INTERNAL_TOPIC_PARTITIONS
+
+    def extra_topics(self, depts: Iterable[str], topics: TopicNames) -> list[str]:
+        return required_topics(app_id(dept, topics) for dept in depts)
+
+    async def run(
+        self,
+        bootstrap: str,
+        depts: Sequence[str],
+        stop: asyncio.Event,
+        *,
+        topics: TopicNames,
+        dataset_size: int,
+        seed: int,
+        ready: asyncio.Event | None = None,
+        gateway_key: Ed25519PublicKey | KeySource | None = None,
+    ) -> dict[str, int]:
+        return await run_departments(
+            bootstrap,
+            depts,
+            stop,
+            topics=topics,
+            dataset_size=dataset_size,
+            seed=seed,
+            ready=ready,
+            gateway_key=gateway_key,
+        )
+
+
+SERVICES: DepartmentServices = ReferenceServices()
+"""What the entry point ``reference`` names."""
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,6 +1,6 @@
-"""The pure core (envelope, policy, redaction, exchange, audit and its read model) depends on no
-edge: drawn from the imports in its source, no arrow leads from it to transport, the command
-line, the console, the consumers or a Kafka client."""
+"""Drawn from the imports in the source: the pure core (envelope, policy, redaction, exchange,
+audit and its read model) depends on no edge (transport, the command line, the console, the
+consumers or a Kafka client), and no part of the gateway depends on the consumers."""
 
 from __future__ import annotations
 
@@ -44,6 +44,36 @@ def test_the_core_imports_no_edge(package: str) -> None:
         for path in sorted((GATEWAY / package).rglob("*.py"))
         for module in _imports(path)
         if any(module == edge or module.startswith(f"{edge}.") for edge in EDGES)
+    ]
+
+    assert arrows == []
+
+
+def _dynamic_imports(path: Path) -> Iterator[str]:
+    """Modules named by ``importlib.import_module("...")`` or ``__import__("...")``."""
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if (
+            isinstance(node, ast.Call)
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+            and isinstance(node.args[0].value, str)
+            and (
+                (isinstance(node.func, ast.Attribute) and node.func.attr == "import_module")
+                or (isinstance(node.func, ast.Name) and node.func.id == "__import__")
+            )
+        ):
+            yield node.args[0].value
+
+
+def test_the_gateway_never_imports_the_consumers() -> None:
+    """Dependencies run one way: the department services in consumers/ are built on the gateway,
+    which finds them only through an entry point; no gateway module imports consumers, at the top,
+    inside a function or by name."""
+    arrows = [
+        f"{path.relative_to(GATEWAY.parent)} -> {module}"
+        for path in sorted(GATEWAY.rglob("*.py"))
+        for module in [*_imports(path), *_dynamic_imports(path)]
+        if module == "consumers" or module.startswith("consumers.")
     ]
 
     assert arrows == []

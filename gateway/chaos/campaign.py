@@ -23,7 +23,6 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from consumers.departments import INTERNAL_TOPIC_PARTITIONS, app_id, required_topics
 from gateway.audit.checkpoint import CheckpointSigner
 from gateway.chaos.audit_check import AuditFindings, check_audit
 from gateway.chaos.exchanges import ReplyCollector, Sent, send_steadily
@@ -33,6 +32,7 @@ from gateway.chaos.reference import ReferenceReplies, differences
 from gateway.chaos.report import CampaignReport, Fault
 from gateway.cluster import KafkaCluster
 from gateway.departments.client import DepartmentClient
+from gateway.departments.services import department_services
 from gateway.envelope.codec import Codec
 from gateway.envelope.signature import MessageSigner
 from gateway.errors import GatewayError
@@ -149,11 +149,10 @@ async def run_campaign(options: CampaignOptions) -> CampaignReport:
     elif len(cluster.nodes) != 3:
         raise GatewayError(f"the campaign needs three Kafka nodes, not {len(cluster.nodes)}")
     report = CampaignReport(gateways=options.gateways, seed=options.seed)
+    services = department_services()  # what the departments' processes need
     try:
         cluster.create_topics(topics.all_topics(list(settings.departments)), options.partitions)
-        cluster.create_topics(
-            required_topics(app_id(d, topics) for d in PROVIDERS), INTERNAL_TOPIC_PARTITIONS
-        )
+        cluster.create_topics(services.extra_topics(PROVIDERS, topics), services.topic_partitions)
         fleet = Fleet(
             bootstrap=cluster.bootstrap,
             prefix=topics.prefix,

@@ -1,6 +1,7 @@
 """``gateway departments``: the reference provider departments (faust) on a running cluster.
 
-``python -m consumers.departments`` runs this same command.
+The services are found through :func:`gateway.departments.services.department_services`
+(``python -m consumers.departments`` runs this same command).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from gateway.cli._options import (
     prefix_option,
     verbose_option,
 )
+from gateway.departments.services import department_services
 from gateway.errors import ConfigError
 from gateway.logs import configure_logging
 from gateway.synthetic.datasets import DEFAULT_SEED, DEFAULT_SIZE, PROVIDERS
@@ -28,7 +30,7 @@ __all__ = ["DATASET_SIZE", "dataset_seed_option", "departments_command"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-log = logging.getLogger("consumers.departments")
+log = logging.getLogger("gateway.departments")
 
 
 DATASET_SIZE = click.option(
@@ -121,10 +123,9 @@ async def _serve(
     seed: int,
     gateway_key: str | None,
 ) -> dict[str, int]:
-    from consumers.departments import app_id, required_topics, run_departments  # loads faust
-
-    ids = [app_id(d, topics) for d in depts]
-    log.info("departments %s need topics %s", ", ".join(depts), ", ".join(required_topics(ids)))
+    services = department_services()  # loads faust
+    needed = services.extra_topics(depts, topics)
+    log.info("departments %s need topics %s", ", ".join(depts), ", ".join(needed))
     stop, ready = stop_on_signals(), asyncio.Event()
 
     async def announce() -> None:
@@ -133,7 +134,7 @@ async def _serve(
 
     announcing = asyncio.create_task(announce())
     try:
-        return await run_departments(
+        return await services.run(
             bootstrap,
             depts,
             stop,

@@ -1,9 +1,9 @@
 """Run the whole exchange on the embedded broker and show what the audit log says, live.
 
-One process: the embedded broker, one gateway instance, the faust reference departments
-(``consumers.departments``), the requester traffic generator (``gateway.synthetic.traffic``) and
-an audit tail that counts decisions per agreement. When the traffic is done and every reply is
-in, it all stops in order and a summary is printed.
+One process: the embedded broker, one gateway instance, the reference departments (found through
+:mod:`gateway.departments.services`), the requester traffic (:mod:`gateway.departments.traffic`)
+and an audit tail that counts decisions per agreement. When the traffic is done and every reply
+is in, it all stops in order and a summary is printed.
 """
 
 from __future__ import annotations
@@ -20,14 +20,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from rich.console import Console
 from rich.live import Live
 
-from consumers.departments import (
-    INTERNAL_TOPIC_PARTITIONS,
-    app_id,
-    required_topics,
-    run_departments,
-)
 from gateway.demo.summary import progress_line, render_tally
 from gateway.demo.tally import AuditTally
+from gateway.departments.services import DepartmentServices, department_services
 from gateway.departments.traffic import TrafficStats, run_traffic
 from gateway.embedded.broker import EmbeddedBroker, start_gateway_broker
 from gateway.envelope.codec import Codec
@@ -36,7 +31,7 @@ from gateway.envelope.signature import MessageSigner
 from gateway.errors import DecodeError
 from gateway.service import running_gateway
 from gateway.settings import GatewaySettings
-from gateway.synthetic.datasets import PROVIDERS
+from gateway.synthetic.datasets import DEFAULT_SEED, DEFAULT_SIZE, PROVIDERS
 from gateway.transport.topics import READ_COMMITTED, TopicNames
 
 __all__ = ["DemoResult", "render_tally", "run_demo"]
@@ -69,12 +64,12 @@ async def run_demo(
     still-running broker once everything else has stopped (e.g. to export the audit log)."""
     began = time.monotonic()
     topics = TopicNames(settings.topic_prefix)
+    services = department_services()
     broker = start_gateway_broker(topics, settings.departments, settings.partitions)
     try:
-        faust_topics = required_topics(app_id(d, topics) for d in PROVIDERS)
-        broker.create_topics(faust_topics, INTERNAL_TOPIC_PARTITIONS)
+        broker.create_topics(services.extra_topics(PROVIDERS, topics), services.topic_partitions)
         settings = settings.model_copy(update={"bootstrap": broker.bootstrap})
-        result = await _run(settings, topics, broker, seconds, rate, console)
+        result = await _run(settings, topics, broker, services, seconds, rate, console)
         if after is not None:
             await after(broker.bootstrap, topics)
         result.elapsed_s = time.monotonic() - began
@@ -87,6 +82,7 @@ async def _run(
     settings: GatewaySettings,
     topics: TopicNames,
     broker: EmbeddedBroker,
+    services: DepartmentServices,
     seconds: float,
     rate: float,
     console: Console,
@@ -110,11 +106,13 @@ async def _run(
             )
         ready = asyncio.Event()
         departments = asyncio.create_task(
-            run_departments(
+            services.run(
                 broker.bootstrap,
                 PROVIDERS,
                 departments_stop,
                 topics=topics,
+                dataset_size=DEFAULT_SIZE,
+                seed=DEFAULT_SEED,
                 ready=ready,
                 gateway_key=_gateway_public_key(settings),
             )
