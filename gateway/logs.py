@@ -1,7 +1,7 @@
 """One logging set-up for every command: text or JSON lines on stderr, the same quiet libraries,
 and the Kafka client's error flood said once.
 
-Every ``gateway`` command (and ``python -m consumers.*``, which run the same commands) calls
+Every ``gateway`` command (and ``python -m consumers.departments``, the same command) calls
 :func:`configure_logging` once before it starts work. ``verbose`` lowers the gateway's level to
 DEBUG, lets the Kafka and faust libraries speak from WARNING, and makes the CLI print a
 traceback beside its one-line error (:func:`is_verbose`). ``log_format="json"`` writes one JSON

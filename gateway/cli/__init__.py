@@ -90,8 +90,9 @@ def main(
     command: click.Command | None = None,
     prog_name: str = "gateway",
 ) -> None:
-    """Console entry point: run the CLI (or one of its ``command``s, as ``python -m consumers.*``
-    do); domain errors become one line and an exit code, with a traceback only if verbose."""
+    """Console entry point: run the CLI (or one of its ``command``s, as ``python -m
+    consumers.departments`` does); domain errors become one line and an exit code, with a
+    traceback only if verbose."""
     try:
         (command or cli).main(args=argv, prog_name=prog_name, standalone_mode=False)
     except click.exceptions.Abort:

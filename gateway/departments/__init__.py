@@ -1,4 +1,7 @@
-"""Client API for departmental systems: publish requests and await replies, serve an inbox."""
+"""Client API for departmental systems: publish requests and await replies, serve an inbox.
+
+Also here: the requester traffic run (:mod:`~gateway.departments.traffic`) and the seam to
+department-side services built on this API (:mod:`~gateway.departments.services`)."""
 
 from gateway.departments.answers import (
     Answer,
