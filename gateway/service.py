@@ -9,15 +9,11 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from gateway.audit.setup import audit_chain_from_settings
 from gateway.audit.subject import SubjectKeyer
-from gateway.embedded.broker import (
-    EMBEDDED_SESSION_TIMEOUT_MS,
-    EmbeddedBroker,
-    is_embedded,
-    start_gateway_broker,
-)
+from gateway.embedded.identity import EMBEDDED_SESSION_TIMEOUT_MS, is_embedded
 from gateway.envelope.codec import Codec
 from gateway.envelope.models import AuditOutcome, Reason
 from gateway.envelope.schemas import SchemaRegistry
@@ -41,6 +37,9 @@ from gateway.policy import (
 from gateway.settings import GatewaySettings
 from gateway.transport.runner import GatewayRunner
 from gateway.transport.topics import TopicNames
+
+if TYPE_CHECKING:
+    from gateway.embedded.broker import EmbeddedBroker
 
 __all__ = ["Gateway", "build_processor", "running_gateway"]
 
@@ -128,6 +127,8 @@ async def running_gateway(settings: GatewaySettings, stop: asyncio.Event) -> Asy
     broker: EmbeddedBroker | None = None
     bootstrap = settings.bootstrap
     if bootstrap is None:
+        from gateway.embedded.broker import start_gateway_broker  # the local-kafka extra
+
         broker = start_gateway_broker(topics, settings.departments, settings.partitions)
         bootstrap = broker.bootstrap
     runner = GatewayRunner(

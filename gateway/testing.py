@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Protocol
 
 from gateway.cluster import KafkaAdmin, KafkaCluster
-from gateway.embedded.broker import EMBEDDED_SESSION_TIMEOUT_MS, is_embedded
+from gateway.embedded.identity import EMBEDDED_SESSION_TIMEOUT_MS, is_embedded
 from gateway.envelope.signature import Headers, MessageSigner
 from gateway.service import build_processor
 from gateway.settings import DEFAULT_DEPARTMENTS, GatewaySettings

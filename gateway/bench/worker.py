@@ -37,7 +37,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from gateway.bench.errors import BenchError
-from gateway.embedded.broker import EMBEDDED_SESSION_TIMEOUT_MS
+from gateway.embedded.identity import EMBEDDED_SESSION_TIMEOUT_MS
 from gateway.exchange.messages import BatchOutputs, InputMessage, OutputMessage
 from gateway.exchange.processor import ExchangeProcessor
 from gateway.logs import configure_logging

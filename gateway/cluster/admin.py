@@ -28,7 +28,13 @@ class KafkaAdmin:
     def __init__(
         self, bootstrap: str, *, replicas: int = 1, config: Mapping[str, str] | None = None
     ) -> None:
-        from confluent_kafka.admin import AdminClient
+        try:
+            from confluent_kafka.admin import AdminClient
+        except ImportError as exc:
+            raise BrokerError(
+                "Kafka administration needs the confluent-kafka package: "
+                "pip install 'dx-gateway[local-kafka]'"
+            ) from exc
 
         self.bootstrap = bootstrap
         self.replicas = replicas

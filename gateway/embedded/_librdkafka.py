@@ -72,7 +72,8 @@ def _library_path() -> str:
         import confluent_kafka
     except ImportError as exc:
         raise BrokerError(
-            "the embedded broker needs the confluent-kafka package (it bundles librdkafka)"
+            "the embedded broker needs the confluent-kafka package (it bundles librdkafka): "
+            "pip install 'dx-gateway[local-kafka]'"
         ) from exc
     package_dir = os.path.dirname(confluent_kafka.__file__)
     pattern = os.path.normpath(

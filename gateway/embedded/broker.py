@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import enum
 import errno
-import functools
 import re
 import socket
 import threading
@@ -25,44 +24,18 @@ from collections.abc import Iterable, Sequence
 from types import TracebackType
 from typing import Self
 
-from confluent_kafka import KafkaException
-
 from gateway.embedded._forwarder import TcpForwarder, bind_listener
 from gateway.embedded._librdkafka import ERR_TOPIC_ALREADY_EXISTS, MockCluster
+from gateway.embedded.identity import note_running, note_stopped
 from gateway.errors import BrokerError, TransportError
 from gateway.transport.topics import TopicNames
 
 _TOPIC_AUTHORIZATION_FAILED = 29
-_RUNNING: set[str] = set()
-
-
-_MOCK_CLUSTER_ID = "mockCluster"
-"""How librdkafka's mock cluster names itself in metadata; Apache Kafka's ids are base64 UUIDs."""
-
-
-def is_embedded(bootstrap: str) -> bool:
-    """Whether ``bootstrap`` is an embedded broker: one running in this process, or (asked over
-    the wire, once per address) a ``gateway broker`` elsewhere. False if it cannot be reached."""
-    return bootstrap in _RUNNING or _names_itself_mock(bootstrap)
-
-
-@functools.cache
-def _names_itself_mock(bootstrap: str) -> bool:
-    from confluent_kafka.admin import AdminClient
-
-    try:
-        metadata = AdminClient({"bootstrap.servers": bootstrap}).list_topics(timeout=5)
-    except KafkaException:
-        return False
-    return str(metadata.cluster_id or "").startswith(_MOCK_CLUSTER_ID)
-
 
 __all__ = [
     "EMBEDDED_BROKER_LIMITS",
-    "EMBEDDED_SESSION_TIMEOUT_MS",
     "ApiKey",
     "EmbeddedBroker",
-    "is_embedded",
     "start_gateway_broker",
     "wait_until_ready",
 ]
@@ -81,11 +54,6 @@ EMBEDDED_BROKER_LIMITS = (
     "no TLS or SASL; for development and tests only",
 )
 """What the embedded broker cannot do; shown by ``gateway broker`` and worth knowing in tests."""
-
-EMBEDDED_SESSION_TIMEOUT_MS = 2_000
-"""Consumer session timeout for groups on the embedded broker: it makes a joining member wait
-``session_timeout_ms - 1 s`` after another left, so a short timeout keeps restarts quick. Real
-Kafka refuses timeouts below ``group.min.session.timeout.ms`` (6 s by default)."""
 
 _BROKER_ID = 1
 _LOOPBACK = "127.0.0.1"
@@ -179,13 +147,13 @@ class EmbeddedBroker:
             self._cluster = cluster
             self._bootstrap = bootstrap
             self._topics = {}
-            _RUNNING.add(bootstrap)
+            note_running(bootstrap)
             return bootstrap
 
     def stop(self) -> None:
         """Close every connection and free the broker; stopping twice is harmless."""
         with self._lock:
-            _RUNNING.discard(self._bootstrap or "")
+            note_stopped(self._bootstrap or "")
             cluster, self._cluster = self._cluster, None
             self._bootstrap = None
             if cluster is not None:

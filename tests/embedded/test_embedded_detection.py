@@ -7,7 +7,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from gateway.embedded.broker import is_embedded
+from gateway.embedded.identity import is_embedded
 from gateway.service import _transactions
 from gateway.settings import GatewaySettings
 from gateway.testing import BrokerUnderTest
