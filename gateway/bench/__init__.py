@@ -11,3 +11,27 @@
 - :mod:`~gateway.bench.audit` (``gateway audit bench``): chain verification and sealing.
 - :mod:`~gateway.bench.audit_index` (``gateway audit index --bench``): indexing into SQLite.
 """
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from gateway._exports import lazy_exports
+
+if TYPE_CHECKING:
+    from gateway.bench.driver import GOAL_RATIO, BenchConfig, CpuPlan, run_bench
+    from gateway.bench.errors import BenchError
+
+__all__ = ["GOAL_RATIO", "BenchConfig", "BenchError", "CpuPlan", "run_bench"]
+
+__getattr__ = lazy_exports(
+    __name__,
+    {
+        "GOAL_RATIO": "driver",
+        "BenchConfig": "driver",
+        "BenchError": "errors",
+        "CpuPlan": "driver",
+        "run_bench": "driver",
+    },
+)
+"""Imported on first use, so that the in-process benchmarks do not load the Kafka driver."""

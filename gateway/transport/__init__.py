@@ -5,7 +5,7 @@
 records, and commits the input offsets only once those are acknowledged. :class:`TopicNames`
 names every gateway topic; :func:`export_audit` and :func:`read_audit_log` read the audit topic
 back; :func:`gateway_acls` lists the ACLs a secured cluster needs. The embedded development
-broker lives in :mod:`gateway.transport.broker`.
+broker lives in :mod:`gateway.embedded.broker`.
 """
 
 from __future__ import annotations
