@@ -225,7 +225,7 @@ def test_an_earlier_version_of_another_schema_is_still_the_wrong_message(tmp_pat
     )
     codec = Codec(SchemaRegistry.from_dir(schemas))
 
-    with pytest.raises(DecodeError, match="expected a dx.datasets.Other message, got a dx"):
+    with pytest.raises(DecodeError, match=r"expected a dx\.datasets\.Other message, got a dx"):
         codec.decode_record_as(single_object(OLD, RECORDS[0]), "dx.datasets.Other")
 
 
@@ -241,7 +241,7 @@ def test_an_earlier_version_the_current_cannot_read_is_refused_when_loading(
 def test_an_earlier_version_of_a_schema_that_does_not_exist_is_refused(tmp_path: Path) -> None:
     other = {"type": "record", "name": "dx.datasets.Gone", "fields": []}
 
-    with pytest.raises(SchemaError, match="earlier dx.datasets.Gone, which has no schema"):
+    with pytest.raises(SchemaError, match=r"earlier dx\.datasets\.Gone, which has no schema"):
         SchemaRegistry.from_dir(schema_dir(tmp_path, NEW, other))
 
 
