@@ -24,10 +24,10 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any
 
-from gateway.envelope.binary._readers import generate_columns_reader, generate_reader
+from gateway.envelope.binary._columns import generate_columns_reader
+from gateway.envelope.binary._readers import generate_reader
 from gateway.envelope.binary._wire import read_long
-from gateway.envelope.binary._writers import NAME_BLOCKS as _NAME_BLOCKS
-from gateway.envelope.binary._writers import generate_template, generate_writer
+from gateway.envelope.binary._writers import NAME_BLOCKS, generate_template, generate_writer
 from gateway.errors import SchemaError
 
 __all__ = [
@@ -53,7 +53,8 @@ ColumnsReader = Callable[..., tuple[Any, ...]]
 """``read(data, *parameters)``: the columns of one single-object message
 (:func:`compile_columns_reader`)."""
 
-_ = _NAME_BLOCKS  # the memo of envelope name arrays; tests clear it
+_NAME_BLOCKS = NAME_BLOCKS
+"""The memo of envelope records' encoded name arrays (tests clear it)."""
 
 
 def compile_writer(schema: Any) -> Writer:

@@ -15,9 +15,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date
-from enum import Enum
-from json import dumps
-from json.encoder import encode_basestring, encode_basestring_ascii
 from typing import Any
 
 from gateway.envelope.binary import _wire
@@ -29,18 +26,16 @@ from gateway.envelope.binary._resolve import (
 )
 from gateway.envelope.binary._source import Source, build, identifier
 from gateway.envelope.binary._types import base, describe, named_types, optional
-from gateway.errors import DecodeError, SchemaError
+from gateway.errors import SchemaError
 
-__all__ = ["Form", "generate_columns_reader", "generate_reader"]
-
-
-class Form(Enum):
-    VALUES = "values"
-    """Values as fastavro returns them: datetimes, dates, lists and dicts."""
-    COLUMNS = "columns"
-    """Store columns: times stay epoch milliseconds, arrays become their JSON text. Only
-    strings, longs, times, enums, optional ones of these, and arrays of strings or of records of
-    strings have a column form."""
+__all__ = [
+    "Generator",
+    "blocks",
+    "complex_type",
+    "generate_reader",
+    "string",
+    "varint",
+]
 
 
 _ENV: dict[str, Any] = {
@@ -53,18 +48,19 @@ _ENV: dict[str, Any] = {
     "MS": _wire.MS,
     "DOUBLE": _wire.DOUBLE,
     "date": date,
-    "quote": encode_basestring,
-    "quote_ascii": encode_basestring_ascii,
-    "DecodeError": DecodeError,
 }
 
 
-class _Generator:
-    """One module of generated readers: the functions of the records it reaches."""
+class Generator:
+    """One module of generated readers: the functions of the records it reaches. Values come
+    as fastavro returns them (datetimes, dates, lists and dicts); a subclass may read some types
+    into another form (:mod:`~gateway.envelope.binary._columns`)."""
 
-    def __init__(self, writer: Any, reader: Any, form: Form, reserved: Sequence[str] = ()) -> None:
+    times = True
+    """Whether ``timestamp-millis`` and ``date`` values become datetimes and dates."""
+
+    def __init__(self, writer: Any, reader: Any, reserved: Sequence[str] = ()) -> None:
         self.source = Source([*_ENV, *reserved])
-        self.form = form
         self.env = dict(_ENV)
         self.writer_named = named_types(writer)
         self.reader_named = named_types(reader)
@@ -162,23 +158,21 @@ class _Generator:
         (both None: skip it)."""
         writer = self.writer_named.get(writer, writer) if isinstance(writer, str) else writer
         reader = self.reader_named.get(reader, reader) if isinstance(reader, str) else reader
-        if self.form is Form.COLUMNS:
-            self._check_column(writer)
         if isinstance(writer, list):
             self._union(optional(writer), reader, target)
             return
         if isinstance(reader, list):
             self.value(writer, optional(reader), target)  # the union's value branch
             return
-        kind = _complex(writer)
-        if reader is not None and kind != _complex(reader):
+        kind = complex_type(writer)
+        if reader is not None and kind != complex_type(reader):
             raise SchemaError(
                 f"{self.where}: {describe(writer)} cannot be read as {describe(reader)}"
             )
         if reader is not None and kind in ("record", "enum"):
             check_named(writer, reader, self.where)
         read: dict[str, Callable[[Any, Any, str | None], None]]
-        read = {"record": self._record, "enum": self._enum, "array": self._array, "map": self._map}
+        read = {"record": self.record, "enum": self._enum, "array": self.array, "map": self._map}
         read.get(kind or "", self._primitive)(writer, reader, target)
 
     def _union(self, writer: Any, reader: Any, target: str | None) -> None:
@@ -197,9 +191,7 @@ class _Generator:
         with src.block("else:"):
             src.line('raise ValueError("union branch out of range")')
 
-    def _record(self, writer: dict[str, Any], reader: Any, target: str | None) -> None:
-        if self.form is Form.COLUMNS:
-            raise SchemaError(f"{self.where} has no column form: {writer!r}")
+    def record(self, writer: dict[str, Any], reader: Any, target: str | None) -> None:
         self._call(writer, reader, target)
 
     def _enum(self, writer: dict[str, Any], reader: Any, target: str | None) -> None:
@@ -213,12 +205,9 @@ class _Generator:
             src.line('raise ValueError("enum index out of range")')
         src.line(f"{target} = {symbols}[index]")
 
-    def _array(self, writer: dict[str, Any], reader: Any, target: str | None) -> None:
+    def array(self, writer: dict[str, Any], reader: Any, target: str | None) -> None:
         src = self.source
         items, item = writer["items"], None if reader is None else reader["items"]
-        if self.form is Form.COLUMNS and target is not None:
-            self._json_array(items, item, target)
-            return
         with src.scope():
             one = None if target is None else src.local("item")
             if target is not None:
@@ -241,46 +230,12 @@ class _Generator:
                 if target is not None:
                     src.line(f"{target}[{key}] = {one}")
 
-    def _json_array(self, items: Any, item: Any, target: str) -> None:
-        """An array as its JSON text: strings quoted (any character as itself), records as
-        objects of their string fields (non-ASCII characters escaped)."""
-        src = self.source
-        if isinstance(items, str) and items in self.writer_named:
-            items = self.writer_named[items]
-        with src.block("if data[pos] == 0:"):
-            src.line("pos += 1")
-            src.line(f'{target} = "[]"')
-        with src.block("else:"), src.scope():
-            texts = src.local("items")
-            src.line(f"{texts} = []")
-            with blocks(src):
-                if items == "string":
-                    one = src.local("item")
-                    string(src, one)
-                    src.line(f"{texts}.append(quote({one}))")
-                elif (
-                    isinstance(items, dict)
-                    and items["type"] == "record"
-                    and all(f["type"] == "string" for f in items["fields"])
-                ):
-                    parts = []
-                    for k, field in enumerate(items["fields"]):
-                        one = src.local(field["name"])
-                        string(src, one)
-                        opening = ("{" if k == 0 else ",") + dumps(field["name"]) + ":"
-                        parts.append(f"{opening!r} + quote_ascii({one})")
-                    src.line(f"{texts}.append({' + '.join(parts)} + '}}')")
-                else:
-                    raise SchemaError(f"{self.where} has no column form: array of {items!r}")
-            src.line(f'{target} = "[" + ",".join({texts}) + "]"')
-
     def _primitive(self, writer: Any, reader: Any, target: str | None) -> None:
         src = self.source
         kind, _ = base(writer)
         into, logical = base(reader) if reader is not None else (kind, None)
         check_primitive(kind, into, self.where)
-        if self.form is Form.COLUMNS:
-            logical = None  # times stay epoch milliseconds
+        logical = logical if self.times else None
         if kind in ("int", "long"):
             if target is None or logical is not None or into == "double":
                 varint(src, "number")
@@ -307,17 +262,8 @@ class _Generator:
         elif target is not None:  # null
             src.line(f"{target} = None")
 
-    def _check_column(self, schema: Any) -> None:
-        inner = optional(schema) if isinstance(schema, list) else schema
-        kind = _complex(inner)
-        if kind == "enum" or (kind == "array" and inner is schema):
-            return
-        if kind is None and base(inner)[0] in ("string", "int", "long"):
-            return
-        raise SchemaError(f"{self.where} has no column form: {schema!r}")
 
-
-def _complex(schema: Any) -> str | None:
+def complex_type(schema: Any) -> str | None:
     """A record's, enum's, array's or map's type name; None for primitives."""
     if isinstance(schema, dict) and schema["type"] in ("record", "enum", "array", "map"):
         return str(schema["type"])
@@ -371,7 +317,8 @@ def blocks(src: Source) -> Iterator[None]:
 
 
 def generate_reader(reader: Any, writer: Any) -> Callable[[bytes, int], tuple[Any, int]]:
-    gen = _Generator(writer, reader, Form.VALUES)
+    kind = "reader" if writer is reader else "resolving reader"
+    gen = Generator(writer, reader)
     if isinstance(writer, str) and writer in gen.writer_named:
         writer = gen.writer_named[writer]
     if isinstance(writer, dict) and writer["type"] == "record":
@@ -388,40 +335,4 @@ def generate_reader(reader: Any, writer: Any) -> Callable[[bytes, int], tuple[An
                 src.line('raise IndexError("value runs past the end")')
             src.line("return value, pos")
     gen.functions_owed()
-    kind = "reader" if writer is reader else "resolving reader"
     return build(gen.source, kind, name, entry, gen.env)  # type: ignore[no-any-return]
-
-
-def generate_columns_reader(
-    schema: dict[str, Any], header: bytes, parameters: Sequence[str], columns: Sequence[str]
-) -> Callable[..., tuple[Any, ...]]:
-    """``read(data, *parameters)``: the ``columns`` (field names or parameters) of the one
-    single-object message in ``data``, in :attr:`Form.COLUMNS`; DecodeError if it is not one."""
-    name = schema["name"]
-    gen = _Generator(schema, schema, Form.COLUMNS, reserved=parameters)
-    gen.env.update(
-        HEADER=header,
-        WRONG_HEADER=f"not a {name} message",
-        TRUNCATED=f"{name} body is truncated",
-        INVALID=f"{name} body is not valid Avro ({{}})",
-        TRAILING=f"{{}} trailing byte(s) after the {name} body",
-    )
-    src = gen.source
-    with src.block(f"def read_columns({', '.join(['data', *parameters])}):"):
-        src.line(f'"""The columns of one {name} message."""')
-        with src.block("if not data.startswith(HEADER):"):
-            src.line("raise DecodeError(WRONG_HEADER)")
-        src.line(f"pos = {len(header)}")
-        with src.block("try:"):
-            fields = dict(gen.record_fields(schema, schema))
-        with src.block("except IndexError:"):
-            src.line("raise DecodeError(TRUNCATED) from None")
-        with src.block("except (ValueError, UnicodeDecodeError, OverflowError) as exc:"):
-            src.line("raise DecodeError(INVALID.format(type(exc).__name__)) from None")
-        with src.block("if pos != len(data):"):
-            with src.block("if pos > len(data):"):
-                src.line("raise DecodeError(TRUNCATED)")
-            src.line("raise DecodeError(TRAILING.format(len(data) - pos))")
-        values = [fields.get(column, column) for column in columns]
-        src.line(f"return ({', '.join(values)})")
-    return build(gen.source, "columns reader", name, "read_columns", gen.env)  # type: ignore[no-any-return]
