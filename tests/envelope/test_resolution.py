@@ -21,6 +21,15 @@ from gateway.envelope.models import Reply
 from gateway.envelope.schemas import MARKER, SchemaRegistry, default_schemas_dir
 from gateway.errors import DecodeError, SchemaError
 
+
+def address(*added: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "type": "record",
+        "name": "Address",
+        "fields": [{"name": "postcode", "type": "string"}, *added],
+    }
+
+
 OLD: dict[str, Any] = {
     "type": "record",
     "name": "dx.datasets.Person",
@@ -29,17 +38,7 @@ OLD: dict[str, Any] = {
         {"name": "nickname", "type": ["null", "string"]},
         {"name": "visits", "type": "int"},
         {"name": "status", "type": {"type": "enum", "name": "Status", "symbols": ["A", "B"]}},
-        {
-            "name": "addresses",
-            "type": {
-                "type": "array",
-                "items": {
-                    "type": "record",
-                    "name": "Address",
-                    "fields": [{"name": "postcode", "type": "string"}],
-                },
-            },
-        },
+        {"name": "addresses", "type": {"type": "array", "items": address()}},
         {"name": "notes", "type": {"type": "map", "values": "long"}},
     ],
 }
@@ -54,14 +53,7 @@ NEW: dict[str, Any] = {
             "name": "addresses",
             "type": {
                 "type": "array",
-                "items": {
-                    "type": "record",
-                    "name": "Address",
-                    "fields": [
-                        {"name": "postcode", "type": "string"},
-                        {"name": "country", "type": "string", "default": "GB"},
-                    ],
-                },
+                "items": address({"name": "country", "type": "string", "default": "GB"}),
             },
         },
         {"name": "notes", "type": {"type": "map", "values": "double"}},
