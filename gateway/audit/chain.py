@@ -28,6 +28,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from gateway.audit.checkpoint import CheckpointSigner
+from gateway.envelope.binary import read_long
 from gateway.envelope.codec import Codec
 from gateway.envelope.models import AuditCheckpoint, AuditRecord
 from gateway.errors import ChainBrokenError
@@ -93,16 +94,10 @@ def read_sequence(data: bytes) -> int:
 
     Raises :class:`ChainBrokenError` when the bytes end inside it or it is longer than a long.
     """
-    value, shift, pos = 0, 0, LINK_END
-    while True:
-        if pos >= len(data) or shift > 63:
-            raise ChainBrokenError("message's sequence is not a valid Avro long")
-        byte = data[pos]
-        value |= (byte & 0x7F) << shift
-        pos += 1
-        if byte < 0x80:
-            return (value >> 1) ^ -(value & 1)
-        shift += 7
+    try:
+        return read_long(data, LINK_END)[0]
+    except (IndexError, ValueError):
+        raise ChainBrokenError("message's sequence is not a valid Avro long") from None
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,7 +4,9 @@ A message is the marker ``C3 01``, the writer schema's 8-byte CRC-64-AVRO finger
 (little-endian), then the Avro binary body. Envelope models use the schema named
 ``dx.gateway.<ClassName>``; dataset records name their schema explicitly. Bodies are written
 and read by encoders compiled from each schema (:mod:`gateway.envelope.binary`, byte-for-byte
-the same as fastavro's); dataset records a provider encodes are first checked by fastavro.
+the same as fastavro's); dataset records a provider encodes are first checked by fastavro. A
+message written with an earlier version of a schema (``schemas/previous/``) decodes into the
+current version.
 
 Avro ``timestamp-millis`` keeps milliseconds: sub-millisecond digits of a datetime are dropped on
 encode, and naive datetimes are refused rather than guessed at. Error messages name schemas,
@@ -18,7 +20,7 @@ import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from io import BytesIO
-from typing import Any, NoReturn, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from fastavro import schemaless_writer
 from fastavro.validation import ValidationError as AvroValidationError
@@ -129,11 +131,12 @@ class Codec:
         return MessageTemplate(state.schema, write)
 
     def decode(self, data: bytes, model_type: type[M]) -> M:
-        """Decode ``data`` as a ``model_type`` message, validated by the model."""
+        """Decode ``data`` as a ``model_type`` message (written with its schema or an earlier
+        version of it), validated by the model."""
         state = self._models.get(model_type) or self._model_state(model_type)
         schema = state.schema
         if not data.startswith(schema.header):
-            self._raise_wrong_header(data, schema.name)
+            schema = self._earlier_version(data, schema.name)
         record = _read_body(data, schema)
         try:
             return model_type.model_validate(record)
@@ -167,10 +170,11 @@ class Codec:
         return schema.name, _read_body(data, schema)
 
     def decode_record_as(self, data: bytes, schema_name: str) -> dict[str, Any]:
-        """Decode ``data``, insisting that it was written with the named schema."""
+        """Decode ``data``, insisting that it was written with the named schema (or an earlier
+        version of it, read into the current one)."""
         schema = self._registry.get(schema_name)
         if not data.startswith(schema.header):
-            self._raise_wrong_header(data, schema_name)
+            schema = self._earlier_version(data, schema_name)
         return _read_body(data, schema)
 
     # --- internals --------------------------------------------------------------------------
@@ -200,7 +204,9 @@ class Codec:
         self._models[model_type] = state
         return state
 
-    def _raise_wrong_header(self, data: bytes, expected: str) -> NoReturn:
+    def _earlier_version(self, data: bytes, expected: str) -> RegisteredSchema:
+        """The earlier version of schema ``expected`` that ``data`` was written with (its
+        reader gives records of the current version); an error if it is another schema's."""
         fingerprint = _fingerprint(data)
         try:
             found = self._registry.by_fingerprint(fingerprint)
@@ -209,7 +215,9 @@ class Codec:
                 f"unknown schema fingerprint {fingerprint.hex()}; expected a {expected} message "
                 f"(fingerprint {self._registry.get(expected).fingerprint.hex()})"
             ) from None
-        raise DecodeError(f"expected a {expected} message, got a {found.name} message")
+        if found.name != expected:
+            raise DecodeError(f"expected a {expected} message, got a {found.name} message")
+        return found
 
 
 @functools.cache

@@ -3,6 +3,11 @@
 Every ``*.avsc`` file under a directory holds one self-contained record schema. Each schema is
 parsed with fastavro and identified by the CRC-64-AVRO fingerprint of its parsing canonical form,
 as 8 bytes in the order single-object encoding puts them on the wire (little-endian).
+
+Files under a ``previous/`` folder hold earlier versions of a schema: messages written with one
+are still known by their fingerprint, and are read into the current version of the same name
+(Avro schema resolution: fields added since take their defaults, fields removed are skipped).
+An earlier version that the current one cannot read is a :class:`SchemaError` when loading.
 """
 
 from __future__ import annotations
@@ -27,6 +32,8 @@ __all__ = ["MARKER", "RegisteredSchema", "SchemaRegistry", "default_schemas_dir"
 
 MARKER = b"\xc3\x01"
 """The two bytes that open every single-object-encoded Avro message."""
+_PREVIOUS = "previous"
+"""The folder of earlier schema versions, anywhere under the schema directory."""
 
 
 def default_schemas_dir() -> Path:
@@ -48,14 +55,34 @@ class RegisteredSchema:
     """CRC-64-AVRO of the canonical form, 8 bytes, little-endian."""
     header: bytes = field(init=False)
     """The 10 bytes that precede every message body written with this schema."""
+    current: RegisteredSchema | None = field(default=None, repr=False, compare=False)
+    """For an earlier version of a schema, the current one; None for a current schema."""
     write: Writer = field(init=False, repr=False, compare=False)
     """The compiled Avro binary writer (:mod:`gateway.envelope.binary`)."""
     read: Reader = field(init=False, repr=False, compare=False)
+    """The compiled reader of bodies written with this schema; an earlier version's gives
+    records of the current version."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "header", MARKER + self.fingerprint)
         object.__setattr__(self, "write", compile_writer(self.parsed))
-        object.__setattr__(self, "read", compile_reader(self.parsed))
+        if self.current is None:
+            read = compile_reader(self.parsed)
+        else:
+            try:
+                read = compile_reader(self.current.parsed, writer=self.parsed)
+            except SchemaError as exc:
+                raise SchemaError(
+                    f"{self.path} cannot be read as the current {self.name} "
+                    f"({self.current.path}): {exc}"
+                ) from None
+        object.__setattr__(self, "read", read)
+
+    def as_previous_of(self, current: RegisteredSchema) -> RegisteredSchema:
+        """This schema as an earlier version of ``current`` (same name), read into it."""
+        return RegisteredSchema(
+            self.name, self.path, self.parsed, self.canonical_form, self.fingerprint, current
+        )
 
 
 def _load_schema_file(path: Path) -> RegisteredSchema:
@@ -83,34 +110,51 @@ def _load_schema_file(path: Path) -> RegisteredSchema:
 
 
 class SchemaRegistry:
-    """Record schemas by full name and by fingerprint; immutable once built."""
+    """Record schemas by full name and by fingerprint; immutable once built.
+
+    ``previous`` are earlier versions of the schemas: found by fingerprint (their messages read
+    into the current version), never by name."""
 
     __slots__ = ("_by_fingerprint", "_by_name")
 
-    def __init__(self, schemas: Iterable[RegisteredSchema]) -> None:
+    def __init__(
+        self, schemas: Iterable[RegisteredSchema], previous: Iterable[RegisteredSchema] = ()
+    ) -> None:
         self._by_name: dict[str, RegisteredSchema] = {}
         self._by_fingerprint: dict[bytes, RegisteredSchema] = {}
         for schema in schemas:
             if (seen := self._by_name.get(schema.name)) is not None:
                 raise SchemaError(f"{schema.name} is defined twice: {seen.path} and {schema.path}")
-            if (same := self._by_fingerprint.get(schema.fingerprint)) is not None:
-                raise SchemaError(
-                    f"{schema.path} and {same.path} have the same fingerprint "
-                    f"{schema.fingerprint.hex()}"
-                )
             self._by_name[schema.name] = schema
-            self._by_fingerprint[schema.fingerprint] = schema
+            self._add_fingerprint(schema)
+        for older in previous:
+            if older.name not in self._by_name:
+                raise SchemaError(f"{older.path} is an earlier {older.name}, which has no schema")
+            self._add_fingerprint(older.as_previous_of(self._by_name[older.name]))
+
+    def _add_fingerprint(self, schema: RegisteredSchema) -> None:
+        if (same := self._by_fingerprint.get(schema.fingerprint)) is not None:
+            raise SchemaError(
+                f"{schema.path} and {same.path} have the same fingerprint "
+                f"{schema.fingerprint.hex()}"
+            )
+        self._by_fingerprint[schema.fingerprint] = schema
 
     @classmethod
     def from_dir(cls, path: Path | str) -> SchemaRegistry:
-        """Load every ``*.avsc`` under ``path``, recursively."""
+        """Load every ``*.avsc`` under ``path``, recursively; those under a ``previous/``
+        folder are earlier versions."""
         root = Path(path)
         if not root.is_dir():
             raise SchemaError(f"schema directory {root} does not exist")
         files = sorted(root.rglob("*.avsc"))
         if not files:
             raise SchemaError(f"no *.avsc files under {root}")
-        return cls(_load_schema_file(p) for p in files)
+        earlier = [p for p in files if _PREVIOUS in p.relative_to(root).parts[:-1]]
+        return cls(
+            (_load_schema_file(p) for p in files if p not in earlier),
+            (_load_schema_file(p) for p in earlier),
+        )
 
     def get(self, name: str) -> RegisteredSchema:
         """The schema with this full name; :class:`SchemaError` if there is none."""
@@ -120,7 +164,8 @@ class SchemaRegistry:
             raise SchemaError(f"no schema named {name}") from None
 
     def by_fingerprint(self, fp: bytes) -> RegisteredSchema:
-        """The schema with this 8-byte fingerprint; :class:`UnknownSchemaError` if unknown."""
+        """The schema with this 8-byte fingerprint, current or earlier;
+        :class:`UnknownSchemaError` if unknown."""
         try:
             return self._by_fingerprint[fp]
         except KeyError:
