@@ -115,6 +115,7 @@ class ExchangeProcessor:
             token_ttl=token_ttl,
         )
         self._owned = Ownership(self._trail, topics.audit)
+        self._gaps = self._owned.gaps
 
     @property
     def policy(self) -> CompiledPolicy:
@@ -320,7 +321,7 @@ class ExchangeProcessor:
         """Process one record; never raises for bad input (it is dead-lettered instead)."""
         policy = self.policy
         first_output = len(out.routed)
-        gap = self._owned.gaps.observe(msg.topic, msg.partition, msg.offset)
+        gap = self._gaps.observe(msg.topic, msg.partition, msg.offset)
         if gap is not None:
             self._trail.gap(gap, policy.version, now, out)
         try:
