@@ -77,3 +77,49 @@ def test_the_gateway_never_imports_the_consumers() -> None:
     ]
 
     assert arrows == []
+
+
+CORE_STATE = ("audit_chain", "input_gaps", "cap_counters", "seen")
+"""What the processor keeps and changes itself: the runner hands it bytes and offsets instead
+(:mod:`gateway.exchange.ownership`)."""
+
+
+def _is_processor(node: ast.expr) -> bool:
+    if isinstance(node, ast.Name):
+        return node.id == "processor"
+    return isinstance(node, ast.Attribute) and node.attr in ("processor", "_processor")
+
+
+def _reaches_into_core(node: ast.AST) -> str | None:
+    """What ``node`` does to the processor's state, if anything."""
+    if isinstance(node, ast.Attribute) and node.attr in CORE_STATE:
+        return f"uses .{node.attr}"
+    if isinstance(node, ast.Attribute) and _is_processor(node.value) and node.attr[0] == "_":
+        return f"uses processor.{node.attr}"
+    targets: list[ast.expr] = []
+    if isinstance(node, ast.Assign | ast.Delete):
+        targets = list(node.targets)
+    elif isinstance(node, ast.AugAssign | ast.AnnAssign):
+        targets = [node.target]
+    elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.args:
+        setter = node.func.id in ("setattr", "delattr")
+        if setter and _is_processor(node.args[0]):
+            return f"calls {node.func.id} on the processor"
+    for target in targets:
+        if isinstance(target, ast.Attribute) and _is_processor(target.value):
+            return f"sets processor.{target.attr}"
+    return None
+
+
+def test_transport_changes_the_core_only_through_the_processors_operations() -> None:
+    """The runner and its keepers move bytes and offsets: they read Kafka and hand what they read
+    to the processor's operations (take over, give up, reseal, ...), and never touch its chains,
+    gap expectations, volume counters or de-duplication memory, nor set its attributes."""
+    found = [
+        f"{path.relative_to(GATEWAY.parent)}:{node.lineno} {what}"
+        for path in sorted((GATEWAY / "transport").rglob("*.py"))
+        for node in ast.walk(ast.parse(path.read_text(), str(path)))
+        if (what := _reaches_into_core(node)) is not None
+    ]
+
+    assert found == []

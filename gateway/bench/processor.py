@@ -54,7 +54,7 @@ def measure(messages: int, seed: int = DEFAULT_SEED) -> dict[str, Any]:
     processor = build_processor(settings, codec)
     reference = build_processor(settings, codec, decision_classes=0)
     for core in (processor, reference):
-        core.audit_partitions = _PARTITIONS
+        core.set_audit_layout(_PARTITIONS)
     offsets: Counter[tuple[str, int]] = Counter()
 
     def arrived(topic: str, i: int, key: bytes | None, value: bytes) -> InputMessage:

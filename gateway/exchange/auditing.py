@@ -85,7 +85,7 @@ class AuditTrail:
         self.chain = chain
         self._ids = ids
         self.partitions = partitions
-        """The audit topic's partition count (the runner sets it once it knows the topic)."""
+        """The audit topic's partition count (set once the runner knows the topic)."""
         self._codec = codec
         self._topics = topics
         self._instance = instance_id

@@ -11,11 +11,10 @@ yields an audit record (:mod:`gateway.exchange.auditing`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 
 from gateway.audit.chain import AuditChain
-from gateway.audit.gaps import InputGapDetector
 from gateway.audit.subject import SubjectKeyer
 from gateway.audit.withheld import WithheldValues
 from gateway.envelope import headers as h
@@ -37,6 +36,7 @@ from gateway.exchange.dedupe import SeenIds
 from gateway.exchange.forwarding import ForwardSigner
 from gateway.exchange.messages import BatchOutputs, InputMessage, OutputMessage
 from gateway.exchange.observer import ExchangeObserver
+from gateway.exchange.ownership import InputPartition, Ownership
 from gateway.exchange.requests import RequestPath
 from gateway.exchange.responses import ResponsePath
 from gateway.exchange.tokens import TokenSigner
@@ -114,12 +114,8 @@ class ExchangeProcessor:
             trail=self._trail,
             token_ttl=token_ttl,
         )
-        self.cap_counters: dict[int, VolumeCounter] = {}
-        """Volume counters by capped-topic partition, for the partitions this instance owns: the
-        runner restores one before the partition's first batch and drops it when the partition
-        moves. A capped request from a partition without one is denied (``cap.unchecked``)."""
-        self.input_gaps = InputGapDetector()
-        """Offsets expected next per input partition; a jump past them is audited."""
+        self._owned = Ownership(self._trail, topics.audit)
+        self._gaps = self._owned.gaps
 
     @property
     def policy(self) -> CompiledPolicy:
@@ -153,6 +149,16 @@ class ExchangeProcessor:
         return self._seen
 
     @property
+    def dedupe_capacity(self) -> int:
+        """How many exchanges the de-duplication memory holds before it forgets the oldest."""
+        return self._seen.capacity
+
+    @property
+    def replay_horizon(self) -> datetime | None:
+        """Responses to requests approved at or before it are refused (not vouched for)."""
+        return self._seen.horizon
+
+    @property
     def audit_chain(self) -> AuditChain:
         """Seals audit records into one hash chain per audit partition."""
         return self._trail.chain
@@ -168,13 +174,109 @@ class ExchangeProcessor:
 
     @property
     def audit_partitions(self) -> int:
-        """The audit topic's partition count: input partition ``p`` is audited on partition
-        ``p % audit_partitions`` (the runner sets it once it knows the topic)."""
+        """The audit topic's partition count (:meth:`set_audit_layout`)."""
         return self._trail.partitions
 
-    @audit_partitions.setter
-    def audit_partitions(self, count: int) -> None:
-        self._trail.partitions = count
+    @property
+    def cap_counters(self) -> Mapping[int, VolumeCounter]:
+        """Volume counters by capped-topic partition, for the partitions this instance owns
+        (:meth:`restore_caps`). A capped request from a partition without one is denied
+        (``cap.unchecked``)."""
+        return self._owned.caps
+
+    # --- partitions changing hands (:mod:`gateway.exchange.ownership`) --------------------------
+
+    def set_audit_layout(self, partitions: int) -> None:
+        """The audit topic has ``partitions`` partitions: input partition ``p`` is audited on
+        ``p % partitions`` from now on."""
+        self._owned.set_layout(partitions)
+
+    def audit_partition_of(self, input_partition: int) -> int:
+        """The audit partition (and transaction lane) input partition ``input_partition`` is
+        audited on."""
+        return self._owned.audit_partition_of(input_partition)
+
+    @property
+    def audit_chained(self) -> bool:
+        """Whether audit records are hash-chained (off only to measure what the chain costs)."""
+        return self._trail.chain.chained
+
+    @property
+    def held_audit_partitions(self) -> list[int]:
+        """The audit partitions whose chain heads this processor holds, ascending: those it
+        took over and those it sealed in since (none with the chain off)."""
+        return self._trail.chain.partitions
+
+    def awaiting_take_over(self, inputs: Iterable[InputPartition]) -> list[InputPartition]:
+        """Those of ``inputs`` to :meth:`take_over` before their records are processed: never
+        taken over, given up since, or audited on an audit partition abandoned since."""
+        return self._owned.awaiting(inputs)
+
+    def tails_needed(self, inputs: Iterable[InputPartition]) -> set[int]:
+        """The audit partitions of ``inputs`` whose last messages :meth:`take_over` needs: those
+        without a chain head (none with the chain off)."""
+        return self._owned.tails_needed(inputs)
+
+    def take_over(
+        self,
+        offsets: Mapping[InputPartition, int | None],
+        tails: Mapping[int, bytes | None] | None = None,
+    ) -> None:
+        """Own the input partitions of ``offsets``, each expected next at its committed offset
+        (None: none committed, nothing expected), and continue the chain of each audit partition
+        of ``tails`` after its last message (None: found empty, owed a genesis checkpoint).
+
+        Raises ``ChainBrokenError``, taking nothing over, when a last message is not a chain
+        link."""
+        self._owned.take_over(offsets, tails or {})
+
+    def give_up(self, inputs: Iterable[InputPartition]) -> None:
+        """Forget ``inputs`` (moved to another instance, or their writes aborted) and the chains
+        of their audit partitions: taken over afresh if they come back."""
+        self._owned.give_up(inputs)
+
+    def abandon(self, audit_partitions: Iterable[int]) -> None:
+        """Forget the chains of ``audit_partitions``, whose last messages may not have been
+        written: their input partitions are taken over again before the next record."""
+        self._owned.abandon(audit_partitions)
+
+    def reseal(
+        self,
+        messages: Sequence[OutputMessage],
+        tails: Mapping[int, bytes | None],
+        now: datetime,
+    ) -> list[OutputMessage]:
+        """After a failed write of audit ``messages``: continue their partitions' chains after
+        ``tails`` (what the topic now holds last, None: empty) and seal them again there (any
+        that did land stay, as repeats with the same ``decision_id``); checkpoints are signed
+        afresh at ``now``."""
+        return self._owned.reseal(messages, tails, now)
+
+    def checkpoints(
+        self, now: datetime, *, partitions: Iterable[int] | None = None, force: bool = False
+    ) -> list[OutputMessage]:
+        """The audit checkpoints due now (every pending one of ``partitions`` when ``force``:
+        shutdown, giving partitions up), sealed as the next links of their chains."""
+        return self._owned.checkpoints(now, partitions, force)
+
+    def caps_missing(self, capped_partitions: Iterable[int]) -> list[int]:
+        """Those of ``capped_partitions`` with no volume counter, ascending."""
+        return self._owned.caps_missing(capped_partitions)
+
+    def restore_caps(self, counters: Mapping[int, VolumeCounter]) -> None:
+        """Count the capped requests of each capped-topic partition of ``counters`` with its
+        counter (restored from the audit log), replacing any held."""
+        self._owned.restore_caps(counters)
+
+    def drop_caps(self, capped_partitions: Iterable[int]) -> None:
+        """Drop the volume counters of ``capped_partitions`` (given up): their capped requests are
+        denied until a counter is restored."""
+        self._owned.drop_caps(capped_partitions)
+
+    def cannot_vouch_until(self, at: datetime) -> None:
+        """Responses to requests approved at or before ``at`` may have been released without
+        this processor remembering it (a recall could not read back that far): refuse them."""
+        self._seen.cannot_vouch_until(at)
 
     # --- batches --------------------------------------------------------------------------------
 
@@ -219,7 +321,7 @@ class ExchangeProcessor:
         """Process one record; never raises for bad input (it is dead-lettered instead)."""
         policy = self.policy
         first_output = len(out.routed)
-        gap = self.input_gaps.observe(msg.topic, msg.partition, msg.offset)
+        gap = self._gaps.observe(msg.topic, msg.partition, msg.offset)
         if gap is not None:
             self._trail.gap(gap, policy.version, now, out)
         try:
@@ -233,7 +335,7 @@ class ExchangeProcessor:
             elif kind == "responses":
                 self._responses.on_response(msg, dept, policy, now, out)
             else:
-                self._requests.on_capped(msg, policy, self.cap_counters, now, out)
+                self._requests.on_capped(msg, policy, self._owned.caps, now, out)
         except GatewayError as exc:
             self._trail.dead_letter(msg, exc.code, str(exc), policy.version, now, out)
         except Exception as exc:  # error boundary: a bug must not stop the gateway or lose input

@@ -9,10 +9,10 @@ each topic. So, when ``A`` is at least the input partition count (group) or a mu
 predecessor.
 
 Before the first batch from newly owned input partitions, the keeper reads the last message of
-their audit partitions and continues those chains (an empty one is owed a genesis checkpoint,
-written with the next checkpoints), and expects each input partition's next
-offset at its committed offset (a later first offset is an input gap). When partitions are
-given up, it forgets both, so they are read afresh if they come back.
+their audit partitions and their committed offsets, and hands both to the processor, which
+continues those chains and expects each partition's next record there
+(:mod:`gateway.exchange.ownership`). When partitions are given up, the processor forgets both, so
+they are read afresh if they come back.
 """
 
 from __future__ import annotations
@@ -25,9 +25,6 @@ from datetime import UTC, datetime
 from aiokafka import ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import KafkaError
 
-from gateway.audit.chain import CHECKPOINT_KEY, ChainHead
-from gateway.envelope.headers import schema_header
-from gateway.envelope.models import AuditCheckpoint
 from gateway.errors import AuditError, TransportError
 from gateway.exchange.messages import OutputMessage
 from gateway.exchange.processor import ExchangeProcessor
@@ -40,13 +37,13 @@ log = logging.getLogger("gateway.audit")
 Committed = Callable[[TopicPartition], Awaitable[int | None]]
 PartitionsFor = Callable[[str], Awaitable[Collection[int]]]
 Write = Callable[[list[OutputMessage]], Awaitable[None]]
-_CHECKPOINT = schema_header(AuditCheckpoint)
 AUDIT_UNAVAILABLE = (KafkaError, TransportError, AuditError, TimeoutError)
 """What preparing or writing the audit log raises when it cannot be done now."""
 
 
 class AuditKeeper:
-    """Audit partition count, chain heads and input-gap expectations for one runner."""
+    """Reads what the processor needs to take over input partitions (audit partition count,
+    last audit messages, committed offsets) and writes the checkpoints it makes."""
 
     def __init__(
         self,
@@ -58,13 +55,11 @@ class AuditKeeper:
         shard: tuple[int, int] | None,
     ) -> None:
         self._processor = processor
-        self._chain = processor.audit_chain
         self._topic = topic
         self._timeout = timeout_s
         self._shard = shard
         self._reader = AuditTailReader(bootstrap, topic)
-        self._count: int | None = None
-        self._ready: set[TopicPartition] = set()
+        self._layout_known = False
         self.lock = asyncio.Lock()
         """Held while a batch is processed and while partitions change hands."""
 
@@ -76,11 +71,10 @@ class AuditKeeper:
 
     def layout_known(self) -> bool:
         """Whether the audit topic's partition count has been read yet."""
-        return self._count is not None
+        return self._layout_known
 
     def audit_partitions(self, inputs: Iterable[TopicPartition]) -> set[int]:
-        count = self._count or self._processor.audit_partitions
-        return {tp.partition % count for tp in inputs}
+        return {self._processor.audit_partition_of(tp.partition) for tp in inputs}
 
     async def prepare(
         self,
@@ -93,20 +87,17 @@ class AuditKeeper:
         Raises ``KafkaError``, ``TransportError`` or ``TimeoutError`` when the audit topic
         cannot be read, and ``ChainBrokenError`` when its last message is not a chain link.
         """
-        todo = [tp for tp in inputs if tp not in self._ready]
+        processor = self._processor
+        todo = processor.awaiting_take_over(inputs)
         if not todo:
             return
         async with asyncio.timeout(self._timeout):
-            if self._count is None:
+            if not self._layout_known:
                 await self._learn_layout(todo, partitions_for)
-            wanted = {p for p in self.audit_partitions(todo) if not self._chain.has_head(p)}
-            if self._chain.chained and wanted:
-                await self._load_heads(wanted)
-            for tp in todo:
-                offset = await committed(tp)
-                if offset is not None:
-                    self._processor.input_gaps.expect(tp.topic, tp.partition, offset)
-                self._ready.add(tp)
+            wanted = processor.tails_needed(todo)
+            tails = await self._reader.last_messages(wanted) if wanted else {}
+            offsets = {tp: await committed(tp) for tp in todo}
+        processor.take_over(offsets, tails)
 
     async def try_prepare(
         self,
@@ -128,34 +119,16 @@ class AuditKeeper:
 
     def release(self, inputs: Iterable[TopicPartition]) -> None:
         """Forget what was prepared for ``inputs`` (given up, or abandoned mid-write)."""
-        inputs = list(inputs)
-        partitions = self.audit_partitions(inputs)
-        self._chain.forget(partitions)
-        for tp in inputs:
-            self._processor.input_gaps.forget(tp.topic, tp.partition)
-        self._ready = {tp for tp in self._ready if tp not in inputs}
+        self._processor.give_up(inputs)
 
     def abandon(self, messages: Iterable[OutputMessage]) -> None:
         """Audit messages that may not have been written: reload their chains before sealing."""
-        partitions = {m.partition for m in messages if m.partition is not None}
-        self._chain.forget(partitions)
-        self._ready = {
-            tp for tp in self._ready if self.audit_partitions([tp]).isdisjoint(partitions)
-        }
-
-    def checkpoints(
-        self, now: datetime, *, partitions: Iterable[int] | None = None, force: bool = False
-    ) -> list[OutputMessage]:
-        """Checkpoint messages due now (all pending ones of ``partitions`` when ``force``)."""
-        return [
-            OutputMessage(self._topic, CHECKPOINT_KEY, value, partition, [_CHECKPOINT])
-            for partition, value in self._chain.checkpoints(now, partitions=partitions, force=force)
-        ]
+        self._processor.abandon({m.partition for m in messages if m.partition is not None})
 
     async def write_checkpoints(self, write: Write, partitions: Iterable[int] | None = None) -> int:
         """Write the checkpoints due now, or every pending one of ``partitions``; one attempt,
         since a failure only postpones them (the next checkpoint covers the same records)."""
-        messages = self.checkpoints(
+        messages = self._processor.checkpoints(
             datetime.now(UTC), partitions=partitions, force=partitions is not None
         )
         if not messages:
@@ -180,45 +153,19 @@ class AuditKeeper:
     async def reseal(self, messages: list[OutputMessage], now: datetime) -> list[OutputMessage]:
         """After a failed write: continue from what the topic now holds and seal ``messages``
         again (any that did land stay, as repeats with the same ``decision_id``)."""
-        if not self._chain.chained or not messages:
+        if not self._processor.audit_chained or not messages:
             return messages
         partitions = {m.partition for m in messages if m.partition is not None}
         async with asyncio.timeout(self._timeout):
-            await self._load_heads(partitions)
-        return [
-            OutputMessage(
-                m.topic,
-                m.key,
-                self._chain.reseal(m.partition, m.value, now),
-                m.partition,
-                m.headers,
-            )
-            if m.partition is not None
-            else m
-            for m in messages
-        ]
-
-    async def _load_heads(self, partitions: set[int]) -> None:
-        for partition, last in (await self._reader.last_messages(partitions)).items():
-            if last is None:  # empty: sign its genesis, or it would verify as deleted
-                self._chain.start_empty(partition)
-                log.debug("audit partition %d is empty: its chain starts at genesis", partition)
-                continue
-            head = ChainHead.after(last)
-            if head is None:
-                log.warning(
-                    "audit partition %d ends with a record written with the chain switched off; "
-                    "a new chain starts there from the genesis value",
-                    partition,
-                )
-            self._chain.set_head(partition, head)
-            log.debug("audit partition %d continues at %s", partition, head or "genesis")
+            tails = await self._reader.last_messages(partitions)
+        return self._processor.reseal(messages, tails, now)
 
     async def _learn_layout(
         self, inputs: list[TopicPartition], partitions_for: PartitionsFor
     ) -> None:
         count = len(await partitions_for(self._topic))
-        self._count = self._processor.audit_partitions = count
+        self._processor.set_audit_layout(count)
+        self._layout_known = True
         widest = max([len(await partitions_for(t)) for t in {tp.topic for tp in inputs}])
         if self._shard is None and count < widest:
             log.warning(

@@ -59,13 +59,13 @@ class CapKeeper:
         Raises ``KafkaError`` or ``TransportError`` when the audit topic cannot be read; no
         counter is installed then, so the partitions are not processed before a retry.
         """
-        counters = self._processor.cap_counters
-        todo = sorted({tp.partition for tp in inputs if tp.topic == self._topic} - set(counters))
+        processor = self._processor
+        todo = processor.caps_missing(tp.partition for tp in inputs if tp.topic == self._topic)
         if not todo:
             return
         count = self._count or await self._learn_layout(partitions_for)
         fresh: dict[int, VolumeCounter] = {p: InMemoryVolumeCounter() for p in todo}
-        if self._processor.policy.capped:  # no cap in force: counters start empty
+        if processor.policy.capped:  # no cap in force: counters start empty
 
             def partition_of(key: CapKey) -> int:
                 return cap_partition(key, count)
@@ -74,11 +74,11 @@ class CapKeeper:
                 fresh,
                 bootstrap=self._bootstrap,
                 audit_topic=self._topics.audit,
-                codec=self._processor.codec,
+                codec=processor.codec,
                 now=datetime.now(UTC),
                 partition_of=partition_of,
             )
-        counters.update(fresh)
+        processor.restore_caps(fresh)
 
     async def try_prepare(
         self,
@@ -104,10 +104,7 @@ class CapKeeper:
 
     def release(self, inputs: Collection[TopicPartition]) -> None:
         """Drop the counters of the capped partitions among ``inputs`` (given up)."""
-        counters = self._processor.cap_counters
-        for tp in inputs:
-            if tp.topic == self._topic:
-                counters.pop(tp.partition, None)
+        self._processor.drop_caps(tp.partition for tp in inputs if tp.topic == self._topic)
 
     def listener(
         self, inner: ConsumerRebalanceListener, partitions_for: PartitionsFor

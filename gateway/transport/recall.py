@@ -86,7 +86,7 @@ async def recall_recent_outputs(
             )
             for tp in partitions
         }
-        plan = plan_recall(reach, processor.seen.capacity)
+        plan = plan_recall(reach, processor.dedupe_capacity)
         remaining: dict[TopicPartition, int] = {}
         for tp, read in plan.items():
             if read.first < read.end:
@@ -103,14 +103,14 @@ async def recall_recent_outputs(
         for tp in unvouched:
             first = firsts.get(tp)
             at = now if first is None else min(_from_millis(first) + CLOCK_SKEW, now)
-            processor.seen.cannot_vouch_until(at)
+            processor.cannot_vouch_until(at)
         log.info("recalled %d outputs written since %s for de-duplication", count, window)
         if unvouched:
             log.warning(
                 "replay horizon at %s: %d replies partitions do not reach back a token lifetime "
                 "(more replies than GATEWAY_DEDUPE_CAPACITY, or replies deleted); responses to "
                 "requests approved before it are refused",
-                processor.seen.horizon,
+                processor.replay_horizon,
                 len(unvouched),
             )
         return count

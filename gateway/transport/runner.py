@@ -277,7 +277,7 @@ class GatewayRunner:
                 log.warning("consumer error, retrying: %s", exc)
                 await asyncio.sleep(0.5)
                 continue
-            if self._policy_events and self.processor.audit_chain.partitions:
+            if self._policy_events and self.processor.held_audit_partitions:
                 await self._write_policy_events(stop)
             if not self._covered.issuperset(batch) and not await self._recall_more(stop):
                 break  # stopped: the batch in hand is not committed and is read again
@@ -287,7 +287,7 @@ class GatewayRunner:
                 async with self._audit.lock:
                     self.stats.audit_out += await self._audit.write_checkpoints(self._write)
         async with self._audit.lock:  # a clean shutdown signs every chain's head
-            partitions = self.processor.audit_chain.partitions
+            partitions = self.processor.held_audit_partitions
             self.stats.audit_out += await self._audit.write_checkpoints(self._write, partitions)
 
     async def _recall_more(self, stop: asyncio.Event) -> bool:
@@ -358,7 +358,7 @@ class GatewayRunner:
         now = datetime.now(UTC)
         with hooks.timed("process"):
             out = self.processor.process_batch(messages, now)
-        out.audit += self._audit.checkpoints(now)
+        out.audit += self.processor.checkpoints(now)
         with hooks.timed("audit_write"):
             delivered = await self._deliver(out.audit, stop, audit=True)
         if delivered:
@@ -401,10 +401,10 @@ class GatewayRunner:
         if not await self._retry(prepare, stop, audit=True, what=_AUDIT_CHAINS):
             return  # nothing processed or committed: the batch is redelivered
         hooks = self.hooks
-        count = self.processor.audit_partitions
+        lane_of = self.processor.audit_partition_of
         by_lane: dict[int, dict[TopicPartition, list[object]]] = {}
         for tp, records in batch.items():
-            by_lane.setdefault(tp.partition % count, {})[tp] = records
+            by_lane.setdefault(lane_of(tp.partition), {})[tp] = records
         for lane, records_of in sorted(by_lane.items()):
             if stop.is_set():
                 return  # not committed: read again by whoever owns the lane next
@@ -423,7 +423,7 @@ class GatewayRunner:
             now = datetime.now(UTC)
             with hooks.timed("process"):
                 out = self.processor.process_batch(messages, now)
-            out.audit += self._audit.checkpoints(now, partitions=[lane])
+            out.audit += self.processor.checkpoints(now, partitions=[lane])
             try:
                 with hooks.timed("transaction"):
                     await lanes.write(lane, out.audit, out.routed, commits)
@@ -498,11 +498,8 @@ class GatewayRunner:
         """Re-open the lane (settling its last transaction) and seek its partitions back to the
         committed offsets; False if Kafka cannot be asked now (retried with the next batch)."""
         consumer = self._require_consumer()
-        owned = [
-            tp
-            for tp in consumer.assignment()
-            if tp.partition % self.processor.audit_partitions == lane
-        ]
+        lane_of = self.processor.audit_partition_of
+        owned = [tp for tp in consumer.assignment() if lane_of(tp.partition) == lane]
         try:
             await self._take_lanes(owned or inputs)
         except AUDIT_UNAVAILABLE as exc:
@@ -515,9 +512,8 @@ class GatewayRunner:
         one of ``inputs`` at its committed offset, which is settled once the lane is open."""
         assert self._lanes is not None
         consumer = self._require_consumer()
-        count = self.processor.audit_partitions
         if self._audit.layout_known():
-            lanes = {tp.partition % count for tp in inputs}
+            lanes = {self.processor.audit_partition_of(tp.partition) for tp in inputs}
         else:
             lanes = {
                 tp.partition % len(await self._partitions_for(self._topics.audit)) for tp in inputs
@@ -675,8 +671,7 @@ class _LaneRebalance(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokaf
         runner = self._runner
         assert runner._lanes is not None
         async with runner._audit.lock:
-            count = runner.processor.audit_partitions
-            await runner._lanes.close({tp.partition % count for tp in revoked})
+            await runner._lanes.close(runner._audit.audit_partitions(revoked))
             for tp in revoked:
                 runner._next_offsets.pop(tp, None)
 
@@ -687,6 +682,5 @@ class _LaneRebalance(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokaf
                 await runner._take_lanes(assigned)
             except AUDIT_UNAVAILABLE as exc:
                 log.warning("lanes not opened on assignment (%s); retried per batch", exc)
-                count = runner.processor.audit_partitions
-                runner._rewind |= {tp.partition % count for tp in assigned}
+                runner._rewind |= runner._audit.audit_partitions(assigned)
         await self._inner.on_partitions_assigned(assigned)

@@ -67,7 +67,7 @@ def processor(processor_factory: ProcessorFactory) -> ExchangeProcessor:
 def test_the_processor_audits_a_gap_before_the_record_after_it_and_warns(
     processor: ExchangeProcessor, caplog: pytest.LogCaptureFixture
 ) -> None:
-    processor.input_gaps.expect("dx.requests.nhs", 0, 3)
+    processor.take_over({("dx.requests.nhs", 0): 3})
 
     with caplog.at_level(logging.WARNING, logger="gateway.audit"):
         out = processor.process_batch([InputMessage("dx.requests.nhs", 0, 9, b"k", b"junk")], NOW)

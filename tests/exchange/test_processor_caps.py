@@ -30,7 +30,7 @@ KEY = ("nhs-ho-capped", "status", "nhs")
 def processor(processor_factory: ProcessorFactory) -> ExchangeProcessor:
     policy = one_agreement(KEY[0], purpose("status", caps={"per_hour": 2}), purpose("open"))
     processor = processor_factory(policy, audit_partitions=4)
-    processor.cap_counters[3] = InMemoryVolumeCounter()
+    processor.restore_caps({3: InMemoryVolumeCounter()})
     return processor
 
 
@@ -143,6 +143,26 @@ def test_a_capped_partition_without_a_restored_counter_denies(
     out = processor.process_batch(_capped(forwarded, partition=2), NOW)
 
     assert [r.code for r in _audits(out)[0].reasons] == ["cap.unchecked"]
+
+
+def test_a_capped_partition_given_up_denies_until_a_counter_is_restored_again(
+    processor: ExchangeProcessor,
+) -> None:
+    forwarded = processor.process_batch([_arrived(_request(1), 0), _arrived(_request(2), 1)], NOW)
+    first, second = _capped(forwarded)
+
+    processor.drop_caps([3])
+    dropped = processor.process_batch([first], NOW)
+    assert processor.caps_missing([2, 3]) == [2, 3]
+    restored = InMemoryVolumeCounter()
+    restored.record(KEY, NOW)  # the day's approvals, read back from the audit log
+    processor.restore_caps({3: restored})
+    counted = processor.process_batch([second], NOW)
+
+    assert [r.code for r in _audits(dropped)[0].reasons] == ["cap.unchecked"]
+    assert [r.outcome for r in _audits(counted)] == [AuditOutcome.APPROVED]
+    assert processor.caps_missing([2, 3]) == [2]
+    assert processor.cap_counters[3].usage(KEY, NOW) == (2, 2)
 
 
 def test_a_capped_request_whose_sender_is_not_its_input_topics_department_is_dead_lettered(

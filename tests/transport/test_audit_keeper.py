@@ -101,7 +101,7 @@ async def test_a_new_owner_continues_the_chain_its_predecessor_signed_when_letti
         await old.write(old.process(1, 3))
         listener = old.keeper.listener(old.committed, producer.partitions_for, old.write)
         await listener.on_partitions_revoked([TopicPartition(topics.requests("nhs"), 1)])
-        assert old.processor.audit_chain.partitions == []
+        assert old.processor.held_audit_partitions == []
 
         await new.prepare(1)
         await new.write(new.process(1, 2))

@@ -37,7 +37,7 @@ def _processor(topics: TopicNames) -> ExchangeProcessor:
 async def _approve(producer: AIOKafkaProducer, topics: TopicNames, count: int) -> None:
     """Have another instance approve ``count`` requests of ``KEY`` and audit them."""
     owner = _processor(topics)
-    owner.cap_counters[OWNED] = InMemoryVolumeCounter()
+    owner.restore_caps({OWNED: InMemoryVolumeCounter()})
     now = datetime.now(UTC)
     requests = [
         ExchangeRequest(
@@ -75,7 +75,8 @@ async def test_an_assigned_capped_partition_is_restored_afresh_and_a_revoked_one
     producer = await producer_factory()
     await _approve(producer, topics, 2)
     processor = _processor(topics)
-    stale = processor.cap_counters[OWNED] = InMemoryVolumeCounter()  # from an earlier ownership
+    stale = InMemoryVolumeCounter()  # from an earlier ownership
+    processor.restore_caps({OWNED: stale})
     keeper = CapKeeper(
         processor,
         bootstrap=broker.bootstrap,

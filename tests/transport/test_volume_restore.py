@@ -79,7 +79,7 @@ async def test_a_new_owner_counts_the_approvals_of_its_partitions_already_audite
     audit_topic = topic_factory(partitions=2)
     now = datetime.now(UTC)
     before = _processor()
-    before.cap_counters[OWNER] = InMemoryVolumeCounter()
+    before.restore_caps({OWNER: InMemoryVolumeCounter()})
     audit = _decided(before, now, 5)  # 3 approved, 2 over the hourly cap
     producer = await producer_factory()
     for value in audit:
