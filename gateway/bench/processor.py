@@ -87,7 +87,7 @@ def measure(messages: int, seed: int = DEFAULT_SEED) -> dict[str, Any]:
     dead_letters = sum(
         m.topic == topics.deadletter for out in request_outs + response_outs for m in out.routed
     )
-    classes = processor.decision_classes
+    classes, responded = processor.decision_classes, processor.response_classes
     return {
         "requests": len(requests),
         "responses": len(responses),
@@ -104,6 +104,11 @@ def measure(messages: int, seed: int = DEFAULT_SEED) -> dict[str, Any]:
             "compiled": classes.compiled,
             "hits": classes.hits,
             "hit_rate": round(classes.hits / max(len(requests), 1), 3),
+            "responses": {
+                "compiled": responded.compiled,
+                "hits": responded.hits,
+                "hit_rate": round(responded.hits / max(len(responses), 1), 3),
+            },
         },
         "audit_record_codec_us": _codec_comparison(codec, now),
     }

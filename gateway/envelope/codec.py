@@ -137,12 +137,17 @@ class Codec:
         schema = state.schema
         if not data.startswith(schema.header):
             schema = self._earlier_version(data, schema.name)
-        record = _read_body(data, schema)
+        return self.validate(_read_body(data, schema), model_type)
+
+    def validate(self, record: Mapping[str, Any], model_type: type[M]) -> M:
+        """A record read with ``model_type``'s schema (:meth:`decode_record_as`) as the model,
+        validated and refused as :meth:`decode` does."""
         try:
             return model_type.model_validate(record)
         except ValidationError as exc:
+            name = f"{ENVELOPE_NAMESPACE}.{model_type.__name__}"
             raise DecodeError(
-                f"{schema.name} message is not a valid {model_type.__name__}: {_summary(exc)}"
+                f"{name} message is not a valid {model_type.__name__}: {_summary(exc)}"
             ) from None
 
     # --- dataset records --------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Decision classes: requests decided alike, compiled once into a plan of their outputs.
+"""Decision classes: requests and responses decided alike, compiled once into plans.
 
 A decision depends only on the request's sender (its topic), requester, provider, agreement,
 purpose, query field names and wanted fields, the policy version and the UTC day, as long as
@@ -10,23 +10,48 @@ audited and routed by :mod:`gateway.exchange.requests`), which then compiles the
 request or denial, with holes for what varies from one request to the next (ids, times, input
 coordinates, subject key, query values, token). Later requests of the class fill the holes in.
 The general way stays the reference: whatever a plan does not cover goes that way.
+
+Responses form classes too: by their topic, responder, requester, agreement, purpose, wanted
+fields, status, policy version and UTC day, for a response whose token verifies, within its
+lifetime, not a repeat, and released under the policy in force. The class's plan
+(:class:`ResponsePlan`) holds the release check and, for each shape a redacted record takes
+(the paths released, transformed and withheld), templates of the audit record and the reply;
+the record itself is still read, checked against the purpose's subject conditions, redacted and
+keyed per response, the way the general path does.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from gateway.envelope.codec import MessageTemplate
+from gateway.exchange.release import ReleaseCheck
 
-__all__ = ["ClassKey", "DecisionClasses", "RequestPlan", "request_id_shaped"]
+__all__ = [
+    "ClassKey",
+    "DecisionClasses",
+    "RedactedShape",
+    "RequestClasses",
+    "RequestPlan",
+    "ResponseClasses",
+    "ResponseKey",
+    "ResponsePlan",
+    "ShapeKey",
+    "request_id_shaped",
+]
 
 ClassKey = tuple[str, str, str, str, str, tuple[str, ...], tuple[str, ...], str, date]
 """``(input topic, requester, provider, agreement, purpose, query field names, wanted fields,
 policy version, UTC day)``."""
+ResponseKey = tuple[str, str, str, str, str, tuple[str, ...], str, str, date]
+"""``(input topic, responder, requester, agreement, purpose, wanted fields, status, policy
+version, UTC day)``."""
+ShapeKey = tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]
+"""A redacted record's ``(released, transformed, withheld)`` paths."""
 
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 """``REQUEST_ID_PATTERN`` of :mod:`gateway.envelope.models`, the one per-request field a plan
@@ -61,8 +86,41 @@ class RequestPlan:
     """A denial's reply; holes: ``request_id``, ``replied_at``."""
 
 
-class DecisionClasses:
-    """The plans of the classes seen lately, at most ``capacity`` (0: none, every request goes
+@dataclass(frozen=True, slots=True)
+class RedactedShape:
+    """The outputs of a response plan's records that redact to one :data:`ShapeKey`."""
+
+    audit: MessageTemplate
+    """The audit record; holes: the chain link, decision id, time, input coordinates,
+    ``request_id`` and ``subject_key``."""
+    observed: Mapping[str, Any]
+    """The audit fields every record of the shape shares, for the observer."""
+    reply: MessageTemplate
+    """The reply; holes: ``request_id``, ``replied_at`` and ``record_json``."""
+
+
+@dataclass(frozen=True, slots=True)
+class ResponsePlan:
+    """What one class of responses shares: the release and the outputs of each record shape."""
+
+    release: ReleaseCheck
+    """The release check of the class (allowed)."""
+    token_context: bytes
+    """The approval token's shared context (:meth:`TokenSigner.context`)."""
+    dataset: str | None
+    """The schema the provider's record is read with; None for an answer without a record."""
+    reply_topic: str
+    shapes: dict[ShapeKey, RedactedShape] = field(default_factory=dict)
+    """By redacted shape, as records of the class come (a record-less answer has one, under
+    ``((), (), ())``)."""
+
+
+P = TypeVar("P")
+K = TypeVar("K")
+
+
+class DecisionClasses(Generic[K, P]):
+    """The plans of the classes seen lately, at most ``capacity`` (0: none, every input goes
     the general way); the oldest is forgotten first. Cleared on every policy change."""
 
     __slots__ = ("_capacity", "_plans", "compiled", "hits")
@@ -71,20 +129,20 @@ class DecisionClasses:
         if capacity < 0:
             raise ValueError("capacity must not be negative")
         self._capacity = capacity
-        self._plans: dict[ClassKey, RequestPlan] = {}
+        self._plans: dict[K, P] = {}
         self.compiled = 0
         """Plans compiled since the start."""
         self.hits = 0
-        """Requests that took a compiled plan."""
+        """Inputs that took a compiled plan."""
 
     @property
     def enabled(self) -> bool:
         return self._capacity > 0
 
-    def get(self, key: ClassKey) -> RequestPlan | None:
+    def get(self, key: K) -> P | None:
         return self._plans.get(key)
 
-    def put(self, key: ClassKey, plan: RequestPlan) -> None:
+    def put(self, key: K, plan: P) -> None:
         plans = self._plans
         if not self._capacity:
             return
@@ -98,3 +156,7 @@ class DecisionClasses:
 
     def __len__(self) -> int:
         return len(self._plans)
+
+
+RequestClasses = DecisionClasses[ClassKey, RequestPlan]
+ResponseClasses = DecisionClasses[ResponseKey, ResponsePlan]

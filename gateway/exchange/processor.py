@@ -31,7 +31,7 @@ from gateway.envelope.signature import MessageSigner
 from gateway.envelope.topics import TopicNames
 from gateway.errors import DecodeError, GatewayError
 from gateway.exchange.auditing import NO_EXCHANGE, AuditTrail, random_id
-from gateway.exchange.classes import DecisionClasses
+from gateway.exchange.classes import RequestClasses, ResponseClasses
 from gateway.exchange.dedupe import SeenIds
 from gateway.exchange.forwarding import ForwardSigner
 from gateway.exchange.messages import BatchOutputs, InputMessage, OutputMessage
@@ -75,7 +75,8 @@ class ExchangeProcessor:
         ``decision_classes`` bounds how many decision classes keep a compiled plan
         (:mod:`gateway.exchange.classes`; 0: none, every request goes the general way).
         ``ids`` makes decision and dead-letter ids (random; tests fix them)."""
-        self._classes = DecisionClasses(decision_classes)
+        self._classes = RequestClasses(decision_classes)
+        self._response_classes = ResponseClasses(decision_classes)
         self._policy = policy
         self._codec = codec
         self._topics = topics
@@ -113,6 +114,7 @@ class ExchangeProcessor:
             seen=self._seen,
             trail=self._trail,
             token_ttl=token_ttl,
+            classes=self._response_classes,
         )
         self._owned = Ownership(self._trail, topics.audit)
         self._gaps = self._owned.gaps
@@ -126,12 +128,19 @@ class ExchangeProcessor:
     @policy.setter
     def policy(self, policy: CompiledPolicy) -> None:
         self._classes.clear()
+        self._response_classes.clear()
         self._policy = policy
 
     @property
-    def decision_classes(self) -> DecisionClasses:
-        """The compiled decision classes, with their counts of plans compiled and used."""
+    def decision_classes(self) -> RequestClasses:
+        """The compiled decision classes of requests, with their counts of plans compiled and
+        used."""
         return self._classes
+
+    @property
+    def response_classes(self) -> ResponseClasses:
+        """The compiled classes of responses, with their counts of plans compiled and used."""
+        return self._response_classes
 
     @property
     def codec(self) -> Codec:

@@ -32,7 +32,7 @@ from gateway.envelope.models import (
 from gateway.envelope.topics import TopicNames
 from gateway.errors import IdentityError
 from gateway.exchange.auditing import AuditTrail
-from gateway.exchange.classes import ClassKey, DecisionClasses, RequestPlan, request_id_shaped
+from gateway.exchange.classes import ClassKey, RequestClasses, RequestPlan, request_id_shaped
 from gateway.exchange.dedupe import SeenIds
 from gateway.exchange.forwarding import ForwardSigner
 from gateway.exchange.malformed import malformed_reasons, recovered_request_id, reply_parties
@@ -91,11 +91,11 @@ class RequestPath:
         trail: AuditTrail,
         withheld: WithheldValues,
         sent_at_window: SentAtWindow,
-        classes: DecisionClasses | None = None,
+        classes: RequestClasses | None = None,
     ) -> None:
         """``classes`` holds the plans of the decision classes seen lately (default: none, so
         every request goes the general way)."""
-        self._classes = classes if classes is not None else DecisionClasses(0)
+        self._classes = classes if classes is not None else RequestClasses(0)
         self._day: tuple[datetime | None, date | None] = (None, None)
         self._codec = codec
         self._topics = topics

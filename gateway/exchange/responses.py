@@ -5,6 +5,9 @@ request not answered before (provably so: a token issued before the replay horiz
 :mod:`gateway.exchange.dedupe` is refused), and the purpose still allows release under the
 active policy set.
 Everything the purpose does not allow is withheld; the reply says which fields and why.
+
+Responses of a class already seen take its plan (:mod:`gateway.exchange.classes`): the same
+checks, outputs filled into templates of the class's audit record and reply.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from gateway.audit.subject import SubjectKeyer
-from gateway.envelope.codec import Codec
+from gateway.envelope.codec import ENVELOPE_NAMESPACE, Codec
 from gateway.envelope.datasets import DATASET_BY_PROVIDER
 from gateway.envelope.models import (
     AuditOutcome,
@@ -29,6 +32,13 @@ from gateway.envelope.models import (
 from gateway.envelope.topics import TopicNames
 from gateway.errors import DecodeError
 from gateway.exchange.auditing import AuditTrail
+from gateway.exchange.classes import (
+    RedactedShape,
+    ResponseClasses,
+    ResponseKey,
+    ResponsePlan,
+    ShapeKey,
+)
 from gateway.exchange.dedupe import SeenIds
 from gateway.exchange.messages import BatchOutputs, InputMessage, OutputMessage
 from gateway.exchange.reasons import (
@@ -41,17 +51,28 @@ from gateway.exchange.reasons import (
 )
 from gateway.exchange.release import ReleaseCheck, ReleaseChecker
 from gateway.exchange.tokens import TokenSigner
-from gateway.policy import CompiledPolicy
+from gateway.policy import CompiledPolicy, utc_day
 from gateway.redaction import RedactionResult, leaf_paths, redact
 
 __all__ = ["ResponsePath"]
+
+_RESPONSE_SCHEMA = f"{ENVELOPE_NAMESPACE}.{ProviderResponse.__name__}"
+_RESPONSE = AuditStage.RESPONSE
+_AUDIT_HOLES = ("request_id", "subject_key")
+"""The fields of a response's audit record that vary within its class and shape."""
+_REPLY_HOLES = ("request_id", "replied_at", "record_json")
+_NO_RECORD: ShapeKey = ((), (), ())
+_SHAPES_PER_PLAN = 16
+"""Redacted shapes one plan keeps at most (records with other shapes go the general way)."""
 
 
 class ResponsePath:
     """Handles records from the ``responses`` topics."""
 
     __slots__ = (
+        "_classes",
         "_codec",
+        "_day",
         "_release",
         "_seen",
         "_signer",
@@ -71,7 +92,12 @@ class ResponsePath:
         seen: SeenIds,
         trail: AuditTrail,
         token_ttl: timedelta,
+        classes: ResponseClasses | None = None,
     ) -> None:
+        """``classes`` holds the plans of the response classes seen lately (default: none, so
+        every response goes the general way)."""
+        self._classes = classes if classes is not None else ResponseClasses(0)
+        self._day: tuple[datetime | None, date | None] = (None, None)
         self._codec = codec
         self._topics = topics
         self._signer = signer
@@ -90,7 +116,15 @@ class ResponsePath:
         out: BatchOutputs,
     ) -> None:
         """A response ``dept`` published on its own responses topic."""
-        response = self._codec.decode(msg.value or b"", ProviderResponse)
+        raw = self._codec.decode_record_as(msg.value or b"", _RESPONSE_SCHEMA)
+        key: ResponseKey | None = None
+        if self._classes.enabled and msg.replay_of is None and raw["responder"] == dept:
+            key = self._class_key(msg, raw, policy, now)
+            plan = self._classes.get(key)
+            if plan is not None and self._planned(msg, dept, raw, plan, now, out):
+                self._classes.hits += 1
+                return
+        response = self._codec.validate(raw, ProviderResponse)
         trail = self._trail
         context: dict[str, Any] = dict(
             request_id=response.request_id,
@@ -159,6 +193,10 @@ class ResponsePath:
                 msg, stage, now, out, outcome=AuditOutcome.RELEASED, reasons=[reason], **context
             )
             self._reply(out, reply, outcome=ReplyOutcome.APPROVED, reasons=[reason])
+            if key is not None and response.status is ResponseStatus.NOT_FOUND:
+                audited = {**context, "outcome": AuditOutcome.RELEASED, "reasons": [reason]}
+                replied = {**reply, "outcome": ReplyOutcome.APPROVED, "reasons": [reason]}
+                self._compile(key, msg, release, None, _NO_RECORD, audited, replied)
             return
         try:
             record = self._codec.decode_record_as(
@@ -184,27 +222,132 @@ class ResponsePath:
             )
             return
         result, reasons, withheld_whole = _redacted(release, record, now)
-        trail.record(
-            msg,
-            stage,
-            now,
-            out,
-            outcome=AuditOutcome.REDACTED if result.withheld else AuditOutcome.RELEASED,
-            reasons=reasons,
-            fields_released=list(result.released),
-            fields_transformed=list(result.transformed),
-            fields_withheld=list(result.withheld),
-            subject_key=self._subjects.subject_key(response.responder, record),
+        audited = {
             **context,
+            "outcome": AuditOutcome.REDACTED if result.withheld else AuditOutcome.RELEASED,
+            "reasons": reasons,
+            "fields_released": list(result.released),
+            "fields_transformed": list(result.transformed),
+            "fields_withheld": list(result.withheld),
+        }
+        subject_key = self._subjects.subject_key(response.responder, record)
+        trail.record(msg, stage, now, out, subject_key=subject_key, **audited)
+        replied = {
+            **reply,
+            "outcome": ReplyOutcome.REDACTED if result.withheld else ReplyOutcome.APPROVED,
+            "reasons": reasons,
+            "released_fields": list(result.released),
+            "withheld_fields": list(result.withheld),
+        }
+        record_json = None if withheld_whole else _json(result.record)
+        self._reply(out, replied, record_json=record_json)
+        if key is not None and not withheld_whole:
+            dataset = DATASET_BY_PROVIDER[response.responder]
+            shape = (result.released, result.transformed, result.withheld)
+            self._compile(key, msg, release, dataset, shape, audited, replied)
+
+    def _class_key(
+        self, msg: InputMessage, raw: Mapping[str, Any], policy: CompiledPolicy, now: datetime
+    ) -> ResponseKey:
+        """The class of response ``raw`` received as ``msg`` (see :mod:`.classes`)."""
+        at, day = self._day
+        if at is not now or day is None:  # one batch, one ``now``
+            day = utc_day(now)
+            self._day = (now, day)
+        return (
+            msg.topic,
+            raw["responder"],
+            raw["requester"],
+            raw["agreement_id"],
+            raw["purpose"],
+            tuple(raw["wanted"]),
+            raw["status"],
+            policy.version,
+            day,
         )
-        self._reply(
-            out,
-            reply,
-            outcome=ReplyOutcome.REDACTED if result.withheld else ReplyOutcome.APPROVED,
-            reasons=reasons,
-            record_json=None if withheld_whole else _json(result.record),
-            released_fields=list(result.released),
-            withheld_fields=list(result.withheld),
+
+    def _planned(
+        self,
+        msg: InputMessage,
+        dept: str,
+        raw: Mapping[str, Any],
+        plan: ResponsePlan,
+        now: datetime,
+        out: BatchOutputs,
+    ) -> bool:
+        """Handle ``raw`` by its class's plan, as the general way would; False (having changed
+        nothing) if something about this response is outside what the plan covers."""
+        request_id: str = raw["request_id"]
+        issued_at: datetime = raw["issued_at"]
+        if not self._signer.verify_in(plan.token_context, raw["token"], request_id, issued_at):
+            return False
+        if now - issued_at > self._token_ttl:
+            return False
+        seen_key = ("response", dept, request_id)
+        if seen_key in self._seen or self._seen.before_horizon(issued_at):
+            return False
+        record_json: str | None = None
+        subject_key: str | None = None
+        if plan.dataset is None:
+            shape_key = _NO_RECORD
+        else:
+            data = raw["record"]
+            if data is None:
+                return False
+            try:
+                record = self._codec.decode_record_as(data, plan.dataset)
+            except DecodeError:
+                return False
+            release = plan.release
+            if release.subject_problem(record, now) is not None:
+                return False
+            result = redact(record, release.paths, transforms=release.transforms)
+            shape_key = (result.released, result.transformed, result.withheld)
+            record_json = _json(result.record)
+            subject_key = self._subjects.subject_key(dept, record)
+        shape = plan.shapes.get(shape_key)
+        if shape is None:  # the general way adds it to the plan
+            return False
+        self._seen.add(seen_key, now)
+        out.seen_keys.append(seen_key)
+        holes = {"request_id": request_id, "subject_key": subject_key}
+        self._trail.record_from(msg, _RESPONSE, now, out, shape.audit, holes, shape.observed)
+        reply = {"request_id": request_id, "replied_at": now, "record_json": record_json}
+        value = shape.reply.fill(reply)
+        out.routed.append(OutputMessage(plan.reply_topic, request_id.encode(), value))
+        return True
+
+    def _compile(
+        self,
+        key: ResponseKey,
+        msg: InputMessage,
+        release: ReleaseCheck,
+        dataset: str | None,
+        shape: ShapeKey,
+        audited: Mapping[str, Any],
+        replied: Mapping[str, Any],
+    ) -> None:
+        """Add the outputs of ``shape`` to the plan of class ``key`` (made if it has none):
+        ``audited`` and ``replied`` are the audit and reply fields but for their holes."""
+        plan = self._classes.get(key)
+        if plan is None:
+            context = self._signer.context(
+                requester=key[2],
+                provider=key[1],
+                agreement_id=key[3],
+                purpose=key[4],
+                wanted=key[5],
+            )
+            plan = ResponsePlan(release, context, dataset, self._topics.replies(key[2]))
+            self._classes.put(key, plan)
+        if shape in plan.shapes or len(plan.shapes) >= _SHAPES_PER_PLAN:
+            return
+        observed = {k: v for k, v in audited.items() if k not in _AUDIT_HOLES}
+        constants = {k: v for k, v in replied.items() if k not in _REPLY_HOLES}
+        plan.shapes[shape] = RedactedShape(
+            audit=self._trail.template(msg.topic, _RESPONSE, observed, _AUDIT_HOLES),
+            observed=observed,
+            reply=self._codec.template(Reply, constants, _REPLY_HOLES),
         )
 
     def _problems(self, response: ProviderResponse, dept: str, now: datetime) -> list[Reason]:

@@ -104,3 +104,7 @@ class TokenSigner:
             issued_at=issued_at,
         )
         return hmac.compare_digest(expected, token)
+
+    def verify_in(self, context: bytes, token: str, request_id: str, issued_at: datetime) -> bool:
+        """:meth:`verify` for a token of ``context`` (:meth:`context`)."""
+        return hmac.compare_digest(self.issue_in(context, request_id, issued_at), token)
