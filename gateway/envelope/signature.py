@@ -1,11 +1,19 @@
 """Gateway signatures on what departments receive from it: routed requests and replies.
 
-The gateway signs :func:`signed_bytes` (a format tag, the destination topic and the exact
-single-object Avro bytes of the message) with its Ed25519 message signing key
-(``GATEWAY_MESSAGE_SIGNING_KEY``). The signature travels in the Kafka header ``dx-signature`` and
-the key's id in ``dx-key-id``, so the payload stays plain Avro for any reader. A department
-verifies with the gateway's public key alone, no shared secret: a message written to its topic
-by anyone else does not verify, nor does a genuine one copied from another department's topic.
+What is signed for one message is :func:`signed_bytes`: a format tag, the destination topic and
+the exact single-object Avro bytes. The gateway signs a whole batch's messages at once: they are
+the leaves of a Merkle tree (:mod:`gateway.envelope.merkle`), and its Ed25519 message signing key
+(``GATEWAY_MESSAGE_SIGNING_KEY``) signs the tree's root and size. Each message carries, in Kafka
+headers, that signature (``dx-signature``), the key's id (``dx-key-id``) and its proof
+(``dx-proof``: its leaf index and the tree's size, four bytes each, big-endian, then the sibling
+hashes on its way up), so the payload stays plain Avro for any reader. A department verifies one
+message with the gateway's public key alone, no shared secret: a message written to its topic by
+anyone else does not verify, nor does a genuine one copied from another department's topic, nor
+one given another message's proof.
+
+One signature per batch rather than per message: an Ed25519 signature costs about 30 us here,
+the tree about 2 us per message, and a verifier that has checked one signature of a batch checks
+the rest of its messages by hashing alone.
 
 The development key pair ships in ``config/`` (``message-signing-dev.key``, public half
 ``message-signing.pub``); its private half is public knowledge, so production sets its own key
@@ -16,11 +24,14 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Iterable
+import struct
+from collections import OrderedDict
+from collections.abc import Iterable, Sequence
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from gateway.envelope.merkle import leaf_hash, proofs, root_of
 from gateway.errors import SigningKeyError
 from gateway.keys import CONFIG_DIR, KeySource, key_id, load_private_key, load_public_key
 
@@ -40,7 +51,14 @@ MESSAGE_PUBLIC_KEY_PATH = CONFIG_DIR / "message-signing.pub"
 
 SIGNATURE_HEADER = "dx-signature"
 KEY_ID_HEADER = "dx-key-id"
-_TAG = b"dx.gateway.SignedMessage/1\x00"
+PROOF_HEADER = "dx-proof"
+_TAG = b"dx.gateway.SignedMessage/2\x00"
+_ROOT_TAG = b"dx.gateway.SignedBatch/2\x00"
+_PLACE = struct.Struct(">II")
+"""A proof's leaf index and tree size."""
+_HASH = 32
+_REMEMBERED = 64
+"""Signatures a verifier remembers having checked (with the root and size they cover)."""
 
 Headers = list[tuple[str, bytes]]
 """Kafka headers as aiokafka's producer takes them."""
@@ -50,6 +68,10 @@ def signed_bytes(topic: str, value: bytes) -> bytes:
     """What a signature covers: the message's bytes and where they were sent (topic names cannot
     hold the NUL byte that separates them)."""
     return b"".join((_TAG, topic.encode(), b"\x00", value))
+
+
+def _signed_root(size: int, root: bytes) -> bytes:
+    return b"".join((_ROOT_TAG, size.to_bytes(4, "big"), root))
 
 
 class MessageSigner:
@@ -81,15 +103,30 @@ class MessageSigner:
         return signer
 
     def headers(self, topic: str, value: bytes) -> Headers:
-        """The headers that carry the signature of ``value`` sent to ``topic``."""
-        signature = self._key.sign(signed_bytes(topic, value))
-        return [(SIGNATURE_HEADER, signature), (KEY_ID_HEADER, self._key_id)]
+        """The headers that carry the signature of ``value`` sent to ``topic`` alone."""
+        return self.sign_batch([(topic, value)])[0]
+
+    def sign_batch(self, messages: Sequence[tuple[str, bytes]]) -> list[Headers]:
+        """The headers of each of ``messages`` (``(topic, value)``), under one signature."""
+        if not messages:
+            return []
+        root, paths = proofs([leaf_hash(signed_bytes(t, v)) for t, v in messages])
+        size = len(messages)
+        signature = self._key.sign(_signed_root(size, root))
+        return [
+            [
+                (SIGNATURE_HEADER, signature),
+                (KEY_ID_HEADER, self._key_id),
+                (PROOF_HEADER, b"".join((_PLACE.pack(index, size), *path))),
+            ]
+            for index, path in enumerate(paths)
+        ]
 
 
 class MessageVerifier:
     """Checks the gateway's signature on a received message."""
 
-    __slots__ = ("_key", "key_id")
+    __slots__ = ("_key", "_verified", "key_id")
 
     def __init__(self, public_key: Ed25519PublicKey | KeySource | None = None) -> None:
         """``public_key``: the gateway's (a key, a PEM path or PEM text); None: the one shipped
@@ -97,6 +134,8 @@ class MessageVerifier:
         source = MESSAGE_PUBLIC_KEY_PATH if public_key is None else public_key
         self._key = load_public_key(source, SigningKeyError)
         self.key_id = key_id(self._key)
+        self._verified: OrderedDict[bytes, bytes] = OrderedDict()
+        """Signatures checked lately, with the signed root they verified over."""
 
     def problem(
         self, topic: str, value: bytes | None, headers: Iterable[tuple[str, bytes]] | None
@@ -109,10 +148,25 @@ class MessageVerifier:
         signer = (found.get(KEY_ID_HEADER) or b"").decode(errors="replace")
         if signer != self.key_id:
             return f"signed with key {signer or '(none named)'}, not the gateway's {self.key_id}"
+        proof = found.get(PROOF_HEADER) or b""
+        if len(proof) < _PLACE.size or (len(proof) - _PLACE.size) % _HASH:
+            return "signature does not verify: no proof of the message's place in its batch"
+        index, size = _PLACE.unpack_from(proof)
+        path = [proof[i : i + _HASH] for i in range(_PLACE.size, len(proof), _HASH)]
+        root = root_of(leaf_hash(signed_bytes(topic, value or b"")), index, size, path)
+        if root is None:
+            return "signature does not verify: its proof does not fit the batch it names"
+        signed = _signed_root(size, root)
+        if self._verified.get(signature) == signed:
+            self._verified.move_to_end(signature)
+            return None
         try:
-            self._key.verify(signature, signed_bytes(topic, value or b""))
+            self._key.verify(signature, signed)
         except (InvalidSignature, TypeError):
             return "signature does not verify: forged, altered, or meant for another topic"
+        self._verified[signature] = signed
+        if len(self._verified) > _REMEMBERED:
+            self._verified.popitem(last=False)
         return None
 
 

@@ -290,9 +290,12 @@ class ExchangeProcessor:
     # --- batches --------------------------------------------------------------------------------
 
     def process_batch(self, messages: Iterable[InputMessage], now: datetime) -> BatchOutputs:
+        """Process ``messages``; what departments receive of the outputs is signed, under one
+        signature for the batch (:mod:`gateway.envelope.signature`)."""
         out = BatchOutputs()
         for msg in messages:
             self.process(msg, now, out)
+        self._sign(out.routed)
         return out
 
     def forget(self, out: BatchOutputs) -> None:
@@ -327,7 +330,8 @@ class ExchangeProcessor:
             return
 
     def process(self, msg: InputMessage, now: datetime, out: BatchOutputs) -> None:
-        """Process one record; never raises for bad input (it is dead-lettered instead)."""
+        """Process one record; never raises for bad input (it is dead-lettered instead). Its
+        outputs are not signed yet: :meth:`process_batch` signs a batch's together."""
         policy = self.policy
         first_output = len(out.routed)
         gap = self._gaps.observe(msg.topic, msg.partition, msg.offset)
@@ -353,10 +357,7 @@ class ExchangeProcessor:
         self._label(out.routed, first_output)
 
     def _label(self, routed: list[OutputMessage], first: int) -> None:
-        """Give the messages from ``routed[first]`` on their schema and request id headers, and
-        sign those that go to a department's inbox or replies topic (dead letters and capped
-        forwards stay with the gateway)."""
-        signer = self._message_signer
+        """Give the messages from ``routed[first]`` on their schema and request id headers."""
         for i in range(first, len(routed)):
             m = routed[i]
             known = self._topic_headers.get(m.topic)
@@ -366,9 +367,19 @@ class ExchangeProcessor:
             if schema is None:
                 continue  # dead letters come with theirs
             headers = [schema, (h.REQUEST_ID, m.key)] if m.key and signs else [schema]
-            if signs:
-                headers += signer.headers(m.topic, m.value)
             routed[i] = OutputMessage(m.topic, m.key, m.value, m.partition, headers)
+
+    def _sign(self, routed: list[OutputMessage]) -> None:
+        """Add the signature headers of every message that goes to a department's inbox or
+        replies topic (dead letters and capped forwards stay with the gateway)."""
+        signed = [m for m in routed if self._topic_headers[m.topic][1]]
+        for m, extra in zip(
+            signed,
+            self._message_signer.sign_batch([(m.topic, m.value) for m in signed]),
+            strict=True,
+        ):
+            assert m.headers is not None  # labelled
+            m.headers.extend(extra)
 
     def _headers_of(self, topic: str) -> tuple[tuple[str, bytes] | None, bool]:
         if topic == self._topics.capped:

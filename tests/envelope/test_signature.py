@@ -13,6 +13,7 @@ from gateway.envelope.models import ExchangeRequest
 from gateway.envelope.signature import (
     KEY_ID_HEADER,
     MESSAGE_PUBLIC_KEY_PATH,
+    PROOF_HEADER,
     SIGNATURE_HEADER,
     MessageSigner,
     MessageVerifier,
@@ -38,7 +39,7 @@ def verifier(signer: MessageSigner) -> MessageVerifier:
 
 
 def test_the_signature_covers_a_format_tag_the_topic_and_the_exact_bytes() -> None:
-    assert signed_bytes(TOPIC, VALUE) == b"dx.gateway.SignedMessage/1\x00dx.replies.nhs\x00" + VALUE
+    assert signed_bytes(TOPIC, VALUE) == b"dx.gateway.SignedMessage/2\x00dx.replies.nhs\x00" + VALUE
 
 
 def test_a_signed_message_verifies_and_its_headers_name_the_key(
@@ -46,7 +47,7 @@ def test_a_signed_message_verifies_and_its_headers_name_the_key(
 ) -> None:
     headers = signer.headers(TOPIC, VALUE)
 
-    assert [name for name, _ in headers] == [SIGNATURE_HEADER, KEY_ID_HEADER]
+    assert [name for name, _ in headers] == [SIGNATURE_HEADER, KEY_ID_HEADER, PROOF_HEADER]
     assert dict(headers)[KEY_ID_HEADER] == signer.key_id.encode()
     assert verifier.problem(TOPIC, VALUE, headers) is None
 
@@ -67,11 +68,68 @@ def test_a_signature_by_another_key_does_not_verify_even_when_it_names_the_gatew
 ) -> None:
     other = MessageSigner(Ed25519PrivateKey.generate())
     own_name = other.headers(TOPIC, VALUE)
-    borrowed_name = [(SIGNATURE_HEADER, dict(own_name)[SIGNATURE_HEADER])]
-    borrowed_name.append((KEY_ID_HEADER, signer.key_id.encode()))
+    borrowed_name = [(n, signer.key_id.encode() if n == KEY_ID_HEADER else v) for n, v in own_name]
 
     assert f"not the gateway's {signer.key_id}" in str(verifier.problem(TOPIC, VALUE, own_name))
     assert "does not verify" in str(verifier.problem(TOPIC, VALUE, borrowed_name))
+
+
+BATCH = [
+    (f"dx.{kind}.{dept}", VALUE + bytes([i]))
+    for i, (kind, dept) in enumerate([("replies", "nhs"), ("inbox", "ho"), ("replies", "dfe")] * 5)
+]
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 7, 8, 15])
+def test_every_message_of_a_batch_verifies_alone_under_the_batchs_one_signature(
+    signer: MessageSigner, size: int
+) -> None:
+    batch = BATCH[:size]
+
+    signed = signer.sign_batch(batch)
+
+    assert len({dict(h)[SIGNATURE_HEADER] for h in signed}) == 1
+    for (topic, value), headers in zip(batch, signed, strict=True):
+        assert MessageVerifier(signer.public_key).problem(topic, value, headers) is None
+
+
+def test_a_batch_message_altered_moved_or_given_another_messages_proof_does_not_verify(
+    signer: MessageSigner, verifier: MessageVerifier
+) -> None:
+    signed = signer.sign_batch(BATCH)
+    (topic, value), headers = BATCH[4], signed[4]
+    proof = dict(headers)[PROOF_HEADER]
+
+    def with_proof(replaced: bytes) -> list[tuple[str, bytes]]:
+        return [(n, replaced if n == PROOF_HEADER else v) for n, v in headers]
+
+    assert verifier.problem(topic, value, headers) is None
+    assert "does not verify" in str(verifier.problem(topic, value + b"X", headers))
+    assert "does not verify" in str(verifier.problem("dx.inbox.dwp", value, headers))
+    assert "does not verify" in str(verifier.problem(topic, value, signed[5]))  # 5's proof
+    assert "does not verify" in str(verifier.problem(topic, value, with_proof(proof[:-32])))
+    assert "does not verify" in str(verifier.problem(topic, value, with_proof(proof + proof[-32:])))
+    assert "does not verify" in str(verifier.problem(topic, value, with_proof(proof[:7])))
+    other_place = (5).to_bytes(4, "big") + proof[4:]
+    assert "does not verify" in str(verifier.problem(topic, value, with_proof(other_place)))
+    smaller = proof[:4] + (14).to_bytes(4, "big") + proof[8:]
+    assert "does not verify" in str(verifier.problem(topic, value, with_proof(smaller)))
+    assert "does not verify" in str(verifier.problem(topic, value, headers[:2]))  # no proof
+
+
+def test_a_signature_checked_once_is_not_taken_for_another_root(
+    signer: MessageSigner, verifier: MessageVerifier
+) -> None:
+    """A verifier remembers signatures it checked only with the root they cover: a genuine
+    signature of one batch does not vouch for a message of another."""
+    first, second = signer.sign_batch(BATCH[:4]), signer.sign_batch(BATCH[4:8])
+    (topic, value), headers = BATCH[5], second[1]
+    borrowed = [(n, dict(first[0])[n] if n == SIGNATURE_HEADER else v) for n, v in headers]
+
+    assert verifier.problem(*BATCH[0], first[0]) is None
+
+    assert "does not verify" in str(verifier.problem(topic, value, borrowed))
+    assert verifier.problem(topic, value, headers) is None
 
 
 def test_by_default_the_development_key_signs_with_a_warning_and_the_shipped_key_verifies(

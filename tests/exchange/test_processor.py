@@ -423,6 +423,23 @@ def test_routed_requests_and_replies_carry_the_gateways_signature_for_their_topi
         assert verifier.problem(message.topic, message.value, message.headers) is None
 
 
+def test_a_batchs_messages_to_departments_share_one_signature_and_each_verifies_alone(
+    processor: ExchangeProcessor,
+) -> None:
+    requests = [
+        _input(TOPICS.requests("nhs"), CODEC.encode(status_check(request_id=f"b{i}")))
+        for i in range(5)
+    ] + [_input(TOPICS.requests("nhs"), b"not avro")]
+
+    out = processor.process_batch(requests, NOW)
+
+    signed = [m for m in out.routed if m.topic != TOPICS.deadletter]
+    assert len(signed) == 5
+    assert len({_headers(m)[SIGNATURE_HEADER] for m in signed}) == 1
+    for message in signed:
+        assert MessageVerifier().problem(message.topic, message.value, message.headers) is None
+
+
 def test_dead_letters_stay_unsigned(processor: ExchangeProcessor) -> None:
     out = run(processor, _input(TOPICS.requests("nhs"), b"not avro"))
 

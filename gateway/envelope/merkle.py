@@ -1,0 +1,72 @@
+"""A Merkle tree over one batch of messages, so that one signature covers them all.
+
+Leaves are ``SHA-256(0x00 || leaf bytes)`` and inner nodes ``SHA-256(0x01 || left || right)``
+(the prefixes keep a leaf from passing for a node). Each level pairs its nodes from the left; an
+odd one out at the end of a level moves up unchanged. A message's proof is its leaf index, the
+tree's size and the sibling hashes on its way to the root: with them and the message alone, a
+reader recomputes the root the signature covers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from hashlib import sha256
+
+__all__ = ["leaf_hash", "proofs", "root_of"]
+
+_LEAF = b"\x00"
+_NODE = b"\x01"
+
+
+def leaf_hash(data: bytes) -> bytes:
+    return sha256(_LEAF + data).digest()
+
+
+def _node(left: bytes, right: bytes) -> bytes:
+    return sha256(b"".join((_NODE, left, right))).digest()
+
+
+def proofs(leaves: Sequence[bytes]) -> tuple[bytes, list[list[bytes]]]:
+    """The root of the tree over ``leaves`` (leaf hashes, at least one) and each leaf's path:
+    its siblings' hashes from the bottom level up."""
+    if not leaves:
+        raise ValueError("a tree needs at least one leaf")
+    paths: list[list[bytes]] = [[] for _ in leaves]
+    members: list[list[int]] = [[i] for i in range(len(leaves))]
+    """The leaves below each node of the current level."""
+    level = list(leaves)
+    while len(level) > 1:
+        above: list[bytes] = []
+        grouped: list[list[int]] = []
+        for i in range(0, len(level) - 1, 2):
+            left, right = level[i], level[i + 1]
+            for leaf in members[i]:
+                paths[leaf].append(right)
+            for leaf in members[i + 1]:
+                paths[leaf].append(left)
+            above.append(_node(left, right))
+            grouped.append(members[i] + members[i + 1])
+        if len(level) % 2:
+            above.append(level[-1])
+            grouped.append(members[-1])
+        level, members = above, grouped
+    return level[0], paths
+
+
+def root_of(leaf: bytes, index: int, size: int, path: Sequence[bytes]) -> bytes | None:
+    """The root that ``leaf`` at ``index`` of a tree of ``size`` leaves reaches by ``path``;
+    None if the path does not fit that place (too short, too long, an index out of range)."""
+    if not 0 <= index < size:
+        return None
+    node, at, width, steps = leaf, index, size, iter(path)
+    while width > 1:
+        sibling = at ^ 1
+        if sibling < width:
+            other = next(steps, None)
+            if other is None:
+                return None
+            node = _node(other, node) if at & 1 else _node(node, other)
+        at, width = at // 2, (width + 1) // 2
+    if next(steps, None) is not None:
+        return None
+    return node
