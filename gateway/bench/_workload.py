@@ -35,11 +35,20 @@ class Inputs:
     ids: set[str] = field(default_factory=set)
 
 
-def encode_requests(n: int, seed: int, topics: TopicNames, bootstrap: str, codec: Codec) -> Inputs:
-    """The traffic mix (mostly valid requests, some the gateway must deny or trim), encoded."""
+def encode_requests(
+    n: int,
+    seed: int,
+    topics: TopicNames,
+    bootstrap: str,
+    codec: Codec,
+    *,
+    shapes: int | None = None,
+) -> Inputs:
+    """The traffic mix (mostly valid requests, some the gateway must deny or trim), encoded;
+    with ``shapes``, each kind and purpose asks in that many ways only (:func:`plan_requests`)."""
     clients: dict[str, DepartmentClient] = {}
     inputs = Inputs(messages=[])
-    for planned in plan_requests(n, seed):
+    for planned in plan_requests(n, seed, shapes=shapes):
         client = clients.get(planned.requester)
         if client is None:  # never started: only its request factory is used
             client = clients[planned.requester] = DepartmentClient(

@@ -10,6 +10,10 @@ One run, on the embedded broker in this process:
    routed, while this process answers every inbox from the synthetic datasets.
 3. Latency: with that gateway still running, requests are sent at a steady moderate rate through
    department clients and timed from request to reply.
+4. Decision caches: phase 2 started them cold; two more gateways, on fresh topics, run with them
+   warm (the same kinds of request processed once before, untimed) and on a realistic mix (each
+   kind and purpose asked in a few ways), each reporting its ratio, the plans it compiled and the
+   share of requests and responses that took one.
 
 Then everything is checked: every request answered exactly once, one audit record per record
 consumed, no dead letters, nothing deleted by the embedded broker's retention.
@@ -193,6 +197,8 @@ async def _run(config: BenchConfig, cpus: CpuPlan, kafka: KafkaCluster | None) -
             broker.bootstrap, topics, partitions, inputs, gateway, latency, totals, codec
         )
         problems += passthrough.pop("problems")
+        pt_rate = passthrough["records"] / passthrough["elapsed_s"]
+        caches = await _cache_phases(broker, config, cpus, timeout, pt_rate, gateway)
         cost = (
             await _alternating_cost(broker, "--metrics", _METRICS_RUNS, config, cpus, timeout)
             if config.compare_metrics
@@ -222,6 +228,7 @@ async def _run(config: BenchConfig, cpus: CpuPlan, kafka: KafkaCluster | None) -
         "load_average_at_start": [round(x, 2) for x in load] if load else None,
         "passthrough": passthrough,
         "gateway": _gateway_summary(gateway),
+        "decision_caches": caches,
         "latency": latency,
         "complete": not problems,
         "checks": checks,
@@ -291,24 +298,9 @@ async def _alternating_cost(
     for with_flag in (False, True) * runs:
         topics = fresh_topics(broker, partitions)
         inputs = encode_requests(config.messages, config.seed, topics, broker.bootstrap, codec)
-        await produce(broker.bootstrap, inputs.messages)
-        args = ["--bootstrap", broker.bootstrap, "--prefix", topics.prefix]
-        args += ["--requests", str(len(inputs.messages)), "--timeout", str(limit_s)]
-        if with_flag:
-            args.append(flag)
-        stop_providers = asyncio.Event()
-        providers = asyncio.create_task(
-            serve_inboxes(broker.bootstrap, topics, codec, stop_providers)
+        done = await _throughput(
+            broker.bootstrap, topics, inputs, cpus, limit_s, codec, [flag] if with_flag else []
         )
-        try:
-            async with worker_process("gateway", *args, cpu=cpus.worker) as worker:
-                await worker.event("ready", limit_s)
-                done = await worker.event("done", limit_s)
-                worker.request_stop()
-                await worker.event("stopped", limit_s)
-        finally:
-            stop_providers.set()
-            await providers
         rates[with_flag].append(done["records"] / done["elapsed_s"])
         cpu[with_flag].append(done["cpu_s"] / done["records"] * 1e6)
     without, with_ = (_median(rates[k]) for k in (False, True))
@@ -326,6 +318,93 @@ async def _alternating_cost(
         "runs_cpu_us_with": [round(r, 1) for r in cpu[True]],
         "note": "throughput per run varies with the machine's other load; CPU time per record "
         "(the worker's own, from first batch to last commit) varies less",
+    }
+
+
+async def _throughput(
+    bootstrap: str,
+    topics: TopicNames,
+    inputs: Inputs,
+    cpus: CpuPlan,
+    limit_s: float,
+    codec: Codec,
+    flags: list[str],
+    warm_up: Inputs | None = None,
+) -> dict[str, Any]:
+    """The ``done`` event of one gateway worker (with ``flags``) that consumes ``inputs`` from
+    fresh ``topics``, with the providers answering; after ``warm_up`` first, if given, which it
+    processes untimed."""
+    await produce(bootstrap, (warm_up or inputs).messages)
+    args = ["--bootstrap", bootstrap, "--prefix", topics.prefix, *flags]
+    args += ["--requests", str(len(inputs.messages)), "--timeout", str(limit_s)]
+    if warm_up is not None:
+        args += ["--warm-up", str(len(warm_up.messages))]
+    stop_providers = asyncio.Event()
+    providers = asyncio.create_task(serve_inboxes(bootstrap, topics, codec, stop_providers))
+    try:
+        async with worker_process("gateway", *args, cpu=cpus.worker) as worker:
+            await worker.event("ready", limit_s)
+            if warm_up is not None:
+                await worker.event("warmed", limit_s)
+                await produce(bootstrap, inputs.messages)
+            done = await worker.event("done", limit_s)
+            worker.request_stop()
+            await worker.event("stopped", limit_s)
+    finally:
+        stop_providers.set()
+        await providers
+    return done
+
+
+_REALISTIC_SHAPES = 3
+"""Request shapes per kind and purpose in the realistic mix."""
+
+
+async def _cache_phases(
+    broker: EmbeddedBroker,
+    config: BenchConfig,
+    cpus: CpuPlan,
+    limit_s: float,
+    passthrough_rate: float,
+    cold: dict[str, Any],
+) -> dict[str, Any]:
+    """The gateway's throughput with its decision caches cold (the main phase, ``cold``), warm
+    (the same kinds of request processed once before), and on a realistic mix (each kind and
+    purpose asked in a few ways only, from a cold start)."""
+    codec, n = Codec.default(), config.messages
+    partitions = min(max(4, math.ceil(2 * n / _PER_PARTITION)), 64)  # warm-up and measured
+    topics = fresh_topics(broker, partitions)
+    warm_up = encode_requests(n, config.seed, topics, broker.bootstrap, codec)
+    inputs = encode_requests(n, config.seed, topics, broker.bootstrap, codec)
+    warm = await _throughput(broker.bootstrap, topics, inputs, cpus, limit_s, codec, [], warm_up)
+    partitions = min(max(4, math.ceil(n / _PER_PARTITION)), 64)
+    topics = fresh_topics(broker, partitions)
+    shaped = encode_requests(
+        n, config.seed, topics, broker.bootstrap, codec, shapes=_REALISTIC_SHAPES
+    )
+    realistic = await _throughput(broker.bootstrap, topics, shaped, cpus, limit_s, codec, [])
+
+    def summary(done: dict[str, Any], mix: str) -> dict[str, Any]:
+        rate = done["records"] / done["elapsed_s"]
+        classes = done["classes"]
+        return {
+            "mix": mix,
+            "gateway_msgs_per_s": round(rate, 1),
+            "ratio": round(rate / passthrough_rate, 5),
+            "processor_us_per_record": round(done["processor_s"] / done["records"] * 1e6, 1),
+            "request_plans_compiled": classes["request_plans"],
+            "request_hit_rate": round(classes["request_plan_hits"] / max(done["requests"], 1), 3),
+            "response_plans_compiled": classes["response_plans"],
+            "response_hit_rate": round(
+                classes["response_plan_hits"] / max(done["responses"], 1), 3
+            ),
+        }
+
+    random_mix = "random field subsets (the traffic generator's default)"
+    return {
+        "cold": summary(cold, random_mix),
+        "warm": summary(warm, random_mix + ", after the same kinds of request once"),
+        "realistic": summary(realistic, f"{_REALISTIC_SHAPES} shapes per kind and purpose"),
     }
 
 

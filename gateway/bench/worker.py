@@ -208,10 +208,17 @@ class _Meter:
         self.busy_s = 0.0
         self.requests = self.responses = self.others = self.routed = 0
 
+    def restart(self, requests: int) -> None:
+        """Count and time afresh, until ``requests`` more requests and their responses."""
+        self._expected_requests = requests
+        self.done = asyncio.Event()
+        self.first = self.first_cpu = self.busy_s = 0.0
+        self.requests = self.responses = self.others = self.routed = 0
+
     def __call__(self, messages: Iterable[InputMessage], now: datetime) -> BatchOutputs:
         batch = list(messages)
         started = time.perf_counter()
-        if not self.first:
+        if not self.first and batch:
             self.first, self.first_cpu = started, time.process_time()
         out = self._process(batch, now)
         self.busy_s += time.perf_counter() - started
@@ -239,7 +246,8 @@ async def _gateway(args: argparse.Namespace, abort: asyncio.Event) -> None:
     )
     topics = TopicNames(settings.topic_prefix)
     processor: ExchangeProcessor = build_processor(settings)
-    meter = _Meter(processor.process_batch, topics, settings.departments, args.requests)
+    first = args.warm_up or args.requests
+    meter = _Meter(processor.process_batch, topics, settings.departments, first)
     processor.process_batch = meter  # type: ignore[method-assign]  # measuring instrument
     # As gateway.service.running_gateway builds it (transactions: as on Apache Kafka).
     runner = GatewayRunner(
@@ -262,6 +270,14 @@ async def _gateway(args: argparse.Namespace, abort: asyncio.Event) -> None:
     try:
         await _within(runner.wait_assigned(args.timeout), args.timeout, abort, "joining the group")
         _emit("ready", cpu=args.pinned)
+        if args.warm_up:  # the same kinds of request first, untimed: compiles their classes
+            await _within(runner.run(meter.done), args.timeout, abort, "warm-up")
+            meter.restart(args.requests)
+            _emit("warmed", records=runner.stats.records_in)
+        before = runner.stats
+        records_before, batches_before = before.records_in, before.batches
+        audit_before, routed_before = before.audit_out, before.routed_out
+        classes_before = _class_counts(processor)
         profiler = cProfile.Profile() if args.profile else None
         if profiler is not None:
             profiler.enable()
@@ -282,22 +298,23 @@ async def _gateway(args: argparse.Namespace, abort: asyncio.Event) -> None:
             profiler.disable()
             profiler.dump_stats(args.profile)
         stats = runner.stats
-        if stats.records_in < meter.records:
+        if stats.records_in - records_before < meter.records:
             raise WorkerError("the gateway stopped before its last batch's outputs were written")
         _emit(
             "done",
-            records=stats.records_in,
+            records=stats.records_in - records_before,
             requests=meter.requests,
             responses=meter.responses,
             other_inputs=meter.others,
             routed=meter.routed,
-            batches=stats.batches,
+            batches=stats.batches - batches_before,
             elapsed_s=elapsed,
             cpu_s=cpu_s,
             processor_s=meter.busy_s,
             gc_s=gc_clock.total_s,
-            audit_out=stats.audit_out,
-            routed_out=stats.routed_out,
+            audit_out=stats.audit_out - audit_before,
+            routed_out=stats.routed_out - routed_before,
+            classes={k: v - classes_before[k] for k, v in _class_counts(processor).items()},
         )
         serving = asyncio.Event()
         task = asyncio.create_task(runner.run(serving))
@@ -309,6 +326,17 @@ async def _gateway(args: argparse.Namespace, abort: asyncio.Event) -> None:
         await runner.stop()
         if scraping is not None:
             scraping.cancel()
+
+
+def _class_counts(processor: ExchangeProcessor) -> dict[str, int]:
+    """Plans compiled and inputs that took one, of requests and of responses, so far."""
+    requests, responses = processor.decision_classes, processor.response_classes
+    return {
+        "request_plans": requests.compiled,
+        "request_plan_hits": requests.hits,
+        "response_plans": responses.compiled,
+        "response_plan_hits": responses.hits,
+    }
 
 
 async def _scrape_every_second(metrics: GatewayMetrics, abort: asyncio.Event) -> None:
@@ -335,6 +363,13 @@ def _parser() -> argparse.ArgumentParser:
     passthrough.add_argument("--expect", type=int, required=True, help="records to forward")
     gateway.add_argument("--prefix", required=True, help="topic prefix")
     gateway.add_argument("--requests", type=int, required=True, help="pre-produced requests")
+    gateway.add_argument(
+        "--warm-up",
+        type=int,
+        default=0,
+        metavar="N",
+        help="first process N requests (and their responses) untimed, then say 'warmed'",
+    )
     gateway.add_argument("--profile", metavar="FILE", help="write cProfile stats of the run")
     gateway.add_argument("--metrics", action="store_true", help="with the gateway's metrics")
     gateway.add_argument(

@@ -120,6 +120,10 @@ def render_report(report: dict[str, Any]) -> Group:
             ],
         ),
         (
+            "4. decision caches: cold as in 2, warm, and a realistic mix",
+            [_cache_row(name, phase) for name, phase in report["decision_caches"].items()],
+        ),
+        (
             f"checks: all phases ({n:,} + {probe:,} requests)",
             [
                 ("complete", "yes" if report["complete"] else "NO", _checks(report["checks"])),
@@ -136,7 +140,7 @@ def render_report(report: dict[str, Any]) -> Group:
     if cost is not None:
         sections.append(
             (
-                "4. metrics: the gateway's throughput with and without them, alternately",
+                "5. metrics: the gateway's throughput with and without them, alternately",
                 [
                     (
                         "cost",
@@ -157,7 +161,7 @@ def render_report(report: dict[str, Any]) -> Group:
     if transactions is not None:
         sections.append(
             (
-                "5. transactions: the gateway on Apache Kafka with and without them, alternately",
+                "6. transactions: the gateway on Apache Kafka with and without them, alternately",
                 [
                     (
                         "cost",
@@ -186,6 +190,15 @@ def render_report(report: dict[str, Any]) -> Group:
             grid.add_row(f"  {label}", value, note)
         parts += [Text(heading, style="underline"), grid]
     return Group(*parts)
+
+
+def _cache_row(name: str, phase: dict[str, Any]) -> tuple[str, str, str]:
+    planned = (
+        f"{phase['gateway_msgs_per_s']:,.0f}/s; planned: requests "
+        f"{phase['request_hit_rate']:.0%} ({phase['request_plans_compiled']:,} plans), "
+        f"responses {phase['response_hit_rate']:.0%}"
+    )
+    return (name, f"{phase['ratio']:.3f}", planned)
 
 
 def _checks(checks: dict[str, int]) -> str:

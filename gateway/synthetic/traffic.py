@@ -152,18 +152,24 @@ def plan_requests(
     *,
     dataset_size: int = DEFAULT_SIZE,
     dataset_seed: int = DEFAULT_SEED,
+    shapes: int | None = None,
 ) -> list[PlannedRequest]:
     """``n`` requests in :data:`MIX` proportions, shuffled; the same for the same arguments.
 
     Subjects come from ``generate(provider, dataset_size, dataset_seed)``; unknown subjects
     are records just past the end of that dataset, so they look as real as the others.
+    Which optional query fields a request sends and which response fields it asks for are
+    drawn afresh for each request, or, with ``shapes``, from that many fixed ways per kind and
+    purpose: a department's systems send a handful of request shapes, not random subsets.
     """
     if n < 0:
         raise ValueError(f"n must not be negative, not {n}")
+    if shapes is not None and shapes < 1:
+        raise ValueError(f"shapes must be at least 1, not {shapes}")
     rng = random.Random(f"traffic:{seed}")
     kinds = [kind for kind, count in _counts(n).items() for _ in range(count)]
     rng.shuffle(kinds)
-    return [_plan_one(kind, rng, dataset_size, dataset_seed) for kind in kinds]
+    return [_plan_one(kind, rng, dataset_size, dataset_seed, shapes) for kind in kinds]
 
 
 def _counts(n: int) -> dict[RequestKind, int]:
@@ -181,32 +187,43 @@ def _dataset(provider: str, size: int, seed: int) -> tuple[dict[str, Any], ...]:
     return tuple(generate(provider, size, seed))
 
 
-def _plan_one(kind: RequestKind, rng: random.Random, size: int, seed: int) -> PlannedRequest:
+def _plan_one(
+    kind: RequestKind, rng: random.Random, size: int, seed: int, shapes: int | None
+) -> PlannedRequest:
+    def shape_of(purpose: _Purpose) -> random.Random:
+        """Where the request's shape is drawn from: ``rng``, or one of ``shapes`` fixed ways."""
+        if shapes is None:
+            return rng
+        return random.Random(f"shape:{kind}:{purpose.purpose}:{rng.randrange(shapes)}")
+
     if kind is RequestKind.EXPIRED_AGREEMENT:
-        return _request(kind, _EXPIRED, _subject(rng, "dwp", size, seed), rng)
+        subject = _subject(rng, "dwp", size, seed)
+        return _request(kind, _EXPIRED, subject, shape_of(_EXPIRED))
     if kind is RequestKind.PROHIBITED_PURPOSE:
         agreement_id, purpose_id, provider = rng.choice(_PROHIBITED)
         # asked the way the Home Office asks this provider for an allowed purpose
         like = next(p for p in _PURPOSES if p.requester == "ho" and p.provider == provider)
-        planned = _request(kind, like, _subject(rng, provider, size, seed), rng)
+        planned = _request(kind, like, _subject(rng, provider, size, seed), shape_of(like))
         return _replace(planned, agreement_id=agreement_id, purpose=purpose_id)
     purpose = rng.choices(_PURPOSES, [p.weight for p in _PURPOSES])[0]
     if kind is RequestKind.UNKNOWN_SUBJECT:
         beyond = _dataset(purpose.provider, size + _UNKNOWN_SPREAD, seed)[size:]
-        return _request(kind, purpose, rng.choice(beyond), rng)
-    planned = _request(kind, purpose, _subject(rng, purpose.provider, size, seed), rng)
+        return _request(kind, purpose, rng.choice(beyond), shape_of(purpose))
+    shape = shape_of(purpose)
+    planned = _request(kind, purpose, _subject(rng, purpose.provider, size, seed), shape)
     if kind is RequestKind.WRONG_PURPOSE:
         others = sorted({p.purpose for p in _PURPOSES if p.agreement_id != purpose.agreement_id})
-        return _replace(planned, purpose=rng.choice(others))
+        return _replace(planned, purpose=shape.choice(others))
     if kind is RequestKind.EXTRA_QUERY_FIELDS:
         extra = [f for f in _EXTRA_QUERY if f not in purpose.request_fields]
         query = dict(planned.query)
-        for name in rng.sample(extra, rng.randint(1, 2)):
+        for name in shape.sample(extra, shape.randint(1, 2)):
             query[name] = _extra_value(name, rng)
         return _replace(planned, query=query)
     if kind is RequestKind.WANTED_NOT_ALLOWED:
-        allowed = rng.sample(purpose.response_fields, rng.randint(1, len(purpose.response_fields)))
-        withheld = rng.sample(_WITHHELD_FIELDS[purpose.provider], rng.randint(1, 2))
+        fields = purpose.response_fields
+        allowed = shape.sample(fields, shape.randint(1, len(fields)))
+        withheld = shape.sample(_WITHHELD_FIELDS[purpose.provider], shape.randint(1, 2))
         return _replace(planned, wanted=tuple(allowed + withheld))
     return planned
 
@@ -216,17 +233,18 @@ def _subject(rng: random.Random, provider: str, size: int, seed: int) -> dict[st
 
 
 def _request(
-    kind: RequestKind, purpose: _Purpose, record: Mapping[str, Any], rng: random.Random
+    kind: RequestKind, purpose: _Purpose, record: Mapping[str, Any], shape: random.Random
 ) -> PlannedRequest:
-    """A request for ``record``'s subject: an identifier, some matching fields, maybe a subset."""
+    """A request for ``record``'s subject: an identifier, some matching fields, maybe a subset
+    of the response fields (which ones drawn from ``shape``)."""
     identifier = purpose.identifiers[0]  # the one the providers' lookup uses
     query = {identifier: _text(record[identifier])}
     for name in purpose.request_fields:
-        if name != identifier and rng.random() < 0.6:
+        if name != identifier and shape.random() < 0.6:
             query[name] = _text(record[name])
     wanted: tuple[str, ...] = ()
-    if len(purpose.response_fields) > 1 and rng.random() < 0.25:
-        wanted = tuple(rng.sample(purpose.response_fields, len(purpose.response_fields) - 1))
+    if len(purpose.response_fields) > 1 and shape.random() < 0.25:
+        wanted = tuple(shape.sample(purpose.response_fields, len(purpose.response_fields) - 1))
     return PlannedRequest(
         kind=kind,
         requester=purpose.requester,

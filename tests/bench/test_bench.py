@@ -84,9 +84,32 @@ def test_the_table_names_each_phase_and_what_the_checks_count(report: dict[str, 
 
     assert max(len(line) for line in text.splitlines()) <= 80
     assert "500 requests per throughput phase, 200 in the latency phase" in text
-    for phase in ("1. pass-through", "2. gateway", "3. latency: 200 more requests"):
+    for phase in (
+        "1. pass-through",
+        "2. gateway",
+        "3. latency: 200 more requests",
+        "4. decision caches",
+    ):
         assert phase in text
     assert "checks: all phases (500 + 200 requests)" in text
+
+
+def test_the_ratio_is_reported_with_cold_and_warm_decision_caches_and_a_realistic_mix(
+    report: dict[str, Any],
+) -> None:
+    caches = report["decision_caches"]
+    cold, warm, realistic = caches["cold"], caches["warm"], caches["realistic"]
+
+    assert cold["ratio"] == pytest.approx(report["ratio"], rel=1e-3, abs=1e-5)
+    for phase in (cold, warm, realistic):
+        assert phase["gateway_msgs_per_s"] > 0 and phase["ratio"] > 0
+        assert 0 < phase["request_hit_rate"] <= 1 and 0 < phase["response_hit_rate"] <= 1
+    # warm: the measured requests are of kinds already seen, so few plans are new
+    assert warm["request_plans_compiled"] < cold["request_plans_compiled"] / 4
+    assert warm["request_hit_rate"] > cold["request_hit_rate"]
+    # a handful of shapes per purpose: few plans, most requests take one
+    assert realistic["request_plans_compiled"] < cold["request_plans_compiled"]
+    assert realistic["request_hit_rate"] > cold["request_hit_rate"]
 
 
 def test_the_worker_cpu_is_reported(report: dict[str, Any]) -> None:
