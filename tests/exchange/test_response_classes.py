@@ -16,7 +16,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from processor_support import CODEC, TOPICS, make_processor, one_agreement, purpose
 
-from consumers.datasets import DEFAULT_SIZE, generate
 from gateway.audit.chain import AuditChain
 from gateway.audit.checkpoint import CheckpointSigner
 from gateway.audit.files import ExportedMessage
@@ -29,6 +28,7 @@ from gateway.envelope.models import ExchangeRequest, ProviderResponse, ResponseS
 from gateway.exchange.messages import BatchOutputs, InputMessage, OutputMessage
 from gateway.exchange.processor import ExchangeProcessor
 from gateway.policy import CompiledPolicy
+from gateway.synthetic.datasets import DEFAULT_SIZE, generate
 
 NOW = datetime(2026, 11, 26, 9, 30, 15, 123000, tzinfo=UTC)
 ASKED = NOW - timedelta(minutes=5)
