@@ -28,6 +28,13 @@ def test_the_ratio_is_the_first_row_and_the_conditions_are_given() -> None:
     assert "load average at start" in rows[-1]
 
 
+def test_the_ratio_with_each_state_of_the_decision_caches_follows_the_headline() -> None:
+    report = json.loads(STORED.read_text())
+    rows = render_table(report).splitlines()
+    for row, (name, phase) in zip(rows[3:6], report["decision_caches"].items(), strict=True):
+        assert row.startswith(f"| ratio, decision caches {name} | {phase['ratio']:.3f} |")
+
+
 def test_updating_replaces_only_the_marked_section() -> None:
     readme = f"intro\n{BEGIN}\nold table\n{END}\nrest\n"
     assert update_readme(readme, "| new |\n") == f"intro\n{BEGIN}\n| new |\n{END}\nrest\n"

@@ -29,6 +29,16 @@ def render_table(report: dict[str, Any]) -> str:
     pinned = f"worker pinned to CPU {cpu['worker']}" if cpu.get("pinned") else "not pinned"
     rows = [
         ("gateway / pass-through, side by side", f"**{report['ratio']:.3f}**", "the headline"),
+        *(
+            (
+                f"ratio, decision caches {name}",
+                f"{phase['ratio']:.3f}",
+                f"{phase['mix']}; plans taken by {phase['request_hit_rate']:.1%} of requests "
+                f"({phase['request_plans_compiled']:,} compiled), "
+                f"{phase['response_hit_rate']:.1%} of responses",
+            )
+            for name, phase in report.get("decision_caches", {}).items()
+        ),
         (
             "pass-through (raw aiokafka)",
             f"{report['passthrough_msgs_per_s']:,.0f} msgs/s",
