@@ -25,13 +25,15 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any, Generic, TypeVar
 
 from gateway.envelope.codec import MessageTemplate
 from gateway.exchange.release import ReleaseCheck
+from gateway.policy import utc_day
 
 __all__ = [
+    "BatchDay",
     "ClassKey",
     "DecisionClasses",
     "RedactedShape",
@@ -56,6 +58,21 @@ ShapeKey = tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 """``REQUEST_ID_PATTERN`` of :mod:`gateway.envelope.models`, the one per-request field a plan
 validates itself (the class's own fields were validated when it was compiled)."""
+
+
+class BatchDay:
+    """The UTC day of a batch's ``now``, worked out once per batch (a class key names it)."""
+
+    __slots__ = ("_at", "_day")
+
+    def __init__(self) -> None:
+        self._at: datetime | None = None
+        self._day = date.min
+
+    def of(self, now: datetime) -> date:
+        if now is not self._at:  # one batch, one ``now``
+            self._at, self._day = now, utc_day(now)
+        return self._day
 
 
 def request_id_shaped(value: object) -> bool:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
@@ -32,7 +32,13 @@ from gateway.envelope.models import (
 from gateway.envelope.topics import TopicNames
 from gateway.errors import IdentityError
 from gateway.exchange.auditing import AuditTrail
-from gateway.exchange.classes import ClassKey, RequestClasses, RequestPlan, request_id_shaped
+from gateway.exchange.classes import (
+    BatchDay,
+    ClassKey,
+    RequestClasses,
+    RequestPlan,
+    request_id_shaped,
+)
 from gateway.exchange.dedupe import SeenIds
 from gateway.exchange.forwarding import ForwardSigner
 from gateway.exchange.malformed import malformed_reasons, recovered_request_id, reply_parties
@@ -47,7 +53,6 @@ from gateway.policy import (
     VolumeCounter,
     cap_key_bytes,
     decide,
-    utc_day,
 )
 
 __all__ = ["RequestPath"]
@@ -96,7 +101,7 @@ class RequestPath:
         """``classes`` holds the plans of the decision classes seen lately (default: none, so
         every request goes the general way)."""
         self._classes = classes if classes is not None else RequestClasses(0)
-        self._day: tuple[datetime | None, date | None] = (None, None)
+        self._day = BatchDay()
         self._codec = codec
         self._topics = topics
         self._signer = signer
@@ -140,10 +145,7 @@ class RequestPath:
     ) -> ClassKey:
         """The decision class of request ``raw`` received as ``msg`` (see
         :mod:`gateway.exchange.classes`)."""
-        at, day = self._day
-        if at is not now or day is None:  # one batch, one ``now``
-            day = utc_day(now)
-            self._day = (now, day)
+        day = self._day.of(now)
         return (
             msg.topic,
             raw["requester"],

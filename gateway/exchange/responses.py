@@ -33,6 +33,7 @@ from gateway.envelope.topics import TopicNames
 from gateway.errors import DecodeError
 from gateway.exchange.auditing import AuditTrail
 from gateway.exchange.classes import (
+    BatchDay,
     RedactedShape,
     ResponseClasses,
     ResponseKey,
@@ -51,7 +52,7 @@ from gateway.exchange.reasons import (
 )
 from gateway.exchange.release import ReleaseCheck, ReleaseChecker
 from gateway.exchange.tokens import TokenSigner
-from gateway.policy import CompiledPolicy, utc_day
+from gateway.policy import CompiledPolicy
 from gateway.redaction import RedactionResult, leaf_paths, redact
 
 __all__ = ["ResponsePath"]
@@ -97,7 +98,7 @@ class ResponsePath:
         """``classes`` holds the plans of the response classes seen lately (default: none, so
         every response goes the general way)."""
         self._classes = classes if classes is not None else ResponseClasses(0)
-        self._day: tuple[datetime | None, date | None] = (None, None)
+        self._day = BatchDay()
         self._codec = codec
         self._topics = topics
         self._signer = signer
@@ -250,10 +251,7 @@ class ResponsePath:
         self, msg: InputMessage, raw: Mapping[str, Any], policy: CompiledPolicy, now: datetime
     ) -> ResponseKey:
         """The class of response ``raw`` received as ``msg`` (see :mod:`.classes`)."""
-        at, day = self._day
-        if at is not now or day is None:  # one batch, one ``now``
-            day = utc_day(now)
-            self._day = (now, day)
+        day = self._day.of(now)
         return (
             msg.topic,
             raw["responder"],
