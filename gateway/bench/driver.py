@@ -34,6 +34,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from gateway.bench._checks import deleted, verify, watermarks
+from gateway.bench._floor import runner_floor
 from gateway.bench._process import worker_process
 from gateway.bench._workload import Inputs, encode_requests, produce, serve_inboxes
 from gateway.bench.errors import BenchError
@@ -88,6 +89,9 @@ class BenchConfig:
     """Also run the gateway's throughput phase with and without its metrics, alternately."""
     compare_transactions: bool = False
     """Also run it on Apache Kafka (started for the purpose) with and without transactions."""
+    runner_floor: bool = False
+    """Also measure the runner's own cost per record: the transport floor against the runner
+    with a zero-cost processor, writing the same precomputed outputs, alternately."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,6 +208,18 @@ async def _run(config: BenchConfig, cpus: CpuPlan, kafka: KafkaCluster | None) -
             if config.compare_metrics
             else None
         )
+        floor = (
+            await runner_floor(
+                broker,
+                messages=n,
+                seed=config.seed,
+                partitions=partitions,
+                cpu=cpus.worker,
+                limit_s=timeout,
+            )
+            if config.runner_floor
+            else None
+        )
     finally:
         broker.stop()
     transactions = None
@@ -237,6 +253,8 @@ async def _run(config: BenchConfig, cpus: CpuPlan, kafka: KafkaCluster | None) -
         report["metrics_cost"] = cost
     if transactions is not None:
         report["transactions_cost"] = transactions
+    if floor is not None:
+        report["runner_floor"] = floor
     if problems:
         report["problems"] = problems
         raise BenchError("completeness checks failed: " + "; ".join(problems), report)

@@ -12,6 +12,10 @@ even if the broker (which lives in the driver) is gone.
   builds it. ``done`` comes once it has consumed the ``--requests`` pre-produced requests and
   a response for every request it routed; it then keeps serving (for latency probes) until told
   to stop.
+- ``floor``: the runner's own cost (:mod:`gateway.bench._replay`). Every input's outputs are
+  computed first; then either ``--through passthrough`` writes them with the runner's writer
+  (the transport floor) or ``--through runner`` runs a GatewayRunner whose processor returns
+  them at no cost.
 
 Elapsed time runs from the first batch in hand to the commit of the batch that completes the
 count.
@@ -36,6 +40,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
+from gateway.bench._replay import precompute, replay_floor, replay_runner
 from gateway.bench.errors import BenchError
 from gateway.embedded.identity import EMBEDDED_SESSION_TIMEOUT_MS
 from gateway.exchange.messages import BatchOutputs, InputMessage, OutputMessage
@@ -345,13 +350,28 @@ async def _scrape_every_second(metrics: GatewayMetrics, abort: asyncio.Event) ->
         await asyncio.sleep(1.0)
 
 
+# --- runner floor -----------------------------------------------------------------------------
+
+
+async def _floor(args: argparse.Namespace, abort: asyncio.Event) -> None:
+    replay = await precompute(args.bootstrap, args.prefix)
+    _emit("ready", cpu=args.pinned, **replay.counts())
+    if args.through == "runner":
+        timed = replay_runner(replay, timeout_s=args.timeout, profile=args.profile)
+    else:
+        timed = replay_floor(replay, timeout_s=args.timeout)
+    task = asyncio.ensure_future(timed)
+    await _within(task, args.timeout, abort, f"runner floor ({args.through})")
+    _emit("done", through=args.through, **task.result().summary())
+
+
 # --- entry point ------------------------------------------------------------------------------
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m gateway.bench.worker", description=__doc__)
     modes = parser.add_subparsers(dest="mode", required=True)
-    for name in ("passthrough", "gateway"):
+    for name in ("passthrough", "gateway", "floor"):
         mode = modes.add_parser(name)
         mode.add_argument("--bootstrap", required=True)
         mode.add_argument("--cpu", type=int, help="pin this process to one CPU")
@@ -375,6 +395,10 @@ def _parser() -> argparse.ArgumentParser:
     gateway.add_argument(
         "--transactions", action="store_true", help="one Kafka transaction per batch and lane"
     )
+    floor = modes.choices["floor"]
+    floor.add_argument("--prefix", required=True, help="topic prefix")
+    floor.add_argument("--through", choices=("passthrough", "runner"), required=True)
+    floor.add_argument("--profile", metavar="FILE", help="cProfile stats of the runner's loop")
     return parser
 
 
@@ -383,6 +407,8 @@ async def _main(args: argparse.Namespace) -> None:
     _watch_stdin(asyncio.get_running_loop(), abort)
     if args.mode == "passthrough":
         await _within(_passthrough(args, abort), args.timeout, abort, "pass-through phase")
+    elif args.mode == "floor":
+        await _floor(args, abort)
     else:
         await _gateway(args, abort)
 

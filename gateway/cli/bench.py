@@ -65,6 +65,12 @@ __all__ = ["bench_command", "render_report"]
     help="Also measure it on Apache Kafka (started for the purpose; needs Java) with and "
     "without transactions, alternately.",
 )
+@click.option(
+    "--runner-floor",
+    is_flag=True,
+    help="Also measure the runner's own cost per record: the gateway's outputs, precomputed, "
+    "written by a bare loop and by the runner with a zero-cost processor, alternately.",
+)
 def bench_command(as_json: bool, timeout: float | None, **options: Any) -> None:
     """Measure raw aiokafka pass-through and the gateway's full path on one core.
 
@@ -175,6 +181,31 @@ def render_report(report: dict[str, Any]) -> Group:
                         f"{transactions['cpu_us_per_record_with']:.0f} µs CPU per record with, "
                         f"{transactions['cpu_us_per_record_without']:.0f} without; "
                         f"{transactions['broker']}",
+                    ),
+                ],
+            )
+        )
+    floor = report.get("runner_floor")
+    if floor is not None:
+        sections.append(
+            (
+                "6. runner floor: the same outputs, precomputed, by a bare loop and the runner",
+                [
+                    (
+                        "pass-through",
+                        f"{floor['passthrough_us_per_record']:.1f} µs",
+                        f"per record; CPU {floor['passthrough_cpu_us_per_record']:.1f} µs",
+                    ),
+                    (
+                        "runner",
+                        f"{floor['runner_us_per_record']:.1f} µs",
+                        f"zero-cost processor; CPU {floor['runner_cpu_us_per_record']:.1f} µs",
+                    ),
+                    (
+                        "runner's own",
+                        f"{floor['overhead_us_per_record']:.1f} µs",
+                        f"CPU {floor['overhead_cpu_us_per_record']:.1f} µs; medians of "
+                        f"{len(floor['runs_runner_us'])} runs each",
                     ),
                 ],
             )
