@@ -57,6 +57,7 @@ Outputs = tuple[list[OutputMessage], list[OutputMessage]]
 class Replay:
     """The precomputed outputs of every input record, by ``(topic, partition, offset)``."""
 
+    bootstrap: str
     settings: GatewaySettings
     topics: TopicNames
     outputs: dict[Coordinates, Outputs] = field(default_factory=dict)
@@ -66,9 +67,11 @@ class Replay:
     @property
     def inputs(self) -> list[str]:
         """The topics the runner consumes, in its order."""
-        departments = self.settings.departments
-        names = [t for d in departments for t in (self.topics.requests(d), self.topics.responses(d))]
-        return [*names, self.topics.capped]
+        topics = self.topics
+        names = [
+            t for d in self.settings.departments for t in (topics.requests(d), topics.responses(d))
+        ]
+        return [*names, topics.capped]
 
     def counts(self) -> dict[str, int]:
         audit = sum(len(a) for a, _ in self.outputs.values())
@@ -94,7 +97,7 @@ async def precompute(bootstrap: str, prefix: str) -> Replay:
     """Every input's outputs, from the requests on the topics of ``prefix`` and their answers."""
     settings = _settings(bootstrap, prefix)
     topics = TopicNames(prefix)
-    replay = Replay(settings, topics)
+    replay = Replay(bootstrap, settings, topics)
     processor = build_processor(settings)
     codec = processor.codec
     departments = settings.departments
@@ -215,11 +218,11 @@ class Timing:
 async def replay_floor(replay: Replay, *, timeout_s: float) -> Timing:
     """The transport floor: consume, write each record's outputs, commit (see the module)."""
     settings = replay.settings
-    producer = _producer(settings)
+    producer = _producer(replay.bootstrap)
     consumer = AIOKafkaConsumer(
         *replay.inputs,
         isolation_level=READ_COMMITTED,
-        bootstrap_servers=settings.bootstrap,
+        bootstrap_servers=replay.bootstrap,
         group_id=settings.group_id,
         enable_auto_commit=False,
         auto_offset_reset="earliest",
@@ -235,9 +238,11 @@ async def replay_floor(replay: Replay, *, timeout_s: float) -> Timing:
     try:
         await consumer.start()
         try:
-            async with asyncio.timeout(timeout_s):
-                while not consumer.assignment():  # as GatewayRunner.wait_assigned
-                    await asyncio.sleep(0.05)
+            deadline = time.monotonic() + timeout_s
+            while not consumer.assignment():  # as GatewayRunner.wait_assigned
+                if time.monotonic() > deadline:
+                    raise BenchError("the floor's consumer was assigned no partitions")
+                await asyncio.sleep(0.05)
             while timing.records < total:
                 batch = await consumer.getmany(
                     timeout_ms=settings.batch_timeout_ms, max_records=settings.batch_max_records
@@ -269,10 +274,10 @@ async def replay_floor(replay: Replay, *, timeout_s: float) -> Timing:
     return timing
 
 
-def _producer(settings: GatewaySettings) -> AIOKafkaProducer:
+def _producer(bootstrap: str) -> AIOKafkaProducer:
     """A producer with GatewayRunner.start()'s settings."""
     return AIOKafkaProducer(
-        bootstrap_servers=settings.bootstrap,
+        bootstrap_servers=bootstrap,
         acks="all",
         enable_idempotence=True,
         linger_ms=2,
@@ -340,7 +345,7 @@ async def replay_runner(replay: Replay, *, timeout_s: float, profile: str | None
     timing = Timing()
     runner = GatewayRunner(
         processor,
-        bootstrap=settings.bootstrap,
+        bootstrap=replay.bootstrap,
         topics=replay.topics,
         departments=settings.departments,
         group_id=settings.group_id,

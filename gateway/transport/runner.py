@@ -32,7 +32,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Collection, Sequence
+from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -78,13 +78,35 @@ class RunnerStats:
     started_at: float = field(default_factory=time.monotonic)
 
 
-def _input(r: Any) -> InputMessage:
-    """A consumed record as the processor reads it (a replayed dead letter says so)."""
+def _inputs(records_of: Mapping[TopicPartition, Sequence[Any]]) -> list[InputMessage]:
+    """The consumed records as the processor reads them, partition after partition.
+
+    The runner's per-record work, so one comprehension per partition, which reads the topic and
+    partition once and looks at headers only when a record has some (a replayed dead letter)."""
+    messages: list[InputMessage] = []
+    for tp, records in records_of.items():
+        topic, partition = tp.topic, tp.partition
+        messages += [
+            InputMessage(
+                topic,
+                partition,
+                r.offset,
+                r.key,
+                r.value,
+                _replay_of(r.headers) if r.headers else None,
+            )
+            for r in records
+        ]
+    return messages
+
+
+def _replay_of(headers: Iterable[tuple[str, bytes]]) -> str | None:
+    """The dead letter a record replays, from its ``dx-replay-of`` header (the last one)."""
     replay_of = None
-    for name, value in r.headers or ():
+    for name, value in headers:
         if name == REPLAY_OF:
             replay_of = bytes(value).decode("ascii", "replace")[:64]
-    return InputMessage(r.topic, r.partition, r.offset, r.key, r.value, replay_of)
+    return replay_of
 
 
 class GatewayRunner:
@@ -338,12 +360,8 @@ class GatewayRunner:
         if self._lanes is not None:
             await self._handle_transactional(batch, stop, self._lanes)
             return
-        messages: list[InputMessage] = []
-        commits: dict[TopicPartition, int] = {}
-        for tp, records in batch.items():
-            for r in records:
-                messages.append(_input(r))
-            commits[tp] = records[-1].offset + 1  # type: ignore[attr-defined]
+        messages = _inputs(batch)
+        commits = {tp: records[-1].offset + 1 for tp, records in batch.items()}  # type: ignore[attr-defined]
         hooks = self.hooks
         hooks.batch_read(batch)
         consumer, producer = self._require_consumer(), self._producer
@@ -417,7 +435,7 @@ class GatewayRunner:
             records_of = self._not_yet_committed(records_of)
             if not records_of:
                 continue
-            messages = [_input(r) for records in records_of.values() for r in records]
+            messages = _inputs(records_of)
             commits = {tp: records[-1].offset + 1 for tp, records in records_of.items()}  # type: ignore[attr-defined]
             hooks.batch_read(records_of)
             now = datetime.now(UTC)

@@ -36,7 +36,7 @@ def bench(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
 @pytest.fixture(scope="module")
 def report() -> dict[str, Any]:
     """One small benchmark run, shared by the tests that read its report."""
-    result = bench("--messages", "500", "--latency-messages", "200", "--json")
+    result = bench("--messages", "500", "--latency-messages", "200", "--runner-floor", "--json")
     assert result.returncode == 0, result.stdout + result.stderr
     parsed = json.loads(result.stdout)  # exactly one JSON document on stdout
     assert isinstance(parsed, dict)
@@ -92,6 +92,29 @@ def test_the_table_names_each_phase_and_what_the_checks_count(report: dict[str, 
     ):
         assert phase in text
     assert "checks: all phases (500 + 200 requests)" in text
+    assert "6. runner floor" in text and "runner's own" in text
+
+
+def test_the_runner_floor_reports_floor_runner_and_their_difference_over_the_same_records(
+    report: dict[str, Any],
+) -> None:
+    floor, gateway = report["runner_floor"], report["gateway"]
+
+    assert floor["requests"] == 500
+    assert floor["responses"] == gateway["responses"]  # the same requests, routed alike
+    assert floor["records"] == floor["requests"] + floor["responses"]
+    assert floor["outputs_per_record"] >= 1  # at least the audit record of each input
+    for side in ("passthrough", "runner"):
+        runs = floor[f"runs_{side}_us"]
+        assert len(runs) == len(floor[f"runs_{side}_cpu_us"]) == 3
+        assert all(us > 0 for us in runs)
+        assert floor[f"{side}_us_per_record"] == pytest.approx(sorted(runs)[1], abs=0.01)
+        cpu = sorted(floor[f"runs_{side}_cpu_us"])[1]
+        assert floor[f"{side}_cpu_us_per_record"] == pytest.approx(cpu, abs=0.01)
+    overhead = floor["runner_us_per_record"] - floor["passthrough_us_per_record"]
+    assert floor["overhead_us_per_record"] == pytest.approx(overhead, abs=0.011)
+    cpu_overhead = floor["runner_cpu_us_per_record"] - floor["passthrough_cpu_us_per_record"]
+    assert floor["overhead_cpu_us_per_record"] == pytest.approx(cpu_overhead, abs=0.011)
 
 
 def test_the_ratio_is_reported_with_cold_and_warm_decision_caches_and_a_realistic_mix(
