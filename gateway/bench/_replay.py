@@ -31,17 +31,17 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from consumers.datasets import DEFAULT_SIZE, generate
 from gateway.bench._workload import produce
 from gateway.bench.errors import BenchError
 from gateway.departments import answer_from_dataset, build_response
 from gateway.departments.answers import index_records
+from gateway.embedded.identity import EMBEDDED_SESSION_TIMEOUT_MS
 from gateway.envelope.datasets import SUBJECT_IDENTIFIER_BY_PROVIDER
 from gateway.envelope.models import RoutedRequest
 from gateway.exchange.messages import BatchOutputs, InputMessage, OutputMessage
 from gateway.service import build_processor
 from gateway.settings import GatewaySettings
-from gateway.transport.broker import EMBEDDED_SESSION_TIMEOUT_MS
+from gateway.synthetic.datasets import DEFAULT_SIZE, generate
 from gateway.transport.produce import send_and_wait_all
 from gateway.transport.read_back import read_to_ends
 from gateway.transport.runner import GatewayRunner
@@ -104,7 +104,7 @@ async def precompute(bootstrap: str, prefix: str) -> Replay:
     requests, audit_partitions = await _read_back(
         bootstrap, [topics.requests(d) for d in departments], topics.audit
     )
-    processor.audit_partitions = audit_partitions
+    processor.set_audit_layout(audit_partitions)
     now = datetime.now(UTC)
 
     def process(messages: Iterable[InputMessage]) -> list[OutputMessage]:
