@@ -17,12 +17,10 @@ from datetime import datetime, timedelta
 from gateway.audit.chain import AuditChain
 from gateway.audit.subject import SubjectKeyer
 from gateway.audit.withheld import WithheldValues
-from gateway.envelope import headers as h
 from gateway.envelope.codec import Codec
 from gateway.envelope.models import (
     AuditOutcome,
     AuditStage,
-    CappedRequest,
     Reason,
     Reply,
     RoutedRequest,
@@ -34,6 +32,7 @@ from gateway.exchange.auditing import NO_EXCHANGE, AuditTrail, random_id
 from gateway.exchange.classes import RequestClasses, ResponseClasses
 from gateway.exchange.dedupe import SeenIds
 from gateway.exchange.forwarding import ForwardSigner
+from gateway.exchange.labels import OutputLabels
 from gateway.exchange.messages import BatchOutputs, InputMessage, OutputMessage
 from gateway.exchange.observer import ExchangeObserver
 from gateway.exchange.ownership import InputPartition, Ownership
@@ -81,10 +80,7 @@ class ExchangeProcessor:
         self._codec = codec
         self._topics = topics
         self._token_ttl = token_ttl
-        self._message_signer = message_signer or MessageSigner.load()
-        self._topic_headers: dict[str, tuple[tuple[str, bytes] | None, bool]] = {}
-        """Per output topic: its schema header (None: set where the message is made) and
-        whether departments receive it (signed)."""
+        self._labels = OutputLabels(topics, message_signer or MessageSigner.load())
         self._seen = seen if seen is not None else SeenIds()
         self._trail = AuditTrail(
             audit_chain or AuditChain(codec, instance_id=instance_id),
@@ -295,7 +291,7 @@ class ExchangeProcessor:
         out = BatchOutputs()
         for msg in messages:
             self.process(msg, now, out)
-        self._sign(out.routed)
+        self._labels.sign(out.routed)
         return out
 
     def forget(self, out: BatchOutputs) -> None:
@@ -354,42 +350,7 @@ class ExchangeProcessor:
         except Exception as exc:  # error boundary: a bug must not stop the gateway or lose input
             reason = f"{type(exc).__name__}: {exc}"
             self._trail.dead_letter(msg, "internal_error", reason, policy.version, now, out)
-        self._label(out.routed, first_output)
-
-    def _label(self, routed: list[OutputMessage], first: int) -> None:
-        """Give the messages from ``routed[first]`` on their schema and request id headers."""
-        for i in range(first, len(routed)):
-            m = routed[i]
-            known = self._topic_headers.get(m.topic)
-            if known is None:
-                known = self._topic_headers[m.topic] = self._headers_of(m.topic)
-            schema, signs = known
-            if schema is None:
-                continue  # dead letters come with theirs
-            headers = [schema, (h.REQUEST_ID, m.key)] if m.key and signs else [schema]
-            routed[i] = OutputMessage(m.topic, m.key, m.value, m.partition, headers)
-
-    def _sign(self, routed: list[OutputMessage]) -> None:
-        """Add the signature headers of every message that goes to a department's inbox or
-        replies topic (dead letters and capped forwards stay with the gateway)."""
-        signed = [m for m in routed if self._topic_headers[m.topic][1]]
-        for m, extra in zip(
-            signed,
-            self._message_signer.sign_batch([(m.topic, m.value) for m in signed]),
-            strict=True,
-        ):
-            assert m.headers is not None  # labelled
-            m.headers.extend(extra)
-
-    def _headers_of(self, topic: str) -> tuple[tuple[str, bytes] | None, bool]:
-        if topic == self._topics.capped:
-            return h.schema_header(CappedRequest), False
-        kind = (self._topics.parse(topic) or ("", ""))[0]
-        if kind == "inbox":
-            return h.schema_header(RoutedRequest), True
-        if kind == "replies":
-            return h.schema_header(Reply), True
-        return None, False
+        self._labels.label(out.routed, first_output)
 
     # --- policy changes -------------------------------------------------------------------------
 

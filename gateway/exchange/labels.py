@@ -1,0 +1,62 @@
+"""The Kafka headers of what the processor routes: schema and request id, and the gateway's
+signature on what departments receive (one per batch, :mod:`gateway.envelope.signature`)."""
+
+from __future__ import annotations
+
+from gateway.envelope import headers as h
+from gateway.envelope.models import CappedRequest, Reply, RoutedRequest
+from gateway.envelope.signature import MessageSigner
+from gateway.envelope.topics import TopicNames
+from gateway.exchange.messages import OutputMessage
+
+__all__ = ["OutputLabels"]
+
+_Kind = tuple[tuple[str, bytes] | None, bool]
+"""An output topic's schema header (None: its messages come with theirs) and whether
+departments receive it (signed)."""
+
+
+class OutputLabels:
+    """Labels and signs routed messages by their topic."""
+
+    __slots__ = ("_kinds", "_signer", "_topics")
+
+    def __init__(self, topics: TopicNames, signer: MessageSigner) -> None:
+        self._topics = topics
+        self._signer = signer
+        self._kinds: dict[str, _Kind] = {}
+
+    def label(self, routed: list[OutputMessage], first: int) -> None:
+        """Give the messages from ``routed[first]`` on their schema and request id headers."""
+        for i in range(first, len(routed)):
+            m = routed[i]
+            schema, signs = self._kind(m.topic)
+            if schema is None:
+                continue  # dead letters come with theirs
+            headers = [schema, (h.REQUEST_ID, m.key)] if m.key and signs else [schema]
+            routed[i] = OutputMessage(m.topic, m.key, m.value, m.partition, headers)
+
+    def sign(self, routed: list[OutputMessage]) -> None:
+        """Add the signature headers of every labelled message that goes to a department's inbox
+        or replies topic (dead letters and capped forwards stay with the gateway)."""
+        signed = [m for m in routed if self._kind(m.topic)[1]]
+        batch = self._signer.sign_batch([(m.topic, m.value) for m in signed])
+        for m, extra in zip(signed, batch, strict=True):
+            assert m.headers is not None  # labelled
+            m.headers.extend(extra)
+
+    def _kind(self, topic: str) -> _Kind:
+        known = self._kinds.get(topic)
+        if known is None:
+            known = self._kinds[topic] = self._kind_of(topic)
+        return known
+
+    def _kind_of(self, topic: str) -> _Kind:
+        if topic == self._topics.capped:
+            return h.schema_header(CappedRequest), False
+        kind = (self._topics.parse(topic) or ("", ""))[0]
+        if kind == "inbox":
+            return h.schema_header(RoutedRequest), True
+        if kind == "replies":
+            return h.schema_header(Reply), True
+        return None, False
