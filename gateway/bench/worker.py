@@ -40,6 +40,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
+from gateway import collector
 from gateway.bench._replay import precompute, replay_floor, replay_runner
 from gateway.bench.errors import BenchError
 from gateway.embedded.identity import EMBEDDED_SESSION_TIMEOUT_MS
@@ -115,6 +116,7 @@ async def _within(awaitable: Any, limit_s: float, abort: asyncio.Event, what: st
 
 async def _passthrough(args: argparse.Namespace, abort: asyncio.Event) -> None:
     settings = GatewaySettings(bootstrap=args.bootstrap)  # batch size and poll timeout
+    collector.settle()  # the garbage collector set as for the gateway, so they compare alike
     # The same client settings as GatewayRunner.start().
     producer = AIOKafkaProducer(
         bootstrap_servers=args.bootstrap,
@@ -251,6 +253,7 @@ async def _gateway(args: argparse.Namespace, abort: asyncio.Event) -> None:
     )
     topics = TopicNames(settings.topic_prefix)
     processor: ExchangeProcessor = build_processor(settings)
+    collector.settle()  # as gateway run does
     first = args.warm_up or args.requests
     meter = _Meter(processor.process_batch, topics, settings.departments, first)
     processor.process_batch = meter  # type: ignore[method-assign]  # measuring instrument
@@ -355,6 +358,7 @@ async def _scrape_every_second(metrics: GatewayMetrics, abort: asyncio.Event) ->
 
 async def _floor(args: argparse.Namespace, abort: asyncio.Event) -> None:
     replay = await precompute(args.bootstrap, args.prefix)
+    collector.settle()  # both sides alike, as gateway run sets it
     _emit("ready", cpu=args.pinned, **replay.counts())
     if args.through == "runner":
         timed = replay_runner(replay, timeout_s=args.timeout, profile=args.profile)

@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from gateway import collector
 from gateway.cli._common import load_settings, stop_on_signals, warn_unknown_variables
 from gateway.cli._options import (
     bootstrap_option,
@@ -73,6 +74,7 @@ def run_command(verbose: bool, no_metrics: bool, **options: Any) -> None:
 async def _run(settings: GatewaySettings) -> None:
     stop = stop_on_signals()
     async with running_gateway(settings, stop) as gw:
+        collector.settle()  # everything is built: start-up objects need no more collecting
         where = "embedded broker" if gw.broker else "Kafka"
         click.echo(f"bootstrap={gw.bootstrap}", err=False)
         log.info(
