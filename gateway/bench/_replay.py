@@ -20,16 +20,14 @@ Then, timed from the first batch in hand to the last commit, one of:
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import cProfile
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from gateway.bench._workload import produce
 from gateway.bench.errors import BenchError
@@ -42,6 +40,8 @@ from gateway.exchange.messages import BatchOutputs, InputMessage, OutputMessage
 from gateway.service import build_processor
 from gateway.settings import GatewaySettings
 from gateway.synthetic.datasets import DEFAULT_SIZE, generate
+from gateway.transport.clients import input_consumer, output_producer
+from gateway.transport.hooks import NoHooks
 from gateway.transport.produce import send_and_wait_all
 from gateway.transport.read_back import read_to_ends
 from gateway.transport.runner import GatewayRunner
@@ -218,19 +218,14 @@ class Timing:
 async def replay_floor(replay: Replay, *, timeout_s: float) -> Timing:
     """The transport floor: consume, write each record's outputs, commit (see the module)."""
     settings = replay.settings
-    producer = _producer(replay.bootstrap)
-    consumer = AIOKafkaConsumer(
+    producer = output_producer(replay.bootstrap, request_timeout_ms=10_000)
+    consumer = input_consumer(
         *replay.inputs,
-        isolation_level=READ_COMMITTED,
-        bootstrap_servers=replay.bootstrap,
+        bootstrap=replay.bootstrap,
         group_id=settings.group_id,
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
-        max_poll_records=settings.batch_max_records,
-        fetch_max_wait_ms=settings.batch_timeout_ms,
-        max_partition_fetch_bytes=4 * 1024 * 1024,
+        max_records=settings.batch_max_records,
+        wait_ms=settings.batch_timeout_ms,
         session_timeout_ms=EMBEDDED_SESSION_TIMEOUT_MS,
-        heartbeat_interval_ms=EMBEDDED_SESSION_TIMEOUT_MS // 5,
     )
     timing = Timing()
     total, outputs = len(replay.outputs), replay.outputs
@@ -274,18 +269,6 @@ async def replay_floor(replay: Replay, *, timeout_s: float) -> Timing:
     return timing
 
 
-def _producer(bootstrap: str) -> AIOKafkaProducer:
-    """A producer with GatewayRunner.start()'s settings."""
-    return AIOKafkaProducer(
-        bootstrap_servers=bootstrap,
-        acks="all",
-        enable_idempotence=True,
-        linger_ms=2,
-        max_batch_size=256 * 1024,
-        request_timeout_ms=10_000,
-    )
-
-
 class _Replayed:
     """``process_batch`` of the runner's processor: each record's precomputed outputs; sets
     ``done`` once every input was handed over."""
@@ -311,25 +294,14 @@ class _Replayed:
         return out
 
 
-class _Clock:
+class _Clock(NoHooks):
     """Runner hooks that time the loop: the first batch read to the last commit."""
-
-    _nothing = contextlib.nullcontext()
 
     def __init__(self, timing: Timing) -> None:
         self._timing = timing
 
     def batch_read(self, batch: Mapping[TopicPartition, Sequence[Any]]) -> None:
         self._timing.started()
-
-    def timed(self, stage: str) -> AbstractContextManager[None]:
-        return self._nothing
-
-    def written(self, messages: Sequence[OutputMessage]) -> None:
-        pass
-
-    def settled(self, delivered: bool) -> None:
-        pass
 
     def committed(self, offsets: Mapping[TopicPartition, int]) -> None:
         self._timing.committed()

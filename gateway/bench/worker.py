@@ -38,8 +38,6 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-
 from gateway import collector
 from gateway.bench._replay import precompute, replay_floor, replay_runner
 from gateway.bench.errors import BenchError
@@ -50,6 +48,7 @@ from gateway.logs import configure_logging
 from gateway.operations.metrics import GatewayMetrics
 from gateway.service import build_processor
 from gateway.settings import GatewaySettings
+from gateway.transport.clients import input_consumer, output_producer
 from gateway.transport.produce import send_and_wait_all
 from gateway.transport.runner import GatewayRunner
 from gateway.transport.topics import TopicNames
@@ -117,25 +116,15 @@ async def _within(awaitable: Any, limit_s: float, abort: asyncio.Event, what: st
 async def _passthrough(args: argparse.Namespace, abort: asyncio.Event) -> None:
     settings = GatewaySettings(bootstrap=args.bootstrap)  # batch size and poll timeout
     collector.settle()  # the garbage collector set as for the gateway, so they compare alike
-    # The same client settings as GatewayRunner.start().
-    producer = AIOKafkaProducer(
-        bootstrap_servers=args.bootstrap,
-        acks="all",
-        enable_idempotence=True,
-        linger_ms=2,
-        max_batch_size=256 * 1024,
-    )
-    consumer = AIOKafkaConsumer(
+    # The runner's clients (GatewayRunner.start()).
+    producer = output_producer(args.bootstrap, request_timeout_ms=10_000)
+    consumer = input_consumer(
         args.input,
-        bootstrap_servers=args.bootstrap,
+        bootstrap=args.bootstrap,
         group_id=args.group,
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
-        max_poll_records=settings.batch_max_records,
-        fetch_max_wait_ms=settings.batch_timeout_ms,
-        max_partition_fetch_bytes=4 * 1024 * 1024,
+        max_records=settings.batch_max_records,
+        wait_ms=settings.batch_timeout_ms,
         session_timeout_ms=EMBEDDED_SESSION_TIMEOUT_MS,
-        heartbeat_interval_ms=EMBEDDED_SESSION_TIMEOUT_MS // 5,
     )
     await producer.start()
     try:

@@ -31,26 +31,21 @@ def proofs(leaves: Sequence[bytes]) -> tuple[bytes, list[list[bytes]]]:
     its siblings' hashes from the bottom level up."""
     if not leaves:
         raise ValueError("a tree needs at least one leaf")
-    paths: list[list[bytes]] = [[] for _ in leaves]
-    members: list[list[int]] = [[i] for i in range(len(leaves))]
-    """The leaves below each node of the current level."""
-    level = list(leaves)
-    while len(level) > 1:
-        above: list[bytes] = []
-        grouped: list[list[int]] = []
-        for i in range(0, len(level) - 1, 2):
-            left, right = level[i], level[i + 1]
-            for leaf in members[i]:
-                paths[leaf].append(right)
-            for leaf in members[i + 1]:
-                paths[leaf].append(left)
-            above.append(_node(left, right))
-            grouped.append(members[i] + members[i + 1])
+    levels = [list(leaves)]
+    while len(level := levels[-1]) > 1:
+        above = [_node(level[i], level[i + 1]) for i in range(0, len(level) - 1, 2)]
         if len(level) % 2:
             above.append(level[-1])
-            grouped.append(members[-1])
-        level, members = above, grouped
-    return level[0], paths
+        levels.append(above)
+    paths = []
+    for index in range(len(leaves)):
+        path, at = [], index
+        for level in levels[:-1]:
+            if (sibling := at ^ 1) < len(level):
+                path.append(level[sibling])
+            at //= 2
+        paths.append(path)
+    return levels[-1][0], paths
 
 
 def root_of(leaf: bytes, index: int, size: int, path: Sequence[bytes]) -> bytes | None:

@@ -16,7 +16,7 @@ from aiokafka import TopicPartition
 
 from gateway.exchange.messages import OutputMessage
 
-__all__ = ["NO_HOOKS", "RunnerHooks"]
+__all__ = ["NO_HOOKS", "NoHooks", "RunnerHooks"]
 
 
 class RunnerHooks(Protocol):
@@ -38,7 +38,9 @@ class RunnerHooks(Protocol):
         """Input offsets were committed."""
 
 
-class _NoHooks:
+class NoHooks:
+    """Hooks that do nothing; subclass it to hook into some calls only."""
+
     _nothing = contextlib.nullcontext()
 
     def batch_read(self, batch: Mapping[TopicPartition, Sequence[Any]]) -> None:
@@ -57,4 +59,4 @@ class _NoHooks:
         pass
 
 
-NO_HOOKS: RunnerHooks = _NoHooks()
+NO_HOOKS: RunnerHooks = NoHooks()

@@ -38,7 +38,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
-from aiokafka.coordinator.assignors.range import RangePartitionAssignor
 from aiokafka.errors import CommitFailedError, KafkaError
 
 from gateway.envelope.headers import REPLAY_OF
@@ -48,11 +47,12 @@ from gateway.exchange.messages import BatchOutputs, InputMessage, OutputMessage
 from gateway.exchange.processor import ExchangeProcessor
 from gateway.transport.audit_keeper import AUDIT_UNAVAILABLE, AuditKeeper
 from gateway.transport.cap_keeper import CapKeeper
+from gateway.transport.clients import input_consumer, output_producer
 from gateway.transport.closing import stop_client
 from gateway.transport.hooks import NO_HOOKS, RunnerHooks
 from gateway.transport.produce import send_and_wait_all
 from gateway.transport.recall import recall_recent_outputs, recall_since
-from gateway.transport.topics import READ_COMMITTED, TopicNames
+from gateway.transport.topics import TopicNames
 from gateway.transport.transactions import LaneFenced, TransactionalLanes
 
 __all__ = ["GatewayRunner", "RunnerStats"]
@@ -189,27 +189,15 @@ class GatewayRunner:
         )
 
     async def start(self) -> None:
-        self._producer = AIOKafkaProducer(
-            bootstrap_servers=self._bootstrap,
-            acks="all",
-            enable_idempotence=True,
-            linger_ms=2,
-            max_batch_size=256 * 1024,
-            request_timeout_ms=self._request_timeout_ms,
+        self._producer = output_producer(
+            self._bootstrap, request_timeout_ms=self._request_timeout_ms
         )
-        self._consumer = AIOKafkaConsumer(
-            isolation_level=READ_COMMITTED,
-            bootstrap_servers=self._bootstrap,
+        self._consumer = input_consumer(
+            bootstrap=self._bootstrap,
             group_id=self._group_id,
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-            max_poll_records=self._max_records,
-            fetch_max_wait_ms=self._timeout_ms,
-            max_partition_fetch_bytes=4 * 1024 * 1024,
-            # The same partition numbers of every input topic: the audit partition invariant.
-            partition_assignment_strategy=(RangePartitionAssignor,),
+            max_records=self._max_records,
+            wait_ms=self._timeout_ms,
             session_timeout_ms=self._session_timeout_ms,
-            heartbeat_interval_ms=max(self._session_timeout_ms // 5, 100),
         )
         try:
             await self._producer.start()

@@ -26,6 +26,7 @@ from aiokafka.errors import KafkaError, ProducerFenced
 
 from gateway.errors import TransportError
 from gateway.exchange.messages import OutputMessage
+from gateway.transport.clients import output_producer
 from gateway.transport.closing import stop_client
 from gateway.transport.produce import send_and_wait_all
 
@@ -66,14 +67,10 @@ class TransactionalLanes:
     async def open(self, lanes: Sequence[int] | set[int]) -> None:
         """Start the producers of newly owned lanes; this fences their previous owners."""
         for lane in sorted(set(lanes) - set(self._producers)):
-            producer = AIOKafkaProducer(
-                bootstrap_servers=self._bootstrap,
-                transactional_id=self.transactional_id(lane),
-                enable_idempotence=True,
-                acks="all",
-                linger_ms=2,
-                max_batch_size=256 * 1024,
+            producer = output_producer(
+                self._bootstrap,
                 request_timeout_ms=self._request_timeout_ms,
+                transactional_id=self.transactional_id(lane),
                 transaction_timeout_ms=self._transaction_timeout_ms,
             )
             try:

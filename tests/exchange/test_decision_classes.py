@@ -4,74 +4,20 @@ checkpoints, routed requests, denials and their signatures, whatever the policy 
 
 from __future__ import annotations
 
-import itertools
 from collections import Counter
-from collections.abc import Callable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from processor_support import CODEC, TOPICS, make_processor, one_agreement, purpose
+from plans_support import KEY, NOW, pair, same_outputs
+from processor_support import CODEC, TOPICS, one_agreement, purpose
 
-from gateway.audit.chain import AuditChain
-from gateway.audit.checkpoint import CheckpointSigner
-from gateway.audit.files import ExportedMessage
 from gateway.audit.verify import verify_messages
 from gateway.bench._workload import encode_requests
 from gateway.envelope.models import ExchangeRequest
-from gateway.exchange.messages import BatchOutputs, InputMessage, OutputMessage
-from gateway.exchange.processor import ExchangeProcessor
+from gateway.exchange.messages import InputMessage
 from gateway.policy import CompiledPolicy
-
-NOW = datetime(2026, 11, 26, 9, 30, 15, 123000, tzinfo=UTC)
-KEY = CheckpointSigner(Ed25519PrivateKey.generate())
-
-
-def _pair(policy: CompiledPolicy | None = None) -> tuple[ExchangeProcessor, ExchangeProcessor]:
-    """A processor with decision classes and its reference without, alike in everything else
-    (deterministic ids, a checkpoint every 7 records on 2 audit partitions)."""
-
-    def make(classes: int) -> ExchangeProcessor:
-        counter = itertools.count()
-        chain = AuditChain(CODEC, instance_id="gw-test", signer=KEY, checkpoint_every=7)
-        return make_processor(
-            policy,
-            decision_classes=classes,
-            ids=lambda: f"{next(counter):032x}",
-            audit_chain=chain,
-            audit_partitions=2,
-        )
-
-    return make(4096), make(0)
-
-
-def _flat(out: BatchOutputs) -> list[tuple[Any, ...]]:
-    def row(m: OutputMessage) -> tuple[Any, ...]:
-        return (m.topic, m.key, m.value, m.partition, m.headers)
-
-    return [row(m) for m in out.audit] + [row(m) for m in out.routed] + [tuple(out.seen_keys)]
-
-
-def _same_outputs(
-    batches: Sequence[Sequence[InputMessage]],
-    policy: CompiledPolicy | None = None,
-    between: Callable[[ExchangeProcessor], None] | None = None,
-) -> tuple[ExchangeProcessor, list[ExportedMessage]]:
-    """Run ``batches`` through both processors; assert identical outputs; return the fast one
-    and its audit log."""
-    fast, reference = _pair(policy)
-    log: list[ExportedMessage] = []
-    for batch in batches:
-        got, expected = fast.process_batch(batch, NOW), reference.process_batch(batch, NOW)
-        assert _flat(got) == _flat(expected)
-        log += [ExportedMessage(m.partition or 0, len(log), m.value) for m in got.audit]
-        if between is not None:
-            between(fast)
-            between(reference)
-    return fast, log
-
 
 _OFFSETS: Counter[tuple[str, int]] = Counter()
 
@@ -118,7 +64,7 @@ def test_the_traffic_mix_and_its_variations_give_the_references_bytes() -> None:
     firsts = [_message(r["requester"], i, r) for i, r in enumerate(base)]
     batches = [firsts[:300], firsts[300:], firsts[:50] + variants[:400], variants[400:]]
 
-    fast, log = _same_outputs(batches)
+    fast, log = same_outputs(batches)
 
     classes = fast.decision_classes
     assert classes.compiled > 20
@@ -127,7 +73,7 @@ def test_the_traffic_mix_and_its_variations_give_the_references_bytes() -> None:
 
 
 def test_a_policy_change_forgets_every_compiled_class() -> None:
-    fast, _ = _pair()
+    fast, _ = pair()
     fast.process_batch([_message(r["requester"], i, r) for i, r in enumerate(_traffic(50, 3))], NOW)
     assert len(fast.decision_classes) > 0
 
@@ -185,6 +131,6 @@ def test_random_policies_and_requests_give_the_references_bytes(
     blank or ill-shaped, under an agreement with random purposes; in two batches."""
     messages = [data.draw(_requests(offset)) for offset in range(24)]
 
-    _, log = _same_outputs([messages[:12], messages[12:]], policy)
+    _, log = same_outputs([messages[:12], messages[12:]], policy)
 
     assert verify_messages(log, KEY.public_key).ok

@@ -5,60 +5,28 @@ response can be wrong."""
 
 from __future__ import annotations
 
-import itertools
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from plans_support import KEY, NOW, pair, same_outputs
 from processor_support import CODEC, TOPICS, make_processor, one_agreement, purpose
 
-from gateway.audit.chain import AuditChain
-from gateway.audit.checkpoint import CheckpointSigner
-from gateway.audit.files import ExportedMessage
 from gateway.audit.verify import verify_messages
 from gateway.bench._workload import encode_requests
 from gateway.departments import answer_from_dataset, build_response
 from gateway.departments.answers import Answer, index_records
 from gateway.envelope.datasets import SUBJECT_IDENTIFIER_BY_PROVIDER
 from gateway.envelope.models import ExchangeRequest, ProviderResponse, ResponseStatus, RoutedRequest
-from gateway.exchange.messages import BatchOutputs, InputMessage, OutputMessage
-from gateway.exchange.processor import ExchangeProcessor
+from gateway.exchange.messages import InputMessage, OutputMessage
 from gateway.policy import CompiledPolicy
 from gateway.synthetic.datasets import DEFAULT_SIZE, generate
 
-NOW = datetime(2026, 11, 26, 9, 30, 15, 123000, tzinfo=UTC)
 ASKED = NOW - timedelta(minutes=5)
 """When the requests were decided, so their tokens are fresh at ``NOW``."""
-KEY = CheckpointSigner(Ed25519PrivateKey.generate())
-
-
-def _pair(policy: CompiledPolicy | None = None) -> tuple[ExchangeProcessor, ExchangeProcessor]:
-    """A processor with decision classes and its reference without, alike in everything else
-    (deterministic ids, a checkpoint every 7 records on 2 audit partitions)."""
-
-    def make(classes: int) -> ExchangeProcessor:
-        counter = itertools.count()
-        chain = AuditChain(CODEC, instance_id="gw-test", signer=KEY, checkpoint_every=7)
-        return make_processor(
-            policy,
-            decision_classes=classes,
-            ids=lambda: f"{next(counter):032x}",
-            audit_chain=chain,
-            audit_partitions=2,
-        )
-
-    return make(4096), make(0)
-
-
-def _flat(out: BatchOutputs) -> list[tuple[Any, ...]]:
-    def row(m: OutputMessage) -> tuple[Any, ...]:
-        return (m.topic, m.key, m.value, m.partition, m.headers)
-
-    return [row(m) for m in out.audit] + [row(m) for m in out.routed] + [tuple(out.seen_keys)]
 
 
 class _Offsets:
@@ -93,20 +61,6 @@ def _routed(requests: Sequence[InputMessage], policy: CompiledPolicy | None) -> 
 
 def _answered(routed: RoutedRequest, answer: Answer, dept: str) -> ProviderResponse:
     return build_response(routed, answer, responder=dept, codec=CODEC, now=NOW)
-
-
-def _same_outputs(
-    batches: Sequence[Sequence[InputMessage]], policy: CompiledPolicy | None = None
-) -> tuple[ExchangeProcessor, list[ExportedMessage]]:
-    """Run ``batches`` through both processors; assert identical outputs; return the fast one
-    and its audit log."""
-    fast, reference = _pair(policy)
-    log: list[ExportedMessage] = []
-    for batch in batches:
-        got, expected = fast.process_batch(batch, NOW), reference.process_batch(batch, NOW)
-        assert _flat(got) == _flat(expected)
-        log += [ExportedMessage(m.partition or 0, len(log), m.value) for m in got.audit]
-    return fast, log
 
 
 def _variants(responses: Sequence[ProviderResponse]) -> Iterator[tuple[str, bytes, dict[str, Any]]]:
@@ -157,7 +111,7 @@ def test_answers_to_the_traffic_mix_and_their_variations_give_the_references_byt
     assert len(later) > 200
     batches = [firsts[:200], firsts[200:], firsts[:30] + later[:150], later[150:]]
 
-    fast, log = _same_outputs(batches)
+    fast, log = same_outputs(batches)
 
     classes = fast.response_classes
     assert classes.compiled > 10
@@ -171,7 +125,7 @@ def test_a_policy_change_forgets_every_compiled_response_class() -> None:
     answer = answer_from_dataset(
         index_records(generate("ho", DEFAULT_SIZE), "person_id"), "person_id"
     )
-    fast, _ = _pair()
+    fast, _ = pair()
     responses = [
         offsets.message(TOPICS.responses("ho"), i, CODEC.encode(_answered(r, answer(r), "ho")))
         for i, m in enumerate(_routed(inputs, None))
@@ -281,6 +235,6 @@ def test_random_policies_and_records_give_the_references_bytes(
         answers.append(offsets.message(TOPICS.responses("ho"), i, CODEC.encode(response)))
     again = data.draw(st.lists(st.sampled_from(answers), max_size=4)) if answers else []
 
-    _, log = _same_outputs([answers[:8], answers[8:] + again], policy)
+    _, log = same_outputs([answers[:8], answers[8:] + again], policy)
 
     assert verify_messages(log, KEY.public_key).ok
