@@ -28,7 +28,7 @@ from gateway.envelope.models import (
 from gateway.envelope.signature import MessageSigner
 from gateway.envelope.topics import TopicNames
 from gateway.errors import DecodeError, GatewayError
-from gateway.exchange.auditing import NO_EXCHANGE, AuditTrail, random_id
+from gateway.exchange.auditing import NO_EXCHANGE, AuditTrail
 from gateway.exchange.classes import RequestClasses, ResponseClasses
 from gateway.exchange.dedupe import SeenIds
 from gateway.exchange.forwarding import ForwardSigner
@@ -64,7 +64,7 @@ class ExchangeProcessor:
         forwards: ForwardSigner | None = None,
         sent_at_window: SentAtWindow = DEFAULT_SENT_AT_WINDOW,
         decision_classes: int = 4096,
-        ids: Callable[[], str] = random_id,
+        ids: Callable[[], str] | None = None,
     ) -> None:
         """``message_signer`` signs what departments receive; None: the development key.
         ``forwards`` MACs and checks capped-request forwards; by default its key is derived
@@ -73,7 +73,7 @@ class ExchangeProcessor:
         ``now``, the time every request of the batch is decided at.
         ``decision_classes`` bounds how many decision classes keep a compiled plan
         (:mod:`gateway.exchange.classes`; 0: none, every request goes the general way).
-        ``ids`` makes decision and dead-letter ids (random; tests fix them)."""
+        ``ids`` makes decision and dead-letter ids (default: random; tests fix them)."""
         self._classes = RequestClasses(decision_classes)
         self._response_classes = ResponseClasses(decision_classes)
         self._policy = policy
