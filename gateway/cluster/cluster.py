@@ -36,7 +36,7 @@ from gateway.cluster.node_settings import (
 from gateway.cluster.security import ClusterSecurity
 from gateway.errors import BrokerError
 
-__all__ = ["KafkaCluster", "free_port"]
+__all__ = ["KafkaCluster", "free_port", "free_ports"]
 
 _STOP_TIMEOUT_S = 30.0
 _PR_SET_PDEATHSIG = 1
@@ -44,9 +44,17 @@ _PR_SET_PDEATHSIG = 1
 
 def free_port(host: str = "127.0.0.1") -> int:
     """A TCP port nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
+    return free_ports(1, host)[0]
+
+
+def free_ports(count: int, host: str = "127.0.0.1") -> list[int]:
+    """``count`` distinct TCP ports nothing listens on right now: every socket stays bound
+    until all are picked, so the kernel cannot hand the same port out twice."""
+    with contextlib.ExitStack() as stack:
+        sockets = [stack.enter_context(socket.socket()) for _ in range(count)]
+        for sock in sockets:
+            sock.bind((host, 0))
+        return [int(sock.getsockname()[1]) for sock in sockets]
 
 
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
@@ -96,12 +104,14 @@ class KafkaCluster:
         self._extra = dict(properties or {})
         self.security = security
         self._progress = progress
-        ports = (
-            [port + i for i in range(nodes)] if port else [free_port(host) for _ in range(nodes)]
-        )
+        if port:
+            ports = [port + i for i in range(nodes)]
+            controller_ports = [port + 100 + i for i in range(nodes)]
+        else:
+            picked = free_ports(2 * nodes, host)
+            ports, controller_ports = picked[:nodes], picked[nodes:]
         self.nodes = tuple(
-            NodeSpec(i + 1, host, ports[i], free_port(host) if not port else port + 100 + i)
-            for i in range(nodes)
+            NodeSpec(i + 1, host, ports[i], controller_ports[i]) for i in range(nodes)
         )
         self._processes: dict[int, subprocess.Popen[bytes]] = {}
         self._classpath = ""
