@@ -38,12 +38,17 @@ class AuditExport:
 
 
 async def read_audit_log(
-    bootstrap: str, topic: str, *, idle_timeout: float = 30.0
+    bootstrap: str, topic: str, *, idle_timeout: float = 30.0, settle_s: float = 5.0
 ) -> tuple[int, list[ExportedMessage]]:
     """The partition count and every message of ``topic`` (see :func:`iter_audit_log`), in
     memory: for modest logs; :func:`export_audit` streams to a file instead."""
     count = await _partition_count(bootstrap, topic)
-    messages = [m async for m in iter_audit_log(bootstrap, topic, idle_timeout=idle_timeout)]
+    messages = [
+        m
+        async for m in iter_audit_log(
+            bootstrap, topic, idle_timeout=idle_timeout, settle_s=settle_s
+        )
+    ]
     return count, messages
 
 
@@ -52,9 +57,17 @@ async def iter_audit_log(
     topic: str,
     *,
     idle_timeout: float = 30.0,
+    settle_s: float = 5.0,
 ) -> AsyncIterator[ExportedMessage]:
-    """Every message of ``topic`` present when each partition's read began, partition by
+    """Every committed message of ``topic`` present when the read began, partition by
     partition in offset order.
+
+    A transaction the gateway committed just before is included even when Kafka has not yet
+    written its commit markers (they follow the commit asynchronously, and until then the
+    partition's committed end stays before it): each partition's read waits up to ``settle_s``
+    seconds for its committed end to reach the end it had when the read began. A transaction
+    still open after that (a writer that died mid-transaction, aborted later by Kafka) is left
+    out, as it may never commit.
 
     Raises :class:`TransportError` when Kafka cannot be read or ``idle_timeout`` seconds pass
     without progress.
@@ -69,11 +82,12 @@ async def iter_audit_log(
         async with asyncio.timeout(idle_timeout):
             await consumer.start()
             partitions = await _partitions(consumer, topic)
+            written = await _written_ends(bootstrap, [TopicPartition(topic, p) for p in partitions])
         for partition in partitions:
             tp = TopicPartition(topic, partition)
             consumer.assign([tp])
-            async with asyncio.timeout(idle_timeout):
-                end = (await consumer.end_offsets([tp]))[tp]
+            async with asyncio.timeout(idle_timeout + settle_s):
+                end = await _committed_end(consumer, tp, written[tp], settle_s)
                 await consumer.seek_to_beginning(tp)
             async for _, records in read_to_ends(consumer, {tp: end}, idle_timeout=idle_timeout):
                 for r in records:
@@ -147,6 +161,29 @@ class AuditTailReader:
         ends = await consumer.end_offsets(tps)
         found = await last_records(consumer, begins, ends)
         return {tp.partition: found[tp].value if tp in found else None for tp in tps}
+
+
+async def _written_ends(bootstrap: str, tps: list[TopicPartition]) -> dict[TopicPartition, int]:
+    """Each partition's end, committed or not (its high watermark)."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    try:
+        await consumer.start()
+        ends: dict[TopicPartition, int] = await consumer.end_offsets(tps)
+        return ends
+    finally:
+        await consumer.stop()
+
+
+async def _committed_end(
+    consumer: AIOKafkaConsumer, tp: TopicPartition, written: int, settle_s: float
+) -> int:
+    """``tp``'s committed end, once it has reached ``written`` or ``settle_s`` seconds passed."""
+    deadline = asyncio.get_running_loop().time() + settle_s
+    while True:
+        end: int = (await consumer.end_offsets([tp]))[tp]
+        if end >= written or asyncio.get_running_loop().time() >= deadline:
+            return end
+        await asyncio.sleep(0.05)
 
 
 async def _partition_count(bootstrap: str, topic: str) -> int:

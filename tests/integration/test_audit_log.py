@@ -21,7 +21,7 @@ from gateway.envelope.codec import Codec
 from gateway.envelope.models import AuditOutcome, AuditRecord, ExchangeRequest
 from gateway.settings import GatewaySettings
 from gateway.testing import BrokerUnderTest, fresh_topics, gateway_runner
-from gateway.transport.audit_log import export_audit
+from gateway.transport.audit_log import export_audit, read_audit_log
 from gateway.transport.runner import GatewayRunner
 from gateway.transport.topics import TopicNames
 
@@ -244,3 +244,37 @@ async def test_with_the_chain_switched_off_records_are_written_unlinked_and_do_n
     assert {read_link(m.value) for m in messages} == {("", -1)}
     report = verify_export(tmp_path / "audit.jsonl")
     assert "written with the audit chain switched off" in str(report.problems[0])
+
+
+async def test_an_export_includes_a_transaction_committed_while_it_began(
+    broker: BrokerUnderTest, bootstrap: str, producer_factory: ProducerFactory
+) -> None:
+    # Kafka writes commit markers after the commit returns; until then the committed end of the
+    # partition stays before the transaction, so a read that trusted it would miss the records.
+    topics = fresh_topics(broker, partitions=1)
+    producer = await producer_factory(transactional_id=f"{topics.prefix}-writer")
+    await producer.begin_transaction()
+    await producer.send_and_wait(topics.audit, b"committed late", partition=0)
+    reading = asyncio.create_task(read_audit_log(bootstrap, topics.audit, settle_s=20.0))
+    await asyncio.sleep(1.0)
+    await producer.commit_transaction()
+
+    _, messages = await reading
+
+    assert [m.value for m in messages] == [b"committed late"]
+
+
+async def test_an_export_leaves_out_a_transaction_that_stays_open(
+    broker: BrokerUnderTest, bootstrap: str, producer_factory: ProducerFactory
+) -> None:
+    topics = fresh_topics(broker, partitions=1)
+    producer = await producer_factory(transactional_id=f"{topics.prefix}-writer")
+    async with producer.transaction():
+        await producer.send_and_wait(topics.audit, b"committed", partition=0)
+    await producer.begin_transaction()
+    await producer.send_and_wait(topics.audit, b"never committed", partition=0)
+
+    _, messages = await read_audit_log(bootstrap, topics.audit, settle_s=1.0)
+
+    assert [m.value for m in messages] == [b"committed"]
+    await producer.abort_transaction()
