@@ -20,7 +20,7 @@ from gateway.envelope.codec import Codec
 from gateway.errors import TransportError
 from gateway.transport.closing import stop_client
 from gateway.transport.read_back import last_records, read_to_ends
-from gateway.transport.topics import READ_COMMITTED, TopicNames
+from gateway.transport.topics import READ_COMMITTED, READ_UNCOMMITTED, TopicNames
 
 __all__ = ["AuditExport", "AuditTailReader", "export_audit", "read_audit_log"]
 
@@ -164,8 +164,10 @@ class AuditTailReader:
 
 
 async def _written_ends(bootstrap: str, tps: list[TopicPartition]) -> dict[TopicPartition, int]:
-    """Each partition's end, committed or not (its high watermark)."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    """Each partition's end, committed or not (its high watermark); no record is read."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, enable_auto_commit=False, isolation_level=READ_UNCOMMITTED
+    )
     try:
         await consumer.start()
         ends: dict[TopicPartition, int] = await consumer.end_offsets(tps)

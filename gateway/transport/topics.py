@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from gateway.envelope.topics import TopicNames
 
-__all__ = ["READ_COMMITTED", "TopicNames"]
+__all__ = ["READ_COMMITTED", "READ_UNCOMMITTED", "TopicNames"]
 
 READ_COMMITTED = "read_committed"
 """Isolation level of every consumer of the gateway's topics: on Apache Kafka the gateway writes
 in transactions, and records of an aborted one must never be read."""
+READ_UNCOMMITTED = "read_uncommitted"
+"""Only for a consumer that reads no record, just end offsets (a partition's high watermark)."""
