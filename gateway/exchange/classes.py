@@ -14,10 +14,11 @@ The general way stays the reference: whatever a plan does not cover goes that wa
 Responses form classes too: by their topic, responder, requester, agreement, purpose, wanted
 fields, status, policy version and UTC day, for a response whose token verifies, within its
 lifetime, not a repeat, and released under the policy in force. The class's plan
-(:class:`ResponsePlan`) holds the release check and, for each shape a redacted record takes
-(the paths released, transformed and withheld), templates of the audit record and the reply;
-the record itself is still read, checked against the purpose's subject conditions, redacted and
-keyed per response, the way the general path does.
+(:class:`ResponsePlan`) holds the release check, the release compiled for the dataset's record
+layout (which redacts a record and writes its JSON in one pass), and, for each shape a redacted
+record takes (the paths released, transformed and withheld), templates of the audit record and
+the reply. The record itself is still read, checked against the purpose's subject conditions
+and keyed per response, the way the general path does.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from typing import Any, Generic, TypeVar
 from gateway.envelope.codec import MessageTemplate
 from gateway.exchange.release import ReleaseCheck
 from gateway.policy import utc_day
+from gateway.redaction.compiled import CompiledRedaction
 
 __all__ = [
     "BatchDay",
@@ -127,6 +129,8 @@ class ResponsePlan:
     dataset: str | None
     """The schema the provider's record is read with; None for an answer without a record."""
     reply_topic: str
+    redaction: CompiledRedaction | None = None
+    """The release compiled for the dataset's records (:mod:`gateway.redaction.compiled`)."""
     shapes: dict[ShapeKey, RedactedShape] = field(default_factory=dict)
     """By redacted shape, as records of the class come (a record-less answer has one, under
     ``((), (), ())``)."""

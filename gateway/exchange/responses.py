@@ -12,9 +12,8 @@ checks, outputs filled into templates of the class's audit record and reply.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from gateway.audit.subject import SubjectKeyer
@@ -41,6 +40,7 @@ from gateway.exchange.classes import (
     ShapeKey,
 )
 from gateway.exchange.dedupe import SeenIds
+from gateway.exchange.layouts import record_layout
 from gateway.exchange.messages import BatchOutputs, InputMessage, OutputMessage
 from gateway.exchange.reasons import (
     BEFORE_REPLAY_HORIZON,
@@ -54,6 +54,7 @@ from gateway.exchange.release import ReleaseCheck, ReleaseChecker
 from gateway.exchange.tokens import TokenSigner
 from gateway.policy import CompiledPolicy
 from gateway.redaction import RedactionResult, leaf_paths, redact
+from gateway.redaction.compiled import compile_redaction, record_json
 
 __all__ = ["ResponsePath"]
 
@@ -240,8 +241,8 @@ class ResponsePath:
             "released_fields": list(result.released),
             "withheld_fields": list(result.withheld),
         }
-        record_json = None if withheld_whole else _json(result.record)
-        self._reply(out, replied, record_json=record_json)
+        text = None if withheld_whole else record_json(result.record)
+        self._reply(out, replied, record_json=text)
         if key is not None and not withheld_whole:
             dataset = DATASET_BY_PROVIDER[response.responder]
             shape = (result.released, result.transformed, result.withheld)
@@ -296,12 +297,10 @@ class ResponsePath:
                 record = self._codec.decode_record_as(data, plan.dataset)
             except DecodeError:
                 return False
-            release = plan.release
-            if release.subject_problem(record, now) is not None:
+            if plan.release.subject_problem(record, now) is not None:
                 return False
-            result = redact(record, release.paths, transforms=release.transforms)
-            shape_key = (result.released, result.transformed, result.withheld)
-            record_json = _json(result.record)
+            assert plan.redaction is not None  # a plan with a dataset has one
+            record_json, shape_key = plan.redaction(record)
             subject_key = self._subjects.subject_key(dept, record)
         shape = plan.shapes.get(shape_key)
         if shape is None:  # the general way adds it to the plan
@@ -336,7 +335,13 @@ class ResponsePath:
                 purpose=key[4],
                 wanted=key[5],
             )
-            plan = ResponsePlan(release, context, dataset, self._topics.replies(key[2]))
+            redaction = None
+            if dataset is not None:
+                layout = record_layout(self._codec.registry.get(dataset).parsed)
+                name = dataset.rsplit(".", 1)[-1]
+                redaction = compile_redaction(name, layout, release.paths, release.transforms)
+            reply_topic = self._topics.replies(key[2])
+            plan = ResponsePlan(release, context, dataset, reply_topic, redaction)
             self._classes.put(key, plan)
         if shape in plan.shapes or len(plan.shapes) >= _SHAPES_PER_PLAN:
             return
@@ -413,15 +418,3 @@ def _redacted(
     if result.transformed:
         reasons.append(transformed_reason(result.transformed))
     return result, reasons, False
-
-
-def _json(record: Mapping[str, Any]) -> str:
-    return json.dumps(record, default=_json_default, separators=(",", ":"))
-
-
-def _json_default(value: object) -> object:
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, bytes):
-        return value.hex()
-    raise TypeError(f"cannot represent {type(value).__name__} in JSON")
