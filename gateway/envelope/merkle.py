@@ -26,9 +26,12 @@ def _node(left: bytes, right: bytes) -> bytes:
     return sha256(b"".join((_NODE, left, right))).digest()
 
 
-def proofs(leaves: Sequence[bytes]) -> tuple[bytes, list[list[bytes]]]:
+def proofs(leaves: Sequence[bytes]) -> tuple[bytes, list[bytes]]:
     """The root of the tree over ``leaves`` (leaf hashes, at least one) and each leaf's path:
-    its siblings' hashes from the bottom level up."""
+    its siblings' hashes from the bottom level up, concatenated.
+
+    Paths are built from the top down: a node's path is its sibling's hash (if it has one)
+    followed by its parent's path, so each level costs one concatenation per node."""
     if not leaves:
         raise ValueError("a tree needs at least one leaf")
     levels = [list(leaves)]
@@ -37,14 +40,13 @@ def proofs(leaves: Sequence[bytes]) -> tuple[bytes, list[list[bytes]]]:
         if len(level) % 2:
             above.append(level[-1])
         levels.append(above)
-    paths = []
-    for index in range(len(leaves)):
-        path, at = [], index
-        for level in levels[:-1]:
-            if (sibling := at ^ 1) < len(level):
-                path.append(level[sibling])
-            at //= 2
-        paths.append(path)
+    paths = [b""]
+    for level in reversed(levels[:-1]):
+        width, parents = len(level), paths
+        paths = [
+            level[i ^ 1] + parents[i >> 1] if i ^ 1 < width else parents[i >> 1]
+            for i in range(width)
+        ]
     return levels[-1][0], paths
 
 

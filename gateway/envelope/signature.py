@@ -117,7 +117,7 @@ class MessageSigner:
             [
                 (SIGNATURE_HEADER, signature),
                 (KEY_ID_HEADER, self._key_id),
-                (PROOF_HEADER, b"".join((_PLACE.pack(index, size), *path))),
+                (PROOF_HEADER, _PLACE.pack(index, size) + path),
             ]
             for index, path in enumerate(paths)
         ]

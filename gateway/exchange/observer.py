@@ -20,7 +20,9 @@ __all__ = ["ExchangeObserver"]
 class ExchangeObserver(Protocol):
     def audited(self, stage: AuditStage, fields: Mapping[str, Any]) -> None:
         """An audit record was sealed with ``fields`` (outcome, reasons, agreement, purpose,
-        the field names released, transformed and withheld, ...)."""
+        the field names released, transformed and withheld, ...). Fields given read-only (a
+        ``MappingProxyType``) are those of a compiled class, the same object for each of its
+        records: an observer may work out once what they count in."""
 
     def dead_lettered(self, msg: InputMessage, code: str) -> None:
         """``msg`` was sent to the dead-letter topic under error ``code``."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from datetime import datetime
+from types import MappingProxyType
 from typing import Any
 
 from pydantic import ValidationError
@@ -396,7 +397,7 @@ class RequestPath:
         now: datetime,
     ) -> RequestPlan:
         """The plan of the class of ``request``, from its decision and audit ``fields``."""
-        observed = {k: v for k, v in fields.items() if k not in _AUDIT_HOLES}
+        observed = MappingProxyType({k: v for k, v in fields.items() if k not in _AUDIT_HOLES})
         audit = self._trail.template(msg.topic, _REQUEST, observed, _AUDIT_HOLES)
         if not decision.allowed:
             constants = _denial_fields(request, decision, now)

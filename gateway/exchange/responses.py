@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime, timedelta
+from types import MappingProxyType
 from typing import Any
 
 from gateway.audit.subject import SubjectKeyer
@@ -345,7 +346,7 @@ class ResponsePath:
             self._classes.put(key, plan)
         if shape in plan.shapes or len(plan.shapes) >= _SHAPES_PER_PLAN:
             return
-        observed = {k: v for k, v in audited.items() if k not in _AUDIT_HOLES}
+        observed = MappingProxyType({k: v for k, v in audited.items() if k not in _AUDIT_HOLES})
         constants = {k: v for k, v in replied.items() if k not in _REPLY_HOLES}
         plan.shapes[shape] = RedactedShape(
             audit=self._trail.template(msg.topic, _RESPONSE, observed, _AUDIT_HOLES),

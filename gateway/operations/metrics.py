@@ -19,7 +19,7 @@ import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime
-from types import TracebackType
+from types import MappingProxyType, TracebackType
 from typing import TYPE_CHECKING, Any
 
 from prometheus_client import (
@@ -82,6 +82,24 @@ METRIC_NAMES = frozenset(
 """Every metric family the gateway exports (histograms add ``_bucket``, ``_sum``, ``_count``)."""
 
 
+_DecisionKey = tuple[str, str, str, str]
+_FieldCounts = tuple[tuple[tuple[str, str, str], int], ...]
+_CLASSES_REMEMBERED = 4096
+
+
+def _counts(fields: Mapping[str, Any]) -> tuple[_DecisionKey, _FieldCounts]:
+    """The decision counter an audit record's ``fields`` count in, and the field counters."""
+    agreement, purpose = _label(fields.get("agreement_id")), _label(fields.get("purpose"))
+    reasons = fields.get("reasons")
+    reason = reasons[0].code if reasons else ""
+    field_counts = tuple(
+        ((agreement, purpose, action), len(names))
+        for action in ("released", "transformed", "withheld")
+        if (names := fields.get(f"fields_{action}"))
+    )
+    return (agreement, purpose, str(fields["outcome"]), reason), field_counts
+
+
 def _label(value: object) -> str:
     """An agreement or purpose id as a label: ``""`` for none, ``unknown`` for a value the
     audit log withholds (``<unknown: ...>``, ``<invalid: ...>``)."""
@@ -124,6 +142,9 @@ class GatewayMetrics:
         self._pending_decisions: dict[tuple[str, str, str, str], int] = {}
         self._pending_fields: dict[tuple[str, str, str], int] = {}
         self._pending_dead_letters: dict[str, int] = {}
+        self._counts_by_class: dict[int, tuple[Mapping[str, Any], _DecisionKey, _FieldCounts]] = {}
+        """What the audit fields of a compiled class count, by the fields' identity (the
+        entry holds them, so the identity is not reused while it is remembered)."""
         self._records_in: dict[str, int] = {}
         self._records_out: dict[str, int] = {}
         self._committed: dict[tuple[str, int], int] = {}
@@ -163,19 +184,20 @@ class GatewayMetrics:
     def audited(self, stage: AuditStage, fields: Mapping[str, Any]) -> None:
         if stage is AuditStage.POLICY:
             return  # counted as reloads
-        agreement, purpose = _label(fields.get("agreement_id")), _label(fields.get("purpose"))
-        reasons = fields.get("reasons")
-        reason = reasons[0].code if reasons else ""
-        key = (agreement, purpose, str(fields["outcome"]), reason)
+        if type(fields) is MappingProxyType:  # a compiled class's: worked out once
+            known = self._counts_by_class.get(id(fields))
+            if known is None or known[0] is not fields:
+                if len(self._counts_by_class) >= _CLASSES_REMEMBERED:
+                    self._counts_by_class.clear()
+                known = self._counts_by_class[id(fields)] = (fields, *_counts(fields))
+            _, key, field_counts = known
+        else:
+            key, field_counts = _counts(fields)
         pending = self._pending_decisions
         pending[key] = pending.get(key, 0) + 1
-        for action in ("released", "transformed", "withheld"):
-            names = fields.get(f"fields_{action}")
-            if names:
-                field_key = (agreement, purpose, action)
-                self._pending_fields[field_key] = self._pending_fields.get(field_key, 0) + len(
-                    names
-                )
+        pending_fields = self._pending_fields
+        for field_key, n in field_counts:
+            pending_fields[field_key] = pending_fields.get(field_key, 0) + n
 
     def dead_lettered(self, msg: InputMessage, code: str) -> None:
         self._pending_dead_letters[code] = self._pending_dead_letters.get(code, 0) + 1
