@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 __all__ = ["BatchOutputs", "InputMessage", "OutputMessage"]
 
 
-@dataclass(frozen=True, slots=True)
-class InputMessage:
-    """One consumed record: where it came from, and its raw bytes."""
+class InputMessage(NamedTuple):
+    """One consumed record: where it came from, and its raw bytes.
+
+    Named tuples rather than frozen dataclasses, here and below: one is built for every record
+    read and two or three for every record written, and a named tuple is built in half the
+    time."""
 
     topic: str
     partition: int
@@ -20,8 +24,9 @@ class InputMessage:
     """The dead letter this record replays (its ``dx-replay-of`` header), if any."""
 
 
-@dataclass(frozen=True, slots=True)
-class OutputMessage:
+class OutputMessage(NamedTuple):
+    """One record to write."""
+
     topic: str
     key: bytes | None
     value: bytes
