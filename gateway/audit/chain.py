@@ -29,7 +29,7 @@ from typing import Any
 
 from gateway.audit.checkpoint import CheckpointSigner
 from gateway.envelope.binary import read_long
-from gateway.envelope.codec import Codec
+from gateway.envelope.codec import Codec, MessageTemplate
 from gateway.envelope.models import AuditCheckpoint, AuditRecord
 from gateway.errors import ChainBrokenError
 
@@ -227,6 +227,24 @@ class AuditChain:
             return encode("", UNCHAINED_SEQUENCE)
         state = self._state(partition)
         data = encode(state.hash, state.sequence)
+        state.sequence += 1
+        state.hash = hashlib.sha256(data).hexdigest()
+        if state.pending == 0:
+            state.pending_since = at
+        state.pending += 1
+        return data
+
+    def seal_template(
+        self, partition: int, at: datetime | None, template: MessageTemplate, holes: dict[str, Any]
+    ) -> bytes:
+        """:meth:`seal_with` for a record made from ``template``: the link goes into ``holes``
+        (``prev_hash`` and ``sequence``) before they fill it."""
+        if not self.chained:
+            holes["prev_hash"], holes["sequence"] = "", UNCHAINED_SEQUENCE
+            return template.fill(holes)
+        state = self._partitions.get(partition) or self._state(partition)
+        holes["prev_hash"], holes["sequence"] = state.hash, state.sequence
+        data = template.fill(holes)
         state.sequence += 1
         state.hash = hashlib.sha256(data).hexdigest()
         if state.pending == 0:

@@ -78,7 +78,16 @@ def random_ids(block: int = 256) -> Callable[[], str]:
 class AuditTrail:
     """Seals audit records and writes dead letters into a batch's outputs."""
 
-    __slots__ = ("_codec", "_ids", "_instance", "_topics", "chain", "observer", "partitions")
+    __slots__ = (
+        "_audit_topic",
+        "_codec",
+        "_ids",
+        "_instance",
+        "_topics",
+        "chain",
+        "observer",
+        "partitions",
+    )
 
     def __init__(
         self,
@@ -97,6 +106,7 @@ class AuditTrail:
         """The audit topic's partition count (set once the runner knows the topic)."""
         self._codec = codec
         self._topics = topics
+        self._audit_topic = topics.audit
         self._instance = instance_id
         self.observer: ExchangeObserver | None = None
         """Told of every record sealed and every dead letter (metrics); None: nobody."""
@@ -164,13 +174,7 @@ class AuditTrail:
         holes["at"] = now
         holes["input_partition"] = msg.partition
         holes["input_offset"] = msg.offset
-
-        def encode(prev_hash: str, sequence: int) -> bytes:
-            holes["prev_hash"] = prev_hash
-            holes["sequence"] = sequence
-            return template.fill(holes)
-
-        value = self.chain.seal_with(partition, now, encode)
+        value = self.chain.seal_template(partition, now, template, holes)
         self._sealed(partition, value, stage, observed, holes["request_id"], decision_id, now, out)
 
     def _sealed(
@@ -190,7 +194,7 @@ class AuditTrail:
             self.observer.audited(stage, fields)
         key = (request_id or decision_id).encode()
         headers = [_RECORD, (h.REQUEST_ID, key)] if request_id else [_RECORD]
-        audit_topic = self._topics.audit
+        audit_topic = self._audit_topic
         out.audit.append(OutputMessage(audit_topic, key, value, partition, headers))
         audit_chain = self.chain
         if audit_chain.checkpoint_due(partition):
