@@ -133,6 +133,15 @@ class _PartitionState:
         self.owed = owed
         """A checkpoint is due even without records: the partition was found empty."""
 
+    def link(self, data: bytes, at: datetime | None) -> bytes:
+        """Make record ``data``, made at ``at``, the head: the next link follows it."""
+        self.sequence += 1
+        self.hash = hashlib.sha256(data).hexdigest()
+        if self.pending == 0:
+            self.pending_since = at
+        self.pending += 1
+        return data
+
 
 class AuditChain:
     """Seals audit records into per-partition hash chains and interleaves signed checkpoints.
@@ -226,13 +235,7 @@ class AuditChain:
         if not self.chained:
             return encode("", UNCHAINED_SEQUENCE)
         state = self._state(partition)
-        data = encode(state.hash, state.sequence)
-        state.sequence += 1
-        state.hash = hashlib.sha256(data).hexdigest()
-        if state.pending == 0:
-            state.pending_since = at
-        state.pending += 1
-        return data
+        return state.link(encode(state.hash, state.sequence), at)
 
     def seal_template(
         self, partition: int, at: datetime | None, template: MessageTemplate, holes: dict[str, Any]
@@ -244,13 +247,7 @@ class AuditChain:
             return template.fill(holes)
         state = self._partitions.get(partition) or self._state(partition)
         holes["prev_hash"], holes["sequence"] = state.hash, state.sequence
-        data = template.fill(holes)
-        state.sequence += 1
-        state.hash = hashlib.sha256(data).hexdigest()
-        if state.pending == 0:
-            state.pending_since = at
-        state.pending += 1
-        return data
+        return state.link(template.fill(holes), at)
 
     def checkpoint_due(self, partition: int) -> bool:
         """Whether ``partition`` has gathered ``checkpoint_every`` records since its last one."""

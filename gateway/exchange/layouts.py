@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from gateway.envelope.binary import named_types
 from gateway.redaction.compiled import FieldKind, LayoutField
 
 __all__ = ["record_layout"]
@@ -31,9 +32,7 @@ _LOGICAL = {("int", "date"), ("long", "timestamp-millis")}
 
 def record_layout(schema: Mapping[str, Any]) -> tuple[LayoutField, ...]:
     """The fields of record ``schema`` (as fastavro parses it) with their kinds."""
-    named: dict[str, Any] = {}
-    _named(schema, named)
-    return _fields(schema, named)
+    return _fields(schema, named_types(schema))
 
 
 def _fields(record: Mapping[str, Any], named: Mapping[str, Any]) -> tuple[LayoutField, ...]:
@@ -62,20 +61,3 @@ def _field(name: str, avro_type: Any, named: Mapping[str, Any]) -> LayoutField:
     if (kind, logical) in _LOGICAL:
         return LayoutField(name, FieldKind.VALUE, nullable)
     return LayoutField(name, _KINDS.get(kind, FieldKind.OTHER), nullable)
-
-
-def _named(schema: Any, found: dict[str, Any]) -> None:
-    """Every named type defined in ``schema``, by its name as references give it."""
-    if isinstance(schema, list):
-        for branch in schema:
-            _named(branch, found)
-    elif isinstance(schema, dict):
-        kind = schema.get("type")
-        if kind in ("record", "enum", "fixed"):
-            found[schema["name"]] = schema
-        for field in schema.get("fields", ()) if kind == "record" else ():
-            _named(field["type"], found)
-        if kind in ("array", "map"):
-            _named(schema["items" if kind == "array" else "values"], found)
-        elif isinstance(kind, dict | list):
-            _named(kind, found)

@@ -11,20 +11,20 @@ below a field go through the general selection functions, as in :func:`redact`. 
 are those of ``redact`` followed by :func:`record_json`, byte for byte; the tests check that
 against the general path on random records and releases.
 
-The generated source is registered with :mod:`linecache` (``<redaction ImmigrationStatus>``),
+The generated source is compiled by :mod:`gateway.codegen` as ``<redaction ImmigrationStatus>``,
 so tracebacks and :func:`inspect.getsource` show it.
 """
 
 from __future__ import annotations
 
 import json
-import linecache
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, NamedTuple
 
+from gateway.codegen import Source, build
 from gateway.redaction.paths import PathNode, PathSet
 from gateway.redaction.paths import _leaves as _report
 from gateway.redaction.pipeline import _NOTHING, _release, _Report, _select_inside
@@ -59,6 +59,8 @@ class FieldKind(StrEnum):
     """Anything else (a map): left to the general functions."""
 
 
+_SCRATCH = ("parts", "released", "withheld", "transformed", "out", "selected", "redacted")
+"""Names the generated function uses itself."""
 _SINGLE = frozenset({FieldKind.TEXT, FieldKind.FLAG, FieldKind.NUMBER, FieldKind.VALUE})
 
 
@@ -108,8 +110,10 @@ def compile_redaction(
     its kind) under allow-list ``paths`` and ``transforms``; ``name`` names the source."""
     plan = transforms.root if transforms is not None else None
     generator = _Generator()
-    generator.record_fields(layout, "record", "", paths.root, plan, "parts", static=True)
-    return generator.build(name)
+    return generator.build(
+        name,
+        lambda: generator.record_fields(layout, "record", "", paths.root, plan, "parts", True),
+    )
 
 
 _WRITE = {
@@ -124,9 +128,6 @@ class _Generator:
     """The source of one redaction function, and the constants it refers to."""
 
     def __init__(self) -> None:
-        self.lines: list[str] = []
-        self.depth = 1
-        self.names = 0
         self.env: dict[str, Any] = {
             "_report": _report,
             "_release": _release,
@@ -136,6 +137,7 @@ class _Generator:
             "ENCODE": _ENCODER.encode,
             "STRING": _string,
         }
+        self.source = Source([*self.env, *_SCRATCH])
         self.static: dict[str, list[str]] = {"released": [], "withheld": [], "transformed": []}
         """Paths every record reports, whatever its values."""
         self.dynamic: set[str] = set()
@@ -144,20 +146,13 @@ class _Generator:
     # --- source ---------------------------------------------------------------------------
 
     def line(self, text: str) -> None:
-        self.lines.append("    " * self.depth + text)
+        self.source.line(text)
 
-    @contextmanager
-    def block(self, head: str) -> Iterator[None]:
-        self.line(head)
-        self.depth += 1
-        try:
-            yield
-        finally:
-            self.depth -= 1
+    def block(self, head: str) -> AbstractContextManager[None]:
+        return self.source.block(head)
 
     def local(self, hint: str) -> str:
-        self.names += 1
-        return f"{hint}_{self.names}"
+        return self.source.local(hint)
 
     def constant(self, hint: str, value: Any) -> str:
         name = self.local(hint.upper())
@@ -328,35 +323,20 @@ class _Generator:
             return f"tuple(sorted(set({what})))"
         return f"(tuple(sorted(set({what}).union({constant}))) if {what} else {constant})"
 
-    def build(self, name: str) -> CompiledRedaction:
-        shapes = ", ".join(self._shape(what) for what in ("released", "transformed", "withheld"))
-        text = "\n".join(
-            [
-                "def redacted(record):",
-                f'    """Redact a {name} record: its JSON, and the paths it released, '
-                'transformed and withheld."""',
-                "    parts = []",
-                *(
-                    [
-                        "    released, withheld, transformed = [], [], []",
-                        "    out = _Report(released, withheld, transformed)",
-                    ]
-                    if self.dynamic
-                    else []
-                ),
-                *self.lines,
-                f'    return "{{" + ",".join(parts) + "}}", ({shapes})',
-            ]
-        )
-        text += "\n"
-        filename, serial = f"<redaction {name}>", 1
-        while (cached := linecache.getlines(filename)) and "".join(cached) != text:
-            serial += 1
-            filename = f"<redaction {name} ({serial})>"
-        linecache.cache[filename] = (len(text), None, text.splitlines(keepends=True), filename)
-        namespace = dict(self.env)
-        exec(compile(text, filename, "exec"), namespace)
-        redacted: CompiledRedaction = namespace["redacted"]
+    def build(self, name: str, body: Callable[[], None]) -> CompiledRedaction:
+        """The function whose fields ``body`` writes."""
+        with self.block("def redacted(record):"):
+            self.line(
+                f'"""Redact a {name} record: its JSON, and the paths it released, transformed '
+                'and withheld."""'
+            )
+            self.line("parts = []")
+            self.line("released, withheld, transformed = [], [], []")
+            self.line("out = _Report(released, withheld, transformed)")
+            body()
+            shapes = ", ".join(map(self._shape, ("released", "transformed", "withheld")))
+            self.line(f'return "{{" + ",".join(parts) + "}}", ({shapes})')
+        redacted: CompiledRedaction = build(self.source, f"redaction {name}", "redacted", self.env)
         return redacted
 
 

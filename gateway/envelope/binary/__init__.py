@@ -26,6 +26,7 @@ from typing import Any
 
 from gateway.envelope.binary._columns import generate_columns_reader
 from gateway.envelope.binary._readers import generate_reader
+from gateway.envelope.binary._types import named_types
 from gateway.envelope.binary._wire import read_long
 from gateway.envelope.binary._writers import NAME_BLOCKS, generate_template, generate_writer
 from gateway.errors import SchemaError
@@ -39,6 +40,7 @@ __all__ = [
     "compile_reader",
     "compile_template",
     "compile_writer",
+    "named_types",
     "read_long",
 ]
 

@@ -15,8 +15,8 @@ from json import dumps
 from json.encoder import encode_basestring, encode_basestring_ascii
 from typing import Any
 
+from gateway.codegen import build
 from gateway.envelope.binary._readers import Generator, blocks, complex_type, string
-from gateway.envelope.binary._source import build
 from gateway.envelope.binary._types import base, optional
 from gateway.errors import DecodeError, SchemaError
 
@@ -105,5 +105,5 @@ def generate_columns_reader(
             src.line("raise DecodeError(TRAILING.format(len(data) - pos))")
         values = [fields.get(column, column) for column in columns]
         src.line(f"return ({', '.join(values)})")
-    reader = build(gen.source, "columns reader", name, "read_columns", gen.env)
+    reader = build(gen.source, f"avro columns reader {name}", "read_columns", gen.env)
     return reader  # type: ignore[no-any-return]

@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from datetime import date
 from typing import Any
 
+from gateway.codegen import Source, build, identifier
 from gateway.envelope.binary import _wire
 from gateway.envelope.binary._resolve import (
     check_named,
@@ -24,7 +25,6 @@ from gateway.envelope.binary._resolve import (
     default_expression,
     enum_symbols,
 )
-from gateway.envelope.binary._source import Source, build, identifier
 from gateway.envelope.binary._types import base, describe, named_types, optional
 from gateway.errors import SchemaError
 
@@ -335,4 +335,4 @@ def generate_reader(reader: Any, writer: Any) -> Callable[[bytes, int], tuple[An
                 src.line('raise IndexError("value runs past the end")')
             src.line("return value, pos")
     gen.functions_owed()
-    return build(gen.source, kind, name, entry, gen.env)  # type: ignore[no-any-return]
+    return build(gen.source, f"avro {kind} {name}", entry, gen.env)  # type: ignore[no-any-return]

@@ -7,8 +7,8 @@ from collections.abc import Callable, Collection, Mapping
 from enum import Enum
 from typing import Any
 
+from gateway.codegen import Source, build, identifier
 from gateway.envelope.binary import _wire
-from gateway.envelope.binary._source import Source, build, identifier
 from gateway.envelope.binary._types import base, describe, named_types, optional
 
 __all__ = ["NAME_BLOCKS", "generate_template", "generate_writer"]
@@ -182,7 +182,7 @@ def generate_writer(schema: Any) -> Callable[[list[bytes], Any], None]:
             gen.source.line("append = out.append")
             gen.value(schema, "value", "value", names=False)
     gen.functions_owed()
-    return build(gen.source, "writer", name, entry, gen.env)  # type: ignore[no-any-return]
+    return build(gen.source, f"avro writer {name}", entry, gen.env)  # type: ignore[no-any-return]
 
 
 def generate_template(
@@ -234,7 +234,7 @@ def generate_template(
                     src.line(f"append({next(run_chunks)})")
         src.line("return write")
     gen.functions_owed()
-    return build(gen.source, "template", name, "make_template", gen.env)  # type: ignore[no-any-return]
+    return build(gen.source, f"avro template {name}", "make_template", gen.env)  # type: ignore[no-any-return]
 
 
 def _memo(field: dict[str, Any], holes: Collection[str]) -> bool:

@@ -1,8 +1,10 @@
 """Generated Python source: written line by line, compiled under a name tracebacks show.
 
-Each compiled module is registered with :mod:`linecache` under a filename such as
-``<avro reader dx.gateway.AuditRecord>``, so a traceback through generated code shows the line
-that failed and :func:`inspect.getsource` shows the function.
+The Avro codec (:mod:`gateway.envelope.binary`) and compiled redaction
+(:mod:`gateway.redaction.compiled`) write their code with :class:`Source`. Each compiled module
+is registered with :mod:`linecache` under a filename such as ``<avro reader
+dx.gateway.AuditRecord>``, so a traceback through generated code shows the line that failed and
+:func:`inspect.getsource` shows the function.
 """
 
 from __future__ import annotations
@@ -76,15 +78,15 @@ class Source:
         return "\n".join(self._lines) + "\n"
 
 
-def build(source: Source, kind: str, name: str, entry: str, env: dict[str, Any]) -> Any:
+def build(source: Source, label: str, entry: str, env: dict[str, Any]) -> Any:
     """Compile ``source`` (a module defining ``entry``) against ``env``, as the file
-    ``<avro {kind} {name}>``; return ``entry``. A second module of the same kind and name with
-    other source (another schema of the same name, another set of holes) is ``... (2)``."""
+    ``<{label}>``; return ``entry``. A second module of the same label with other source
+    (another schema of the same name, another set of holes) is ``<{label} (2)>``."""
     text = source.text
-    filename, serial = f"<avro {kind} {name}>", 1
+    filename, serial = f"<{label}>", 1
     while (cached := linecache.getlines(filename)) and "".join(cached) != text:
         serial += 1
-        filename = f"<avro {kind} {name} ({serial})>"
+        filename = f"<{label} ({serial})>"
     linecache.cache[filename] = (len(text), None, text.splitlines(keepends=True), filename)
     namespace = dict(env)
     exec(compile(text, filename, "exec"), namespace)
