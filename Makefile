@@ -11,7 +11,8 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-# pip runs again only when pyproject.toml is newer than this stamp.
+# pip runs again only when pyproject.toml, setup.py or the C reader's source is newer than this
+# stamp.
 STAMP := $(VENV)/.installed-from-pyproject
 
 .DEFAULT_GOAL := test
@@ -30,7 +31,11 @@ $(BIN)/python:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv; }
 	$(PYTHON) -m venv $(VENV)
 
-$(STAMP): pyproject.toml | $(BIN)/python
+$(STAMP): pyproject.toml setup.py gateway/envelope/binary/_native.pyx | $(BIN)/python
+	@$(BIN)/python -c 'import os, sysconfig; \
+		os.stat(os.path.join(sysconfig.get_paths()["include"], "Python.h"))' 2>/dev/null || { \
+		echo "Python's headers are missing (the C reader needs them): installing Debian's python3-dev" >&2; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-dev; }
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	touch $@
 

@@ -13,6 +13,8 @@ data written with an older schema, :mod:`~gateway.envelope.binary._resolve`),
 :func:`compile_writer`, :func:`compile_template` (messages with holes), and
 :func:`compile_columns_reader` (a message read straight into a store row). :func:`read_long`
 reads one varint where a caller reads a single field from the raw bytes (the audit chain).
+Where it was built, a reader in C reads the messages and hands the generated reader whatever it
+is not sure of (:mod:`~gateway.envelope.binary.native`).
 
 Only what our schemas use is supported: records, enums, arrays, maps, unions of null and one
 type, strings, bytes, int/long, boolean, double, and the ``timestamp-millis`` and ``date``
@@ -29,6 +31,7 @@ from gateway.envelope.binary._readers import generate_reader
 from gateway.envelope.binary._types import named_types
 from gateway.envelope.binary._wire import read_long
 from gateway.envelope.binary._writers import NAME_BLOCKS, generate_template, generate_writer
+from gateway.envelope.binary.native import native_reader
 from gateway.errors import SchemaError
 
 __all__ = [
@@ -64,12 +67,15 @@ def compile_writer(schema: Any) -> Writer:
     return generate_writer(schema)
 
 
-def compile_reader(schema: Any, writer: Any = None) -> Reader:
+def compile_reader(schema: Any, writer: Any = None, *, native: bool = True) -> Reader:
     """A reader for a parsed Avro schema; values come back as fastavro would return them.
 
     With ``writer``, it reads data written with that schema instead and returns what
-    ``schema`` makes of it (Avro schema resolution); :class:`SchemaError` if it cannot."""
-    return generate_reader(schema, schema if writer is None else writer)
+    ``schema`` makes of it (Avro schema resolution); :class:`SchemaError` if it cannot. Without,
+    it is the C reader where it was built (:mod:`~gateway.envelope.binary.native`) unless
+    ``native`` is False, with the generated Python reader behind it."""
+    reader = generate_reader(schema, schema if writer is None else writer)
+    return native_reader(schema, reader) if native and writer is None else reader
 
 
 def compile_template(schema: Any, holes: Collection[str]) -> TemplateBinder:

@@ -1,0 +1,86 @@
+"""The C reader (:mod:`gateway.envelope.binary._native`), where it was built.
+
+``pip install`` compiles it with Cython when it can (``setup.py``); without it, or with
+``GATEWAY_PURE_PYTHON=1`` set, every reader is the generated Python one, which stays the
+reference in any case: the C reader hands every input it is not sure of to it
+(:func:`native_reader`). A schema is given to the C reader as a tree of nodes, one per type.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+from gateway.envelope.binary._types import base, named_types, optional
+from gateway.envelope.binary._wire import EPOCH, EPOCH_ORDINAL, MS
+
+__all__ = ["AVAILABLE", "native_reader"]
+
+try:
+    from gateway.envelope.binary import _native
+except ImportError:  # not built: no compiler or Python headers where it was installed
+    _native = None  # type: ignore[assignment]
+
+AVAILABLE = (
+    _native is not None
+    and sys.byteorder == "little"  # doubles are copied as they lie in memory
+    and os.environ.get("GATEWAY_PURE_PYTHON", "") in ("", "0")
+)
+"""Whether readers are the C ones."""
+
+Reader = Callable[[bytes, int], tuple[Any, int]]
+
+
+def native_reader(schema: Any, fallback: Reader) -> Reader:
+    """The C reader of ``schema`` (parsed, with its named types defined inline), reading what
+    ``fallback`` reads and handing it whatever it is not sure of; ``fallback`` itself when the
+    C reader was not built or is turned off."""
+    if not AVAILABLE:
+        return fallback
+    root = _Nodes(named_types(schema)).node(schema)
+    return _native.NativeReader(root, fallback, EPOCH, MS, _from_ordinal)
+
+
+def _from_ordinal(days: int) -> date:
+    return date.fromordinal(days + EPOCH_ORDINAL)
+
+
+class _Nodes:
+    """The node of each type of one schema; a record's made once, so a recursive one refers to
+    itself."""
+
+    def __init__(self, named: dict[str, Any]) -> None:
+        self._named = named
+        self._records: dict[str, Any] = {}
+
+    def node(self, schema: Any) -> Any:
+        assert _native is not None
+        if isinstance(schema, str) and schema in self._named:
+            schema = self._named[schema]
+        if isinstance(schema, list):
+            node = _native.Node("optional")
+            node.contain(self.node(optional(schema)))
+            return node
+        kind = schema.get("type") if isinstance(schema, dict) else None
+        if kind == "record":
+            name = schema["name"]
+            if name not in self._records:
+                node = self._records[name] = _native.Node("record")
+                fields = schema["fields"]
+                node.set_fields(
+                    tuple(f["name"] for f in fields), tuple(self.node(f["type"]) for f in fields)
+                )
+            return self._records[name]
+        if kind == "enum":
+            node = _native.Node("enum")
+            node.set_fields((), tuple(schema["symbols"]))
+            return node
+        if kind in ("array", "map"):
+            node = _native.Node(kind)
+            node.contain(self.node(schema["items" if kind == "array" else "values"]))
+            return node
+        primitive, logical = base(schema)
+        return _native.Node(logical or {"int": "long"}.get(primitive, primitive))

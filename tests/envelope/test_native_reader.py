@@ -1,0 +1,201 @@
+"""The C reader gives what the generated Python reader gives, for every schema and any bytes:
+the same value for a valid message, the same error for a broken one."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pytest
+from fastavro import parse_schema, schemaless_writer
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from gateway.envelope.binary import compile_reader, native
+from gateway.envelope.binary._types import named_types, optional
+from gateway.envelope.codec import Codec
+
+REGISTRY = Codec.default().registry
+
+EVERY_TYPE = parse_schema(
+    {
+        "type": "record",
+        "name": "test.EveryType",
+        "fields": [
+            {"name": "flag", "type": "boolean"},
+            {"name": "small", "type": "int"},
+            {"name": "big", "type": "long"},
+            {"name": "real", "type": "double"},
+            {"name": "text", "type": "string"},
+            {"name": "blob", "type": "bytes"},
+            {"name": "at", "type": {"type": "long", "logicalType": "timestamp-millis"}},
+            {"name": "day", "type": {"type": "int", "logicalType": "date"}},
+            {"name": "colour", "type": {"type": "enum", "name": "Colour", "symbols": ["R", "G"]}},
+            {"name": "maybe", "type": ["null", "test.Colour"]},
+            {"name": "tags", "type": {"type": "map", "values": {"type": "array", "items": "long"}}},
+            {
+                "name": "children",
+                "type": {
+                    "type": "array",
+                    "items": {
+                        "type": "record",
+                        "name": "Child",
+                        "fields": [
+                            {"name": "name", "type": ["null", "string"]},
+                            {
+                                "name": "born",
+                                "type": ["null", {"type": "int", "logicalType": "date"}],
+                            },
+                        ],
+                    },
+                },
+            },
+            {"name": "nothing", "type": "null"},
+        ],
+    }
+)
+SCHEMAS = {name: REGISTRY.get(name).parsed for name in REGISTRY.names} | {"EveryType": EVERY_TYPE}
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_TEXT = st.text(st.characters(codec="utf-8"), max_size=12)
+
+
+def values(schema: Any, named: dict[str, Any]) -> st.SearchStrategy[Any]:
+    """Any value of ``schema`` that fastavro writes."""
+    if isinstance(schema, str) and schema in named:
+        schema = named[schema]
+    if isinstance(schema, list):
+        return st.none() | values(optional(schema), named)
+    kind = schema if isinstance(schema, str) else schema["type"]
+    logical = None if isinstance(schema, str) else schema.get("logicalType")
+    if logical == "timestamp-millis":
+        return st.integers(-(2**44), 2**44).map(lambda n: _EPOCH + timedelta(milliseconds=n))
+    if logical == "date":
+        return st.dates(date(1, 1, 1), date(9999, 12, 31))
+    if kind == "record":
+        return st.fixed_dictionaries(
+            {f["name"]: values(f["type"], named) for f in schema["fields"]}
+        )
+    simple: dict[str, st.SearchStrategy[Any]] = {
+        "null": st.none(),
+        "boolean": st.booleans(),
+        "int": st.integers(-(2**31), 2**31 - 1),
+        "long": st.integers(-(2**63), 2**63 - 1),
+        "double": st.floats(allow_nan=False),
+        "string": _TEXT,
+        "bytes": st.binary(max_size=12),
+    }
+    if kind in simple:
+        return simple[kind]
+    if kind == "enum":
+        return st.sampled_from(schema["symbols"])
+    if kind == "array":
+        return st.lists(values(schema["items"], named), max_size=3)
+    assert kind == "map"
+    return st.dictionaries(_TEXT, values(schema["values"], named), max_size=3)
+
+
+def encoded(schema: Any, value: Any) -> bytes:
+    out = io.BytesIO()
+    schemaless_writer(out, schema, value)
+    return out.getvalue()
+
+
+def outcome(read: Any, data: bytes) -> Any:
+    """A reader's value and end, or its error's type and message."""
+    try:
+        return read(data, 0)
+    except Exception as exc:
+        return type(exc), str(exc)
+
+
+@pytest.mark.parametrize("name", sorted(SCHEMAS))
+@settings(max_examples=60, deadline=None)
+@given(data=st.data())
+def test_a_valid_message_reads_as_the_python_reader_does(name: str, data: st.DataObject) -> None:
+    schema = SCHEMAS[name]
+    value = data.draw(values(schema, named_types(schema)))
+    message = encoded(schema, value)
+    c_reader, python_reader = compile_reader(schema), compile_reader(schema, native=False)
+
+    assert c_reader(message, 0) == python_reader(message, 0) == (value, len(message))
+
+
+@pytest.mark.parametrize("name", sorted(SCHEMAS))
+@settings(max_examples=60, deadline=None)
+@given(data=st.data())
+def test_a_broken_message_gets_the_python_readers_answer(name: str, data: st.DataObject) -> None:
+    schema = SCHEMAS[name]
+    message = bytearray(encoded(schema, data.draw(values(schema, named_types(schema)))))
+    for _ in range(data.draw(st.integers(1, 3))):
+        where = data.draw(st.integers(0, len(message)))
+        change = data.draw(st.sampled_from(["set", "cut", "insert"]))
+        if change == "set" and where < len(message):
+            message[where] = data.draw(st.integers(0, 255))
+        elif change == "cut":
+            del message[where:]
+        else:
+            message[where:where] = data.draw(st.binary(min_size=1, max_size=10))
+    broken = bytes(message)
+
+    c_reader, python_reader = compile_reader(schema), compile_reader(schema, native=False)
+    assert outcome(c_reader, broken) == outcome(python_reader, broken)
+
+
+def test_a_value_beyond_a_c_long_is_read_as_python_reads_it() -> None:
+    schema = {"type": "record", "name": "Big", "fields": [{"name": "n", "type": "long"}]}
+    ten_bytes = bytes([0xFF] * 9 + [0x7F])  # 70 bits: no long, but Python's varint reads it
+
+    c_reader, python_reader = compile_reader(schema), compile_reader(schema, native=False)
+    assert c_reader(ten_bytes, 0) == python_reader(ten_bytes, 0)
+    assert abs(c_reader(ten_bytes, 0)[0]["n"]) > 2**63
+
+
+def test_bytes_of_another_type_and_offsets_past_a_header_read_alike() -> None:
+    schema = SCHEMAS["EveryType"]
+    value = {
+        "flag": True,
+        "small": -5,
+        "big": 2**40,
+        "real": 0.25,
+        "text": "Zoë",
+        "blob": b"\x00\xff",
+        "at": _EPOCH + timedelta(days=20_000, milliseconds=7),
+        "day": date(2024, 2, 29),
+        "colour": "G",
+        "maybe": None,
+        "tags": {"a": [1, -1], "b": []},
+        "children": [{"name": "Ann", "born": date(2019, 9, 1)}, {"name": None, "born": None}],
+        "nothing": None,
+    }
+    message = b"HEADER" + encoded(schema, value)
+    c_reader, python_reader = compile_reader(schema), compile_reader(schema, native=False)
+
+    assert c_reader(message, 6) == python_reader(message, 6) == (value, len(message))
+    assert c_reader(bytearray(message), 6) == python_reader(bytearray(message), 6)
+
+
+def test_the_c_reader_is_built_and_used_here() -> None:
+    """The machines this project targets have a C compiler and Python's headers: ``pip install``
+    builds the C reader there, and the codec's readers are C ones."""
+    assert native.AVAILABLE, "gateway.envelope.binary._native was not built (see setup.py)"
+    reader = REGISTRY.get("dx.gateway.ExchangeRequest").read
+    assert type(reader).__name__ == "NativeReader"
+
+
+def test_without_the_c_reader_every_reader_is_the_generated_python_one() -> None:
+    script = (
+        "from gateway.envelope.binary import native\n"
+        "from gateway.envelope.codec import Codec\n"
+        "read = Codec.default().registry.get('dx.gateway.ExchangeRequest').read\n"
+        "print(native.AVAILABLE, read.__name__)\n"
+    )
+    env = {**os.environ, "GATEWAY_PURE_PYTHON": "1"}
+    shown = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True
+    )
+    assert shown.stdout.split() == ["False", "read_dx_gateway_ExchangeRequest"]
