@@ -182,6 +182,21 @@ class RequestPath:
             return False
         out.seen_keys.append(seen_key)
         subject_key = self._subjects.subject_key(raw["provider"], query)
+        self._apply(msg, plan, request_id, query, subject_key, sent_at, now, out)
+        return True
+
+    def _apply(
+        self,
+        msg: InputMessage,
+        plan: RequestPlan,
+        request_id: str,
+        query: Mapping[str, str],
+        subject_key: str,
+        sent_at: datetime,
+        now: datetime,
+        out: BatchOutputs,
+    ) -> None:
+        """Audit and route or deny a request of ``plan``'s class, counted as seen already."""
         holes = {"request_id": request_id, "subject_key": subject_key, "sent_at": sent_at}
         self._trail.record_from(msg, _REQUEST, now, out, plan.audit, holes, plan.observed)
         if plan.routed is not None:
@@ -193,7 +208,6 @@ class RequestPath:
             assert plan.denial is not None
             value = plan.denial.fill({"request_id": request_id, "replied_at": now})
         out.routed.append(OutputMessage(plan.topic, request_id.encode(), value))
-        return True
 
     def on_capped(
         self,
@@ -304,7 +318,8 @@ class RequestPath:
     ) -> None:
         """Decide ``request`` from ``dept``, received as ``msg``; audit it on the chain of
         partition ``chain`` (default: ``msg``'s) and count an approval in ``volume``. With the
-        request's class ``key``, compile the class's plan when it can have one."""
+        request's class ``key``, compile the class's plan when it can have one, and handle the
+        request by it."""
         subject_key = self._subjects.subject_key(request.provider, request.query)
         seen_key = ("request", dept, request.request_id)
         shown = self._shown(request, dept, policy)  # what the decision and the audit may name
@@ -350,6 +365,13 @@ class RequestPath:
             policy_version=decision.policy_version,
             sent_at=request.sent_at,
         )
+        if key is not None and chain is None and self._plannable(request, decision, now):
+            # The first of its class: compiled, then handled by its plan as the rest will be.
+            plan = self._plan(msg, dept, request, decision, wanted, fields, now)
+            self._classes.put(key, plan)
+            query, sent_at = request.query, request.sent_at
+            self._apply(msg, plan, request.request_id, query, subject_key, sent_at, now, out)
+            return
         self._trail.record(msg, _REQUEST, now, out, chain=chain, **fields)
         key_bytes = request.request_id.encode()
         if decision.allowed:  # every id of an approval is known: shown is request
@@ -373,8 +395,6 @@ class RequestPath:
             # be, naming what that department asked for.
             reply = self._codec.encode_fields(Reply, _denial_fields(request, decision, now))
             out.routed.append(OutputMessage(self._topics.replies(dept), key_bytes, reply))
-        if key is not None and chain is None and self._plannable(request, decision, now):
-            self._classes.put(key, self._plan(msg, dept, request, decision, wanted, fields, now))
 
     def _plannable(self, request: ExchangeRequest, decision: Decision, now: datetime) -> bool:
         """Whether every request of this one's class is decided as it was: nothing about its
