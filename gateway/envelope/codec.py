@@ -28,6 +28,7 @@ from fastavro.validation import validate as avro_validate
 from pydantic import BaseModel, ValidationError
 
 from gateway.envelope.binary import TemplateBinder, Writer, compile_template
+from gateway.envelope.binary.native import native_template
 from gateway.envelope.schemas import MARKER, RegisteredSchema, SchemaRegistry, default_schemas_dir
 from gateway.errors import DecodeError, EnvelopeError, SchemaError, UnknownSchemaError
 
@@ -54,16 +55,20 @@ class MessageTemplate:
     """The single-object bytes of one kind of message with holes: fields that vary from one
     message to the next; every other field was encoded once, when the template was made."""
 
-    __slots__ = ("_header", "_name", "_write")
+    __slots__ = ("_header", "_name", "_native", "_write")
 
     def __init__(self, schema: RegisteredSchema, write: Writer) -> None:
         self._header = schema.header
         self._name = schema.name
         self._write = write
+        self._native = native_template(schema.parsed, schema.header, write.segments)  # type: ignore[attr-defined]
 
     def fill(self, holes: Mapping[str, Any]) -> bytes:
         """The message with ``holes`` (a value for every hole) filled in: byte for byte what
-        :meth:`Codec.encode_fields` gives for the same field values."""
+        :meth:`Codec.encode_fields` gives for the same field values. Written in C where it can
+        be (:mod:`gateway.envelope.binary.native`), else by the generated Python template."""
+        if self._native is not None and (message := self._native(holes)) is not None:  # type: ignore[arg-type]
+            return message
         out = [self._header]
         try:
             self._write(out, holes)

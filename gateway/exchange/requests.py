@@ -191,7 +191,7 @@ class RequestPath:
         plan: RequestPlan,
         request_id: str,
         query: Mapping[str, str],
-        subject_key: str,
+        subject_key: str | None,
         sent_at: datetime,
         now: datetime,
         out: BatchOutputs,

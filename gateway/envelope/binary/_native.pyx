@@ -1,14 +1,34 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, initializedcheck=False
-"""The Avro reader in C: one schema's values read by walking a tree of nodes.
+"""Avro in C: a schema's values read, and message templates filled, by walking a tree of nodes.
 
-The generated Python readers (:mod:`gateway.envelope.binary._readers`) stay the reference and
-the fallback: a :class:`NativeReader` reads what it is sure of, and hands any input it finds
-wrong in any way (out of bounds, a bad varint, invalid UTF-8, an out-of-range branch or enum
-index, a value past what a C long holds) to the Python reader, which returns its value or
-raises its error. So both give one answer for every input; the tests check it on every schema.
+The generated Python code (:mod:`gateway.envelope.binary._readers`, ``_writers``) stays the
+reference and the fallback. A :class:`NativeReader` reads what it is sure of, and hands any
+input it finds wrong in any way (out of bounds, a bad varint, invalid UTF-8, an out-of-range
+branch or enum index, a value past what a C long holds) to the Python reader, which returns its
+value or raises its error. A :class:`NativeTemplate` writes the holes of a message template
+whose values are of exactly the types it knows (str, int, dict, a datetime in UTC, None) and
+returns None for anything else, which the Python template then writes or refuses. So both give
+one answer for every input; the tests check it.
 """
 
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
+from cpython.datetime cimport (
+    PyDateTime_CheckExact,
+    PyDateTime_DATE_GET_HOUR,
+    PyDateTime_DATE_GET_MICROSECOND,
+    PyDateTime_DATE_GET_MINUTE,
+    PyDateTime_DATE_GET_SECOND,
+    PyDateTime_GET_DAY,
+    PyDateTime_GET_MONTH,
+    PyDateTime_GET_YEAR,
+    datetime_tzinfo,
+    import_datetime,
+)
+from cpython.dict cimport PyDict_GetItem, PyDict_Next
+from cpython.long cimport PyLong_AsLongLong
+from cpython.object cimport PyObject
+from cpython.unicode cimport PyUnicode_AsUTF8AndSize
+from libc.stdlib cimport free, malloc, realloc
 from cpython.dict cimport PyDict_SetItem
 from cpython.list cimport PyList_Append
 from cpython.long cimport PyLong_FromLongLong
@@ -50,8 +70,13 @@ KINDS = {
 """Node kinds by name."""
 
 
-class Refused(Exception):
-    """The input is not one the C reader is sure of (never seen outside this module)."""
+from gateway.errors import EnvelopeError
+
+
+class Refused(EnvelopeError):
+    """The input is not one the C code is sure of (never seen outside this module)."""
+
+    code = "native_refused"
 
 
 cdef class Node:
@@ -246,3 +271,153 @@ cdef class NativeReader:
         except Exception:  # Refused, a bad UTF-8 string, a date out of range...
             return self.fallback(data, pos)
         return value, c.pos
+
+
+# --- templates -------------------------------------------------------------------------------
+
+import_datetime()
+
+from datetime import timezone
+
+cdef object _UTC = timezone.utc
+
+
+cdef struct Buffer:
+    char* data
+    Py_ssize_t size
+    Py_ssize_t capacity
+
+
+cdef int _reserve(Buffer* out, Py_ssize_t more) except -1:
+    cdef Py_ssize_t capacity = out.capacity
+    cdef char* grown
+    if out.size + more <= capacity:
+        return 0
+    while capacity < out.size + more:
+        capacity *= 2
+    grown = <char*>realloc(out.data, capacity)
+    if grown == NULL:
+        raise MemoryError
+    out.data, out.capacity = grown, capacity
+    return 0
+
+
+cdef int _put(Buffer* out, const char* data, Py_ssize_t size) except -1:
+    _reserve(out, size)
+    memcpy(out.data + out.size, data, size)
+    out.size += size
+    return 0
+
+
+cdef int _put_long(Buffer* out, long long value) except -1:
+    cdef unsigned long long n = (<unsigned long long>value << 1) ^ <unsigned long long>(value >> 63)
+    _reserve(out, 10)
+    while n >= 0x80:
+        out.data[out.size] = <char>((n & 0x7F) | 0x80)
+        out.size += 1
+        n >>= 7
+    out.data[out.size] = <char>n
+    out.size += 1
+    return 0
+
+
+cdef int _put_string(Buffer* out, object value) except -1:
+    cdef Py_ssize_t size
+    cdef const char* utf8
+    if type(value) is not str:
+        raise Refused
+    utf8 = PyUnicode_AsUTF8AndSize(value, &size)  # UnicodeEncodeError for a lone surrogate
+    _put_long(out, size)
+    _put(out, utf8, size)
+    return 0
+
+
+cdef long long _days_from_civil(long long y, long long m, long long d):
+    """Days since 1970-01-01 of a proleptic Gregorian date."""
+    y -= m <= 2
+    cdef long long era = (y if y >= 0 else y - 399) // 400
+    cdef long long yoe = y - era * 400
+    cdef long long doy = (153 * (m + (-3 if m > 2 else 9)) + 2) // 5 + d - 1
+    cdef long long doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+    return era * 146097 + doe - 719468
+
+
+cdef int _put_value(Buffer* out, Node node, object value) except -1:
+    cdef int kind = node.kind
+    cdef long long millis
+    cdef Py_ssize_t position = 0
+    cdef PyObject* key
+    cdef PyObject* item
+    if kind == STRING:
+        return _put_string(out, value)
+    if kind == LONG:
+        if type(value) is not int:
+            raise Refused
+        return _put_long(out, PyLong_AsLongLong(value))  # OverflowError past a long
+    if kind == OPTIONAL:
+        if value is None:
+            return _put(out, "\x00", 1)
+        _put(out, "\x02", 1)
+        return _put_value(out, node.item, value)
+    if kind == TIMESTAMP_MILLIS:
+        if not PyDateTime_CheckExact(value) or datetime_tzinfo(value) is not _UTC:
+            raise Refused
+        millis = (
+            _days_from_civil(
+                PyDateTime_GET_YEAR(value), PyDateTime_GET_MONTH(value), PyDateTime_GET_DAY(value)
+            ) * 86_400_000
+            + PyDateTime_DATE_GET_HOUR(value) * 3_600_000
+            + PyDateTime_DATE_GET_MINUTE(value) * 60_000
+            + PyDateTime_DATE_GET_SECOND(value) * 1000
+            + PyDateTime_DATE_GET_MICROSECOND(value) // 1000
+        )
+        return _put_long(out, millis)
+    if kind == MAP and node.item.kind == STRING:
+        if type(value) is not dict:
+            raise Refused
+        if value:
+            _put_long(out, len(value))
+            while PyDict_Next(value, &position, &key, &item):
+                _put_string(out, <object>key)
+                _put_string(out, <object>item)
+        return _put(out, "\x00", 1)
+    raise Refused
+
+
+cdef class NativeTemplate:
+    """A message template's writer: ``template(holes)`` is the message's bytes, or None when a
+    hole's value is not one this writer is sure of (the Python template's to write or refuse).
+    """
+
+    cdef tuple segments
+    """The message in order: bytes written as they are, and ``(name, node)`` holes."""
+    cdef Py_ssize_t constant_size
+
+    def __init__(self, tuple segments):
+        self.segments = segments
+        self.constant_size = sum(len(s) for s in segments if type(s) is bytes)
+
+    def __call__(self, holes):
+        cdef Buffer out
+        cdef PyObject* value
+        if type(holes) is not dict:
+            return None
+        out.capacity = self.constant_size + 256
+        out.size = 0
+        out.data = <char*>malloc(out.capacity)
+        if out.data == NULL:
+            raise MemoryError
+        try:
+            for segment in self.segments:
+                if type(segment) is bytes:
+                    _put(&out, PyBytes_AS_STRING(segment), PyBytes_GET_SIZE(segment))
+                    continue
+                value = PyDict_GetItem(holes, (<tuple>segment)[0])
+                if value == NULL:
+                    return None
+                _put_value(&out, <Node>(<tuple>segment)[1], <object>value)
+            return PyBytes_FromStringAndSize(out.data, out.size)
+        except Exception:  # Refused, a lone surrogate, an int past a long...
+            return None
+        finally:
+            free(out.data)

@@ -192,6 +192,7 @@ def generate_template(
     in ``holes`` from its argument (a mapping); each run of the other fields is encoded once,
     from ``constants``, into one chunk. A timestamp hole remembers its last value and that
     value's encoding: the gateway stamps every message of a batch with the batch's one ``now``.
+    The writer's ``segments`` are its chunks (bytes) and holes (field names), in order.
     """
     gen = _Generator(schema)
     src, fields = gen.source, schema["fields"]
@@ -222,16 +223,21 @@ def generate_template(
         with src.block("def write(out, record):"):
             src.line("append = out.append")
             run_chunks = iter(chunks)
+            segments = []
             for run, hole in zip(
                 runs, [None, *(f for f in fields if f["name"] in holes)], strict=True
             ):
                 if hole is not None:
+                    segments.append(repr(hole["name"]))
                     if hole["name"] in memos:
                         _memo_timestamp(src, hole["name"], memos[hole["name"]])
                     else:
                         gen.field(schema, hole, "record")
                 if run:
-                    src.line(f"append({next(run_chunks)})")
+                    segments.append(next(run_chunks))
+                    src.line(f"append({segments[-1]})")
+        src.line("# the message as chunks and holes, for the C writer (native.py)")
+        src.line(f"write.segments = ({', '.join(segments)},)")
         src.line("return write")
     gen.functions_owed()
     return build(gen.source, f"avro template {name}", "make_template", gen.env)  # type: ignore[no-any-return]

@@ -1,9 +1,10 @@
-"""The C reader (:mod:`gateway.envelope.binary._native`), where it was built.
+"""The C reader and template writer (:mod:`gateway.envelope.binary._native`), where built.
 
-``pip install`` compiles it with Cython when it can (``setup.py``); without it, or with
-``GATEWAY_PURE_PYTHON=1`` set, every reader is the generated Python one, which stays the
-reference in any case: the C reader hands every input it is not sure of to it
-(:func:`native_reader`). A schema is given to the C reader as a tree of nodes, one per type.
+``pip install`` compiles them with Cython when it can (``setup.py``); without them, or with
+``GATEWAY_PURE_PYTHON=1`` set, every reader and template is the generated Python one, which
+stays the reference in any case: the C code hands every input it is not sure of to it
+(:func:`native_reader`, :func:`native_template`). A schema is given to the C code as a tree of
+nodes, one per type.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 from gateway.envelope.binary._types import base, named_types, optional
 from gateway.envelope.binary._wire import EPOCH, EPOCH_ORDINAL, MS
 
-__all__ = ["AVAILABLE", "native_reader"]
+__all__ = ["AVAILABLE", "NativeTemplate", "native_reader", "native_template"]
 
 try:
     from gateway.envelope.binary import _native
@@ -32,6 +33,10 @@ AVAILABLE = (
 """Whether readers are the C ones."""
 
 Reader = Callable[[bytes, int], tuple[Any, int]]
+NativeTemplate = Callable[[dict[str, Any]], bytes | None]
+"""A template's message from its holes' values; None: values for the Python template."""
+_TEMPLATE_HOLES = frozenset({"string", "long", "int", "timestamp-millis"})
+"""The types of the holes the C template writer fills (or optional ones, or maps of strings)."""
 
 
 def native_reader(schema: Any, fallback: Reader) -> Reader:
@@ -42,6 +47,38 @@ def native_reader(schema: Any, fallback: Reader) -> Reader:
         return fallback
     root = _Nodes(named_types(schema)).node(schema)
     return _native.NativeReader(root, fallback, EPOCH, MS, _from_ordinal)
+
+
+def native_template(
+    schema: dict[str, Any], header: bytes, segments: tuple[bytes | str, ...]
+) -> NativeTemplate | None:
+    """The C writer of a template of ``schema`` records: ``header``, then ``segments`` (the
+    Python template's: encoded chunks, and the names of the holes between them); None when the
+    C code was not built or is turned off, or a hole is of a type it does not fill."""
+    if not AVAILABLE:
+        return None
+    fields = {f["name"]: f["type"] for f in schema["fields"]}
+    nodes = _Nodes(named_types(schema))
+    built: list[Any] = [header]
+    for segment in segments:
+        if isinstance(segment, bytes):
+            built.append(segment)
+        elif _fillable(fields[segment]):
+            built.append((segment, nodes.node(fields[segment])))
+        else:
+            return None
+    return _native.NativeTemplate(tuple(built))
+
+
+def _fillable(schema: Any) -> bool:
+    if isinstance(schema, list):
+        schema = optional(schema)
+    if isinstance(schema, dict) and schema.get("type") == "map":
+        return bool(schema["values"] == "string")
+    if isinstance(schema, dict) and schema.get("type") in ("record", "enum", "array"):
+        return False
+    primitive, logical = base(schema)
+    return (logical or primitive) in _TEMPLATE_HOLES
 
 
 def _from_ordinal(days: int) -> date:
