@@ -28,7 +28,7 @@ from fastavro.validation import validate as avro_validate
 from pydantic import BaseModel, ValidationError
 
 from gateway.envelope.binary import TemplateBinder, Writer, compile_template
-from gateway.envelope.binary.native import native_template
+from gateway.envelope.binary.native import NativeTemplate, TemplateWriters
 from gateway.envelope.schemas import MARKER, RegisteredSchema, SchemaRegistry, default_schemas_dir
 from gateway.errors import DecodeError, EnvelopeError, SchemaError, UnknownSchemaError
 
@@ -57,17 +57,20 @@ class MessageTemplate:
 
     __slots__ = ("_header", "_name", "_native", "_write")
 
-    def __init__(self, schema: RegisteredSchema, write: Writer) -> None:
+    def __init__(
+        self, schema: RegisteredSchema, write: Writer, native: NativeTemplate | None = None
+    ) -> None:
+        """``write`` is the generated Python template; ``native``, if any, its C writer."""
         self._header = schema.header
         self._name = schema.name
         self._write = write
-        self._native = native_template(schema.parsed, schema.header, write.segments)  # type: ignore[attr-defined]
+        self._native = native
 
     def fill(self, holes: Mapping[str, Any]) -> bytes:
         """The message with ``holes`` (a value for every hole) filled in: byte for byte what
         :meth:`Codec.encode_fields` gives for the same field values. Written in C where it can
         be (:mod:`gateway.envelope.binary.native`), else by the generated Python template."""
-        if self._native is not None and (message := self._native(holes)) is not None:  # type: ignore[arg-type]
+        if self._native is not None and (message := self._native(holes)) is not None:
             return message
         out = [self._header]
         try:
@@ -85,7 +88,9 @@ class Codec:
     def __init__(self, registry: SchemaRegistry) -> None:
         self._registry = registry
         self._models: dict[type[BaseModel], _ModelState] = {}
-        self._binders: dict[tuple[type[BaseModel], frozenset[str]], TemplateBinder] = {}
+        self._binders: dict[
+            tuple[type[BaseModel], frozenset[str]], tuple[TemplateBinder, TemplateWriters]
+        ] = {}
 
     @classmethod
     def default(cls) -> Codec:
@@ -124,16 +129,21 @@ class Codec:
         defaults) except ``holes``, given per message to :meth:`MessageTemplate.fill`."""
         state = self._models.get(model_type) or self._model_state(model_type)
         key = (model_type, frozenset(holes))
-        binder = self._binders.get(key)
-        if binder is None:
-            binder = self._binders[key] = compile_template(state.schema.parsed, key[1])
+        binders = self._binders.get(key)
+        if binders is None:
+            schema = state.schema
+            binders = self._binders[key] = (
+                compile_template(schema.parsed, key[1]),
+                TemplateWriters(schema.parsed, schema.header),
+            )
+        binder, native = binders
         try:
             write = binder({**state.defaults, **constants})
         except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as exc:
             raise EnvelopeError(
                 f"cannot encode {state.schema.name}: {type(exc).__name__} {exc}"
             ) from None
-        return MessageTemplate(state.schema, write)
+        return MessageTemplate(state.schema, write, native.writer(write.segments))  # type: ignore[attr-defined]
 
     def decode(self, data: bytes, model_type: type[M]) -> M:
         """Decode ``data`` as a ``model_type`` message (written with its schema or an earlier

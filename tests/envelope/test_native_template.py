@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from gateway.envelope.binary import compile_template
 from gateway.envelope.binary._types import named_types
-from gateway.envelope.binary.native import native_template
+from gateway.envelope.binary.native import TemplateWriters
 from gateway.envelope.codec import Codec
 from gateway.envelope.models import AuditRecord, AuditStage
 from gateway.exchange.auditing import TEMPLATE_HOLES
@@ -76,7 +76,7 @@ def test_a_template_writes_the_python_templates_bytes(name: str, data: st.DataOb
     }
 
     write = compile_template(schema, holes)(record)
-    native = native_template(schema, HEADER, write.segments)  # type: ignore[attr-defined]
+    native = TemplateWriters(schema, HEADER).writer(write.segments)  # type: ignore[attr-defined]
     assert native is not None
     expected = python_message(write, filled)
     message = native(filled)

@@ -1,6 +1,6 @@
 """Types of the C reader (``_native.pyx``)."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -28,4 +28,4 @@ class NativeReader:
 
 class NativeTemplate:
     def __init__(self, segments: tuple[Any, ...]) -> None: ...
-    def __call__(self, holes: dict[str, Any]) -> bytes | None: ...
+    def __call__(self, holes: Mapping[str, Any]) -> bytes | None: ...

@@ -3,7 +3,7 @@
 ``pip install`` compiles them with Cython when it can (``setup.py``); without them, or with
 ``GATEWAY_PURE_PYTHON=1`` set, every reader and template is the generated Python one, which
 stays the reference in any case: the C code hands every input it is not sure of to it
-(:func:`native_reader`, :func:`native_template`). A schema is given to the C code as a tree of
+(:func:`native_reader`, :class:`TemplateWriters`). A schema is given to the C code as a tree of
 nodes, one per type.
 """
 
@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import date
 from typing import Any
 
 from gateway.envelope.binary._types import base, named_types, optional
 from gateway.envelope.binary._wire import EPOCH, EPOCH_ORDINAL, MS
 
-__all__ = ["AVAILABLE", "NativeTemplate", "native_reader", "native_template"]
+__all__ = ["AVAILABLE", "NativeTemplate", "TemplateWriters", "native_reader"]
 
 try:
     from gateway.envelope.binary import _native
@@ -33,8 +33,9 @@ AVAILABLE = (
 """Whether readers are the C ones."""
 
 Reader = Callable[[bytes, int], tuple[Any, int]]
-NativeTemplate = Callable[[dict[str, Any]], bytes | None]
-"""A template's message from its holes' values; None: values for the Python template."""
+NativeTemplate = Callable[[Mapping[str, Any]], bytes | None]
+"""A template's message from its holes' values (a dict; anything else gets None), or None:
+values for the Python template to write or refuse."""
 _TEMPLATE_HOLES = frozenset({"string", "long", "int", "timestamp-millis"})
 """The types of the holes the C template writer fills (or optional ones, or maps of strings)."""
 
@@ -49,25 +50,36 @@ def native_reader(schema: Any, fallback: Reader) -> Reader:
     return _native.NativeReader(root, fallback, EPOCH, MS, _from_ordinal)
 
 
-def native_template(
-    schema: dict[str, Any], header: bytes, segments: tuple[bytes | str, ...]
-) -> NativeTemplate | None:
-    """The C writer of a template of ``schema`` records: ``header``, then ``segments`` (the
-    Python template's: encoded chunks, and the names of the holes between them); None when the
-    C code was not built or is turned off, or a hole is of a type it does not fill."""
-    if not AVAILABLE:
-        return None
-    fields = {f["name"]: f["type"] for f in schema["fields"]}
-    nodes = _Nodes(named_types(schema))
-    built: list[Any] = [header]
-    for segment in segments:
-        if isinstance(segment, bytes):
-            built.append(segment)
-        elif _fillable(fields[segment]):
-            built.append((segment, nodes.node(fields[segment])))
-        else:
+class TemplateWriters:
+    """Makes the C writers of one schema's templates: its holes' nodes are made once."""
+
+    def __init__(self, schema: dict[str, Any], header: bytes) -> None:
+        self._header = header
+        self._types = {f["name"]: f["type"] for f in schema["fields"]}
+        self._named = named_types(schema)
+        self._holes: dict[str, Any] = {}
+
+    def writer(self, segments: tuple[bytes | str, ...]) -> NativeTemplate | None:
+        """The C writer of the header, then ``segments`` (the Python template's: encoded chunks,
+        and the names of the holes between them); None when the C code was not built or is
+        turned off, or a hole is of a type it does not fill."""
+        if not AVAILABLE:
             return None
-    return _native.NativeTemplate(tuple(built))
+        built: list[Any] = [self._header]
+        for segment in segments:
+            if isinstance(segment, bytes):
+                built.append(segment)
+                continue
+            node = self._holes.get(segment)
+            if node is None:
+                hole = self._types[segment]
+                node = self._holes[segment] = (
+                    _Nodes(self._named).node(hole) if _fillable(hole) else False
+                )
+            if node is False:
+                return None
+            built.append((segment, node))
+        return _native.NativeTemplate(tuple(built))
 
 
 def _fillable(schema: Any) -> bool:
