@@ -110,17 +110,23 @@ class MessageSigner:
         """The headers of each of ``messages`` (``(topic, value)``), under one signature."""
         if not messages:
             return []
+        signature, key, proofs_ = self.signed_batch(messages)
+        return [[signature, key, proof] for proof in proofs_]
+
+    def signed_batch(
+        self, messages: Sequence[tuple[str, bytes]]
+    ) -> tuple[tuple[str, bytes], tuple[str, bytes], list[tuple[str, bytes]]]:
+        """What :meth:`sign_batch` gives, as the signature and key id headers every message
+        shares and each message's proof header (at least one message)."""
         root, paths = proofs([leaf_hash(signed_bytes(t, v)) for t, v in messages])
         size = len(messages)
         signature = self._key.sign(_signed_root(size, root))
-        return [
-            [
-                (SIGNATURE_HEADER, signature),
-                (KEY_ID_HEADER, self._key_id),
-                (PROOF_HEADER, _PLACE.pack(index, size) + path),
-            ]
-            for index, path in enumerate(paths)
-        ]
+        place = _PLACE.pack
+        return (
+            (SIGNATURE_HEADER, signature),
+            (KEY_ID_HEADER, self._key_id),
+            [(PROOF_HEADER, place(index, size) + path) for index, path in enumerate(paths)],
+        )
 
 
 class MessageVerifier:

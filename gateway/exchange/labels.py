@@ -40,10 +40,12 @@ class OutputLabels:
         """Add the signature headers of every labelled message that goes to a department's inbox
         or replies topic (dead letters and capped forwards stay with the gateway)."""
         signed = [m for m in routed if self._kind(m.topic)[1]]
-        batch = self._signer.sign_batch([(m.topic, m.value) for m in signed])
-        for m, extra in zip(signed, batch, strict=True):
+        if not signed:
+            return
+        signature, key, proofs = self._signer.signed_batch([(m.topic, m.value) for m in signed])
+        for m, proof in zip(signed, proofs, strict=True):
             assert m.headers is not None  # labelled
-            m.headers.extend(extra)
+            m.headers.extend((signature, key, proof))
 
     def _kind(self, topic: str) -> _Kind:
         known = self._kinds.get(topic)

@@ -26,13 +26,16 @@ _SEP = b"\x1f"
 class TokenSigner:
     """Issues and verifies approval tokens with one secret key."""
 
-    __slots__ = ("_key", "_mac")
+    __slots__ = ("_key", "_last", "_mac")
 
     def __init__(self, secret: bytes) -> None:
         if len(secret) < 16:
             raise ValueError("token secret must be at least 16 bytes")
         self._key = secret
         self._mac = HmacSha256(secret)
+        self._last: tuple[datetime | None, bytes] = (None, b"")
+        """The last time a token was issued at, and its milliseconds as signed: a batch's
+        tokens all carry the batch's one ``now``."""
 
     def derive_key(self, label: bytes) -> bytes:
         """A 32-byte key for another purpose, derived from the token secret (HKDF-SHA256 with
@@ -77,7 +80,10 @@ class TokenSigner:
 
     def issue_in(self, context: bytes, request_id: str, issued_at: datetime) -> str:
         """The token of ``request_id`` issued at ``issued_at`` in ``context`` (:meth:`context`)."""
-        millis = str(int(issued_at.timestamp() * 1000)).encode()
+        last_at, millis = self._last
+        if issued_at is not last_at:
+            millis = str(int(issued_at.timestamp() * 1000)).encode()
+            self._last = (issued_at, millis)
         message = b"".join((request_id.encode(), _SEP, context, _SEP, millis))
         digest = self._mac.digest(message)
         return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
