@@ -6,8 +6,9 @@ dataset: the same fields in the same order, each of a known kind) most of that w
 the same every time, so :func:`compile_redaction` does it once. The function it returns reads
 the fields in layout order and knows, for each, whether it is released, transformed or
 withheld, which leaf paths that reports (looking only at what can vary: a null, an empty list)
-and how to write its JSON. Lists that are only partly released, maps, and transforms that act
-below a field go through the general selection functions, as in :func:`redact`. The outputs
+and how to write its JSON; a list of records only partly released is selected item by item,
+field by field, the same way. Other partly released lists, maps, and transforms that act below
+a field go through the general selection functions, as in :func:`redact`. The outputs
 are those of ``redact`` followed by :func:`record_json`, byte for byte; the tests check that
 against the general path on random records and releases.
 
@@ -292,9 +293,41 @@ class _Generator:
                     self._nested(field, value, path, node, step, parts, key)
             else:
                 self._nested(field, value, path, node, step, parts, key, static)
+        elif _records_inside(field, node, step):
+            self._records(field, value, path, node, step, parts, key)
         else:
             node_name, step_name = self.constant("node", node), self.constant("step", step)
             self.general(f"_select_inside({value}, {node_name}, {step_name}, out)", parts, key)
+
+    def _records(
+        self,
+        field: LayoutField,
+        value: str,
+        path: str,
+        node: PathNode,
+        step: PlanNode | None,
+        parts: str,
+        key: str,
+    ) -> None:
+        """A list of records the allow-list reaches inside: each item selected as a record,
+        the list kept if any item keeps anything (``_select_inside`` on a list)."""
+        assert field.items is not None and node.items is not None
+        with self.block(f"if not {value}:"):
+            self.line(f"_report({value}, {path!r}, withheld)")
+            self.dynamic.add("withheld")
+        with self.block("else:"):
+            kept, item, inner = self.local("kept"), self.local("item"), self.local("parts")
+            self.line(f"{kept} = []")
+            with self.block(f"for {item} in {value}:"):
+                self.line(f"{inner} = []")
+                item_step = step.items if step is not None else None
+                self.record_fields(
+                    field.items.fields, item, node.items.path, node.items, item_step, inner, False
+                )
+                with self.block(f"if {inner}:"):
+                    self.line(f'{kept}.append("{{" + ",".join({inner}) + "}}")')
+            with self.block(f"if {kept}:"):
+                self.line(f'{parts}.append({key!r} + "[" + ",".join({kept}) + "]")')
 
     def _nested(
         self,
@@ -338,6 +371,23 @@ class _Generator:
             self.line(f'return "{{" + ",".join(parts) + "}}", ({shapes})')
         redacted: CompiledRedaction = build(self.source, f"redaction {name}", "redacted", self.env)
         return redacted
+
+
+def _records_inside(field: LayoutField, node: PathNode, step: PlanNode | None) -> bool:
+    """Whether ``field`` is a list of records whose items the allow-list reaches inside, with no
+    transform on the items themselves: the case :meth:`_Generator._records` compiles."""
+    items, item_node = field.items, node.items
+    return (
+        field.kind is FieldKind.LIST
+        and items is not None
+        and items.kind is FieldKind.RECORD
+        and bool(items.fields)
+        and not items.nullable
+        and item_node is not None
+        and not item_node.whole
+        and item_node.items is None
+        and (step is None or step.items is None or step.items.name is None)
+    )
 
 
 def _fixed_leaves(field: LayoutField, path: str) -> list[str] | None:
