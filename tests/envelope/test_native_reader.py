@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -112,3 +112,25 @@ def test_without_the_c_reader_every_reader_is_the_generated_python_one() -> None
         [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True
     )
     assert shown.stdout.split() == ["False", "read_dx_gateway_ExchangeRequest"]
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [
+        datetime(1, 1, 1, tzinfo=UTC),
+        datetime(1969, 12, 31, 23, 59, 59, 999_000, tzinfo=UTC),
+        datetime(2000, 2, 29, 12, tzinfo=UTC),
+        datetime(9999, 12, 31, 23, 59, 59, 999_000, tzinfo=UTC),
+    ],
+)
+def test_times_at_the_ends_of_their_range_read_as_python_reads_them(moment: datetime) -> None:
+    schema = {"type": "record", "name": "At", "fields": [{"name": "at", "type": TIMESTAMP}]}
+    millis = (moment - EPOCH) // timedelta(milliseconds=1)
+    c_reader, python_reader = compile_reader(schema), compile_reader(schema, native=False)
+    for n in (millis - 1, millis, millis + 1):  # one past either end: Python's error
+        message = encoded({"type": "long"}, n)
+        assert outcome(c_reader, message) == outcome(python_reader, message)
+    assert c_reader(encoded({"type": "long"}, millis), 0)[0]["at"] == moment
+
+
+TIMESTAMP = {"type": "long", "logicalType": "timestamp-millis"}

@@ -1,7 +1,6 @@
 """Types of the C reader (``_native.pyx``)."""
 
 from collections.abc import Callable, Mapping
-from datetime import date, datetime, timedelta
 from typing import Any
 
 from gateway.errors import EnvelopeError
@@ -16,14 +15,7 @@ class Node:
     def set_fields(self, names: tuple[str, ...], fields: tuple[Any, ...]) -> None: ...
 
 class NativeReader:
-    def __init__(
-        self,
-        root: Node,
-        fallback: Callable[[bytes, int], tuple[Any, int]],
-        epoch: datetime,
-        ms: timedelta,
-        from_ordinal: Callable[[int], date],
-    ) -> None: ...
+    def __init__(self, root: Node, fallback: Callable[[bytes, int], tuple[Any, int]]) -> None: ...
     def __call__(self, data: bytes, pos: int) -> tuple[Any, int]: ...
 
 class NativeTemplate:

@@ -21,6 +21,8 @@ from cpython.datetime cimport (
     PyDateTime_GET_DAY,
     PyDateTime_GET_MONTH,
     PyDateTime_GET_YEAR,
+    date_new,
+    datetime_new,
     datetime_tzinfo,
     import_datetime,
 )
@@ -51,6 +53,56 @@ cdef enum Kind:
     MAP = 10
     OPTIONAL = 11
     RECORD = 12
+
+from datetime import timezone
+
+import_datetime()
+
+cdef object _UTC = timezone.utc
+cdef long long _MIN_DAY = -719162  # 0001-01-01
+cdef long long _MAX_DAY = 2932896  # 9999-12-31
+
+
+cdef int _civil_from_days(long long days, int* year, int* month, int* day) except -1:
+    """The proleptic Gregorian date ``days`` after 1970-01-01 (0001-01-01 to 9999-12-31)."""
+    if days < _MIN_DAY or days > _MAX_DAY:
+        raise Refused  # out of datetime's range: Python's reader raises its OverflowError
+    days += 719468
+    cdef long long era = days // 146097
+    cdef long long doe = days - era * 146097
+    cdef long long yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
+    cdef long long doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
+    cdef long long mp = (5 * doy + 2) // 153
+    day[0] = <int>(doy - (153 * mp + 2) // 5 + 1)
+    month[0] = <int>(mp + 3 if mp < 10 else mp - 9)
+    year[0] = <int>(yoe + era * 400 + (month[0] <= 2))
+    return 0
+
+
+cdef object _timestamp(long long millis):
+    """``EPOCH + millis * MS``: a UTC datetime."""
+    cdef long long days = millis // 86_400_000
+    cdef long long rest = millis - days * 86_400_000
+    cdef int year, month, day
+    _civil_from_days(days, &year, &month, &day)
+    return datetime_new(
+        year,
+        month,
+        day,
+        <int>(rest // 3_600_000),
+        <int>(rest // 60_000 % 60),
+        <int>(rest // 1000 % 60),
+        <int>(rest % 1000 * 1000),
+        _UTC,
+    )
+
+
+cdef object _date(long long days):
+    """``date.fromordinal(days + EPOCH_ORDINAL)``."""
+    cdef int year, month, day
+    _civil_from_days(days, &year, &month, &day)
+    return date_new(year, month, day)
+
 
 KINDS = {
     "null": NULL_TYPE,
@@ -154,7 +206,7 @@ cdef long long _block_count(Cursor* c) except -1:
     return count
 
 
-cdef object _value(Node node, Cursor* c, object epoch, object ms, object from_ordinal):
+cdef object _value(Node node, Cursor* c):
     cdef long long number
     cdef Py_ssize_t size, i, n, count
     cdef double real
@@ -172,7 +224,7 @@ cdef object _value(Node node, Cursor* c, object epoch, object ms, object from_or
             PyDict_SetItem(
                 result,
                 node.names[i],
-                _value(<Node>node.fields[i], c, epoch, ms, from_ordinal),
+                _value(<Node>node.fields[i], c),
             )
         return result
     if kind == LONG:
@@ -184,13 +236,13 @@ cdef object _value(Node node, Cursor* c, object epoch, object ms, object from_or
         number = c.data[c.pos]
         c.pos += 1
         if number == 2:
-            return _value(node.item, c, epoch, ms, from_ordinal)
+            return _value(node.item, c)
         if number == 0:
             return None
         raise Refused
     if kind == TIMESTAMP_MILLIS:
         _long(c, &number)
-        return epoch + number * ms
+        return _timestamp(number)
     if kind == ARRAY:
         result = []
         while True:
@@ -198,7 +250,7 @@ cdef object _value(Node node, Cursor* c, object epoch, object ms, object from_or
             if count == 0:
                 return result
             for i in range(count):
-                PyList_Append(result, _value(node.item, c, epoch, ms, from_ordinal))
+                PyList_Append(result, _value(node.item, c))
     if kind == MAP:
         result = {}
         while True:
@@ -209,7 +261,7 @@ cdef object _value(Node node, Cursor* c, object epoch, object ms, object from_or
                 size = _size(c)
                 item = PyUnicode_DecodeUTF8(<const char*>c.data + c.pos, size, NULL)
                 c.pos += size
-                PyDict_SetItem(result, item, _value(node.item, c, epoch, ms, from_ordinal))
+                PyDict_SetItem(result, item, _value(node.item, c))
     if kind == ENUM:
         _long(c, &number)
         if number < 0 or number >= PyTuple_GET_SIZE(node.fields):
@@ -234,7 +286,7 @@ cdef object _value(Node node, Cursor* c, object epoch, object ms, object from_or
         return real
     if kind == DATE:
         _long(c, &number)
-        return from_ordinal(number)
+        return _date(number)
     if kind == NULL_TYPE:
         return None
     raise Refused
@@ -246,18 +298,10 @@ cdef class NativeReader:
 
     cdef Node root
     cdef object fallback
-    cdef object epoch
-    cdef object ms
-    cdef object from_ordinal
 
-    def __init__(self, Node root, fallback, epoch, ms, from_ordinal):
-        """``epoch + n * ms`` is a timestamp of ``n`` milliseconds; ``from_ordinal(n)`` a date of
-        ``n`` days since the epoch."""
+    def __init__(self, Node root, fallback):
         self.root = root
         self.fallback = fallback
-        self.epoch = epoch
-        self.ms = ms
-        self.from_ordinal = from_ordinal
 
     def __call__(self, data, Py_ssize_t pos):
         cdef Cursor c
@@ -267,19 +311,13 @@ cdef class NativeReader:
         c.pos = pos
         c.end = PyBytes_GET_SIZE(data)
         try:
-            value = _value(self.root, &c, self.epoch, self.ms, self.from_ordinal)
+            value = _value(self.root, &c)
         except Exception:  # Refused, a bad UTF-8 string, a date out of range...
             return self.fallback(data, pos)
         return value, c.pos
 
 
 # --- templates -------------------------------------------------------------------------------
-
-import_datetime()
-
-from datetime import timezone
-
-cdef object _UTC = timezone.utc
 
 
 cdef struct Buffer:

@@ -12,11 +12,9 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable, Mapping
-from datetime import date
 from typing import Any
 
 from gateway.envelope.binary._types import base, named_types, optional
-from gateway.envelope.binary._wire import EPOCH, EPOCH_ORDINAL, MS
 
 __all__ = ["AVAILABLE", "NativeTemplate", "TemplateWriters", "native_reader"]
 
@@ -47,7 +45,7 @@ def native_reader(schema: Any, fallback: Reader) -> Reader:
     if not AVAILABLE:
         return fallback
     root = _Nodes(named_types(schema)).node(schema)
-    return _native.NativeReader(root, fallback, EPOCH, MS, _from_ordinal)
+    return _native.NativeReader(root, fallback)
 
 
 class TemplateWriters:
@@ -91,10 +89,6 @@ def _fillable(schema: Any) -> bool:
         return False
     primitive, logical = base(schema)
     return (logical or primitive) in _TEMPLATE_HOLES
-
-
-def _from_ordinal(days: int) -> date:
-    return date.fromordinal(days + EPOCH_ORDINAL)
 
 
 class _Nodes:
