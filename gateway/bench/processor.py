@@ -6,8 +6,8 @@ synthetic datasets and the responses go through it too. Only the processor's cal
 (CPU time of this process). A second processor without decision classes (every request the
 general way) takes the same batches, alternating with the first, so the two compare on the
 same machine at the same moment (``reference``, ``speedup``). It also times one audit
-record's encoding both ways: the generated code the gateway uses, and fastavro's compiled
-schemaless writer and reader.
+record's encoding three ways: the generated Python code, the C reader the gateway reads with
+where it was built (``c_read``), and fastavro's compiled schemaless writer and reader.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from gateway import collector
 from gateway.bench._workload import encode_requests
 from gateway.departments import answer_from_dataset, build_response
 from gateway.departments.answers import index_records
+from gateway.envelope.binary import compile_reader
 from gateway.envelope.codec import Codec
 from gateway.envelope.datasets import SUBJECT_IDENTIFIER_BY_PROVIDER
 from gateway.envelope.models import AuditRecord, RoutedRequest
@@ -154,7 +155,8 @@ def _timed(
 
 
 def _codec_comparison(codec: Codec, now: datetime) -> dict[str, float]:
-    """One typical audit record written and read by our generated code and by fastavro."""
+    """One typical audit record written and read by our generated code (and read by the C
+    reader) and by fastavro."""
     schema = codec.registry.get(f"dx.gateway.{AuditRecord.__name__}")
     record: dict[str, Any] = dict(
         prev_hash="ab" * 32,
@@ -196,10 +198,12 @@ def _codec_comparison(codec: Codec, now: datetime) -> dict[str, float]:
     if theirs() != body:
         raise AssertionError("generated and fastavro encodings differ")
     n = 20_000
+    python_read = compile_reader(schema.parsed, native=False)
     return {
         "generated_write": _us(ours, n),
         "fastavro_write": _us(theirs, n),
-        "generated_read": _us(lambda: schema.read(body, 0), n),
+        "generated_read": _us(lambda: python_read(body, 0), n),
+        "c_read": _us(lambda: schema.read(body, 0), n),
         "fastavro_read": _us(lambda: schemaless_reader(io.BytesIO(body), schema.parsed), n),
     }
 

@@ -28,6 +28,7 @@ def test_every_request_and_every_routed_requests_response_is_processed_and_timed
         "generated_write",
         "fastavro_write",
         "generated_read",
+        "c_read",
         "fastavro_read",
     }
 
