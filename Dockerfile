@@ -16,9 +16,14 @@ RUN python -c "import tomllib; p = tomllib.load(open('pyproject.toml', 'rb'))['p
     && pip install -r /tmp/requirements.txt \
     && rm /tmp/requirements.txt
 
-# The project itself; policies/ and schemas/ stay in /app, where the settings look for them.
+# The project itself; policies/ and schemas/ stay in /app, where the settings look for them. A C
+# compiler is there only while pip builds the C reader (gateway/envelope/binary/_native.pyx).
 COPY . .
-RUN pip install --no-deps . \
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends gcc libc6-dev \
+    && pip install --no-deps . \
+    && apt-get purge -y --auto-remove gcc libc6-dev \
+    && rm -rf /var/lib/apt/lists/* \
     && useradd --system --uid 10001 --no-create-home gateway
 
 USER gateway
