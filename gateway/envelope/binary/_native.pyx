@@ -26,17 +26,20 @@ from cpython.datetime cimport (
     datetime_tzinfo,
     import_datetime,
 )
-from cpython.dict cimport PyDict_GetItem, PyDict_Next
-from cpython.long cimport PyLong_AsLongLong
-from cpython.object cimport PyObject
-from cpython.unicode cimport PyUnicode_AsUTF8AndSize
-from libc.stdlib cimport free, malloc, realloc
-from cpython.dict cimport PyDict_SetItem
+from cpython.dict cimport PyDict_GetItem, PyDict_Next, PyDict_SetItem
 from cpython.list cimport PyList_Append
-from cpython.long cimport PyLong_FromLongLong
-from cpython.unicode cimport PyUnicode_DecodeUTF8
+from cpython.long cimport PyLong_AsLongLong, PyLong_FromLongLong
+from cpython.object cimport PyObject
 from cpython.tuple cimport PyTuple_GET_SIZE
+from cpython.unicode cimport PyUnicode_AsUTF8AndSize, PyUnicode_DecodeUTF8
+from libc.stdlib cimport free, malloc, realloc
 from libc.string cimport memcpy
+
+from datetime import timezone
+
+from gateway.errors import EnvelopeError
+
+import_datetime()
 
 # The kinds of node, as :mod:`gateway.envelope.binary.native` names them.
 cdef enum Kind:
@@ -54,9 +57,31 @@ cdef enum Kind:
     OPTIONAL = 11
     RECORD = 12
 
-from datetime import timezone
+KINDS = {
+    "null": NULL_TYPE,
+    "boolean": BOOLEAN,
+    "long": LONG,
+    "double": DOUBLE,
+    "string": STRING,
+    "bytes": BYTES,
+    "timestamp-millis": TIMESTAMP_MILLIS,
+    "date": DATE,
+    "enum": ENUM,
+    "array": ARRAY,
+    "map": MAP,
+    "optional": OPTIONAL,
+    "record": RECORD,
+}
+"""Node kinds by name."""
 
-import_datetime()
+
+class Refused(EnvelopeError):
+    """The input is not one the C code is sure of (never seen outside this module)."""
+
+    code = "native_refused"
+
+
+# --- times ------------------------------------------------------------------------------------
 
 cdef object _UTC = timezone.utc
 cdef long long _MIN_DAY = -719162  # 0001-01-01
@@ -77,6 +102,16 @@ cdef int _civil_from_days(long long days, int* year, int* month, int* day) excep
     month[0] = <int>(mp + 3 if mp < 10 else mp - 9)
     year[0] = <int>(yoe + era * 400 + (month[0] <= 2))
     return 0
+
+
+cdef long long _days_from_civil(long long y, long long m, long long d):
+    """Days since 1970-01-01 of a proleptic Gregorian date."""
+    y -= m <= 2
+    cdef long long era = (y if y >= 0 else y - 399) // 400
+    cdef long long yoe = y - era * 400
+    cdef long long doy = (153 * (m + (-3 if m > 2 else 9)) + 2) // 5 + d - 1
+    cdef long long doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+    return era * 146097 + doe - 719468
 
 
 cdef object _timestamp(long long millis):
@@ -104,32 +139,8 @@ cdef object _date(long long days):
     return date_new(year, month, day)
 
 
-KINDS = {
-    "null": NULL_TYPE,
-    "boolean": BOOLEAN,
-    "long": LONG,
-    "double": DOUBLE,
-    "string": STRING,
-    "bytes": BYTES,
-    "timestamp-millis": TIMESTAMP_MILLIS,
-    "date": DATE,
-    "enum": ENUM,
-    "array": ARRAY,
-    "map": MAP,
-    "optional": OPTIONAL,
-    "record": RECORD,
-}
-"""Node kinds by name."""
 
-
-from gateway.errors import EnvelopeError
-
-
-class Refused(EnvelopeError):
-    """The input is not one the C code is sure of (never seen outside this module)."""
-
-    code = "native_refused"
-
+# --- reading ----------------------------------------------------------------------------------
 
 cdef class Node:
     """One type of a schema: its kind, and what it is made of."""
@@ -368,16 +379,6 @@ cdef int _put_string(Buffer* out, object value) except -1:
     _put_long(out, size)
     _put(out, utf8, size)
     return 0
-
-
-cdef long long _days_from_civil(long long y, long long m, long long d):
-    """Days since 1970-01-01 of a proleptic Gregorian date."""
-    y -= m <= 2
-    cdef long long era = (y if y >= 0 else y - 399) // 400
-    cdef long long yoe = y - era * 400
-    cdef long long doy = (153 * (m + (-3 if m > 2 else 9)) + 2) // 5 + d - 1
-    cdef long long doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
-    return era * 146097 + doe - 719468
 
 
 cdef int _put_value(Buffer* out, Node node, object value) except -1:
