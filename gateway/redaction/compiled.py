@@ -316,14 +316,11 @@ class _Generator:
             self.line(f"_report({value}, {path!r}, withheld)")
             self.dynamic.add("withheld")
         with self.block("else:"):
-            kept, item, inner = self.local("kept"), self.local("item"), self.local("parts")
+            kept, item = self.local("kept"), self.local("item")
             self.line(f"{kept} = []")
             with self.block(f"for {item} in {value}:"):
-                self.line(f"{inner} = []")
                 item_step = step.items if step is not None else None
-                self.record_fields(
-                    field.items.fields, item, node.items.path, node.items, item_step, inner, False
-                )
+                inner = self._record(field.items, item, node.items.path, node.items, item_step)
                 with self.block(f"if {inner}:"):
                     self.line(f'{kept}.append("{{" + ",".join({inner}) + "}}")')
             with self.block(f"if {kept}:"):
@@ -340,11 +337,24 @@ class _Generator:
         key: str,
         static: bool = False,
     ) -> None:
+        inner = self._record(field, value, path, node, step, static)
+        with self.block(f"if {inner}:"):
+            self.line(f'{parts}.append({key!r} + "{{" + ",".join({inner}) + "}}")')
+
+    def _record(
+        self,
+        field: LayoutField,
+        value: str,
+        path: str,
+        node: PathNode,
+        step: PlanNode | None,
+        static: bool = False,
+    ) -> str:
+        """Select the fields of record ``value`` into a new list of JSON members; its name."""
         inner = self.local("parts")
         self.line(f"{inner} = []")
         self.record_fields(field.fields, value, path, node, step, inner, static)
-        with self.block(f"if {inner}:"):
-            self.line(f'{parts}.append({key!r} + "{{" + ",".join({inner}) + "}}")')
+        return inner
 
     # --- the function ---------------------------------------------------------------------
 
