@@ -49,8 +49,10 @@ __all__ = [
 ]
 
 ClassKey = tuple[str, str, str, str, str, tuple[str, ...], tuple[str, ...], str, date]
-"""``(input topic, requester, provider, agreement, purpose, query field names, wanted fields,
-policy version, UTC day)``."""
+"""``(input topic, requester, provider, agreement, purpose, query field names, wanted fields
+sorted, policy version, UTC day)``: what a request wants is decided, audited (sorted) and
+routed (as the policy's paths) whatever order it names the fields in, while its query's order
+is kept in the routed request."""
 ResponseKey = tuple[str, str, str, str, str, tuple[str, ...], str, str, date]
 """``(input topic, responder, requester, agreement, purpose, wanted fields, status, policy
 version, UTC day)``."""

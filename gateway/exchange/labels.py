@@ -26,31 +26,32 @@ class OutputLabels:
         self._signer = signer
         self._kinds: dict[str, _Kind] = {}
 
-    def label(self, routed: list[OutputMessage], first: int) -> None:
-        """Give the messages from ``routed[first]`` on their schema and request id headers."""
-        for i in range(first, len(routed)):
-            m = routed[i]
-            schema, signs = self._kind(m.topic)
-            if schema is None:
-                continue  # dead letters come with theirs
-            headers = [schema, (h.REQUEST_ID, m.key)] if m.key and signs else [schema]
-            routed[i] = OutputMessage(m.topic, m.key, m.value, m.partition, headers)
-
     def sign(self, routed: list[OutputMessage]) -> None:
-        """Add the signature headers of every labelled message that goes to a department's inbox
-        or replies topic (dead letters and capped forwards stay with the gateway)."""
-        signed = [m for m in routed if self._kind(m.topic)[1]]
+        """Give every message of ``routed`` but dead letters (which come with theirs) its schema
+        and request id headers, and those that go to a department's inbox or replies topic the
+        signature headers too, under one signature for them all (capped forwards stay with the
+        gateway)."""
+        signed: list[OutputMessage] = []
+        kinds = self._kinds
+        for i, m in enumerate(routed):
+            schema, signs = kinds.get(m.topic) or self._kind(m.topic)
+            if schema is None:
+                continue
+            if signs:
+                headers = [schema, (h.REQUEST_ID, m.key)] if m.key else [schema]
+                routed[i] = m = OutputMessage(m.topic, m.key, m.value, m.partition, headers)
+                signed.append(m)
+            else:
+                routed[i] = OutputMessage(m.topic, m.key, m.value, m.partition, [schema])
         if not signed:
             return
         signature, key, proofs = self._signer.signed_batch([(m.topic, m.value) for m in signed])
         for m, proof in zip(signed, proofs, strict=True):
-            assert m.headers is not None  # labelled
+            assert m.headers is not None  # labelled above
             m.headers.extend((signature, key, proof))
 
     def _kind(self, topic: str) -> _Kind:
-        known = self._kinds.get(topic)
-        if known is None:
-            known = self._kinds[topic] = self._kind_of(topic)
+        known = self._kinds[topic] = self._kind_of(topic)
         return known
 
     def _kind_of(self, topic: str) -> _Kind:

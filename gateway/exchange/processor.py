@@ -43,6 +43,8 @@ from gateway.policy import DEFAULT_SENT_AT_WINDOW, CompiledPolicy, SentAtWindow,
 
 __all__ = ["ExchangeProcessor"]
 
+_ROUTES_KEPT = 1024
+
 
 class ExchangeProcessor:
     """Turns batches of input records into audit records, routed messages and dead letters."""
@@ -114,6 +116,9 @@ class ExchangeProcessor:
         )
         self._owned = Ownership(self._trail, topics.audit)
         self._gaps = self._owned.gaps
+        self._routes: dict[str, tuple[str, str]] = {}
+        """``(kind, dept)`` by input topic, as :meth:`TopicNames.parse` gives it (``("", "")``
+        for a name that is not a department's)."""
 
     @property
     def policy(self) -> CompiledPolicy:
@@ -286,8 +291,9 @@ class ExchangeProcessor:
     # --- batches --------------------------------------------------------------------------------
 
     def process_batch(self, messages: Iterable[InputMessage], now: datetime) -> BatchOutputs:
-        """Process ``messages``; what departments receive of the outputs is signed, under one
-        signature for the batch (:mod:`gateway.envelope.signature`)."""
+        """Process ``messages``; the routed outputs get their headers, and what departments
+        receive of them is signed, under one signature for the batch
+        (:mod:`gateway.envelope.signature`)."""
         out = BatchOutputs()
         for msg in messages:
             self.process(msg, now, out)
@@ -327,14 +333,14 @@ class ExchangeProcessor:
 
     def process(self, msg: InputMessage, now: datetime, out: BatchOutputs) -> None:
         """Process one record; never raises for bad input (it is dead-lettered instead). Its
-        outputs are not signed yet: :meth:`process_batch` signs a batch's together."""
+        routed outputs have no headers yet (dead letters aside): :meth:`process_batch` labels
+        and signs a batch's together."""
         policy = self.policy
-        first_output = len(out.routed)
         gap = self._gaps.observe(msg.topic, msg.partition, msg.offset)
         if gap is not None:
             self._trail.gap(gap, policy.version, now, out)
         try:
-            kind, dept = self._topics.parse(msg.topic) or ("", "")
+            kind, dept = self._routes.get(msg.topic) or self._route(msg.topic)
             if kind not in ("requests", "responses") and msg.topic != self._topics.capped:
                 raise _Unroutable(f"the gateway does not consume topic {msg.topic!r}")
             if msg.value is None:
@@ -350,7 +356,13 @@ class ExchangeProcessor:
         except Exception as exc:  # error boundary: a bug must not stop the gateway or lose input
             reason = f"{type(exc).__name__}: {exc}"
             self._trail.dead_letter(msg, "internal_error", reason, policy.version, now, out)
-        self._labels.label(out.routed, first_output)
+
+    def _route(self, topic: str) -> tuple[str, str]:
+        route = self._topics.parse(topic) or ("", "")
+        if len(self._routes) >= _ROUTES_KEPT:  # only the topics consumed come here, as a rule
+            self._routes.clear()
+        self._routes[topic] = route
+        return route
 
     # --- policy changes -------------------------------------------------------------------------
 

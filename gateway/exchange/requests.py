@@ -145,8 +145,9 @@ class RequestPath:
         self, msg: InputMessage, raw: Mapping[str, Any], policy: CompiledPolicy, now: datetime
     ) -> ClassKey:
         """The decision class of request ``raw`` received as ``msg`` (see
-        :mod:`gateway.exchange.classes`)."""
+        :mod:`gateway.exchange.classes`); the order of its wanted fields does not matter."""
         day = self._day.of(now)
+        wanted = raw["wanted"]
         return (
             msg.topic,
             raw["requester"],
@@ -154,7 +155,7 @@ class RequestPath:
             raw["agreement_id"],
             raw["purpose"],
             tuple(raw["query"]),
-            tuple(raw["wanted"]),
+            tuple(sorted(wanted)) if wanted else (),
             policy.version,
             day,
         )

@@ -72,6 +72,49 @@ def test_the_traffic_mix_and_its_variations_give_the_references_bytes() -> None:
     assert verify_messages(log, KEY.public_key).ok
 
 
+def test_wanted_fields_in_another_order_share_a_class_and_give_the_references_bytes() -> None:
+    """The order a request names its wanted fields in changes none of its outputs, so one
+    plan serves every order; a field named twice is another class (it is audited twice)."""
+    policy = one_agreement(
+        "nhs-ho",
+        purpose(
+            "status",
+            request_fields=["person_id", "surname"],
+            subject_identifiers=["person_id"],
+            response_fields=["immigration_status", "leave_expiry", "nationality"],
+        ),
+    )
+    orders = [
+        ["immigration_status", "leave_expiry", "surname"],
+        ["surname", "immigration_status", "leave_expiry"],
+        ["leave_expiry", "surname", "immigration_status"],
+        ["leave_expiry", "surname", "immigration_status", "surname"],
+    ]
+    messages = [
+        _message(
+            "nhs",
+            i,
+            {
+                "request_id": f"w-{i}",
+                "requester": "nhs",
+                "provider": "ho",
+                "agreement_id": "nhs-ho",
+                "purpose": "status",
+                "query": {"person_id": f"P{i}", "surname": "Okafor"},
+                "wanted": wanted,
+                "sent_at": NOW - timedelta(seconds=i),
+            },
+        )
+        for i, wanted in enumerate(orders)
+    ]
+
+    fast, log = same_outputs([messages], policy)
+
+    assert fast.decision_classes.compiled == 2
+    assert fast.decision_classes.hits == 2
+    assert verify_messages(log, KEY.public_key).ok
+
+
 def test_a_policy_change_forgets_every_compiled_class() -> None:
     fast, _ = pair()
     fast.process_batch([_message(r["requester"], i, r) for i, r in enumerate(_traffic(50, 3))], NOW)
