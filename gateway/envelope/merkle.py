@@ -12,14 +12,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from hashlib import sha256
 
-__all__ = ["leaf_hash", "proofs", "root_of"]
+__all__ = ["LEAF_PREFIX", "leaf_hash", "proofs", "root_of"]
 
-_LEAF = b"\x00"
+LEAF_PREFIX = b"\x00"
+"""What a leaf's bytes are prefixed with before hashing."""
 _NODE = b"\x01"
 
 
 def leaf_hash(data: bytes) -> bytes:
-    return sha256(_LEAF + data).digest()
+    return sha256(LEAF_PREFIX + data).digest()
 
 
 def _node(left: bytes, right: bytes) -> bytes:

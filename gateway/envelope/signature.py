@@ -23,6 +23,7 @@ and gives departments the public half.
 from __future__ import annotations
 
 import functools
+import hashlib
 import logging
 import struct
 from collections import OrderedDict
@@ -31,7 +32,7 @@ from collections.abc import Iterable, Sequence
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from gateway.envelope.merkle import leaf_hash, proofs, root_of
+from gateway.envelope.merkle import LEAF_PREFIX, leaf_hash, proofs, root_of
 from gateway.errors import SigningKeyError
 from gateway.keys import CONFIG_DIR, KeySource, key_id, load_private_key, load_public_key
 
@@ -58,6 +59,8 @@ _PLACE = struct.Struct(">II")
 """A proof's leaf index and tree size."""
 _HASH = 32
 _REMEMBERED = 64
+_TOPICS_KEPT = 1024
+"""Destination topics whose leaf-hash prefix a signer keeps hashed."""
 """Signatures a verifier remembers having checked (with the root and size they cover)."""
 
 Headers = list[tuple[str, bytes]]
@@ -77,10 +80,13 @@ def _signed_root(size: int, root: bytes) -> bytes:
 class MessageSigner:
     """Signs messages with the gateway's Ed25519 message signing key."""
 
-    __slots__ = ("_key", "_key_id", "is_development", "key_id", "public_key")
+    __slots__ = ("_key", "_key_id", "_starts", "is_development", "key_id", "public_key")
 
     def __init__(self, private_key: Ed25519PrivateKey) -> None:
         self._key = private_key
+        self._starts: dict[str, hashlib._Hash] = {}
+        """Per destination topic, the hash of a leaf's bytes up to the message's own: the
+        leaf prefix, :func:`signed_bytes`'s tag, the topic and its separator."""
         self.public_key = private_key.public_key()
         self.key_id = key_id(self.public_key)
         self._key_id = self.key_id.encode()
@@ -118,7 +124,7 @@ class MessageSigner:
     ) -> tuple[tuple[str, bytes], tuple[str, bytes], list[tuple[str, bytes]]]:
         """What :meth:`sign_batch` gives, as the signature and key id headers every message
         shares and each message's proof header (at least one message)."""
-        root, paths = proofs([leaf_hash(signed_bytes(t, v)) for t, v in messages])
+        root, paths = proofs(self._leaves(messages))
         size = len(messages)
         signature = self._key.sign(_signed_root(size, root))
         place = _PLACE.pack
@@ -127,6 +133,21 @@ class MessageSigner:
             (KEY_ID_HEADER, self._key_id),
             [(PROOF_HEADER, place(index, size) + path) for index, path in enumerate(paths)],
         )
+
+    def _leaves(self, messages: Sequence[tuple[str, bytes]]) -> list[bytes]:
+        """``leaf_hash(signed_bytes(topic, value))`` of each message, hashing on from a copy
+        of its topic's prefix rather than joining the prefix to the value."""
+        starts, leaves = self._starts, []
+        for topic, value in messages:
+            start = starts.get(topic)
+            if start is None:
+                if len(starts) >= _TOPICS_KEPT:
+                    starts.clear()
+                start = starts[topic] = hashlib.sha256(LEAF_PREFIX + signed_bytes(topic, b""))
+            leaf = start.copy()
+            leaf.update(value)
+            leaves.append(leaf.digest())
+        return leaves
 
 
 class MessageVerifier:

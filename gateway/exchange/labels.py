@@ -32,6 +32,7 @@ class OutputLabels:
         signature headers too, under one signature for them all (capped forwards stay with the
         gateway)."""
         signed: list[OutputMessage] = []
+        pairs: list[tuple[str, bytes]] = []
         kinds = self._kinds
         for i, m in enumerate(routed):
             schema, signs = kinds.get(m.topic) or self._kind(m.topic)
@@ -41,11 +42,12 @@ class OutputLabels:
                 headers = [schema, (h.REQUEST_ID, m.key)] if m.key else [schema]
                 routed[i] = m = OutputMessage(m.topic, m.key, m.value, m.partition, headers)
                 signed.append(m)
+                pairs.append((m.topic, m.value))
             else:
                 routed[i] = OutputMessage(m.topic, m.key, m.value, m.partition, [schema])
         if not signed:
             return
-        signature, key, proofs = self._signer.signed_batch([(m.topic, m.value) for m in signed])
+        signature, key, proofs = self._signer.signed_batch(pairs)
         for m, proof in zip(signed, proofs, strict=True):
             assert m.headers is not None  # labelled above
             m.headers.extend((signature, key, proof))

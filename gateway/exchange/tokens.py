@@ -8,7 +8,7 @@ return, nor answer as another department.
 
 from __future__ import annotations
 
-import base64
+import binascii
 import hmac
 from collections.abc import Sequence
 from datetime import datetime
@@ -21,6 +21,8 @@ from gateway.envelope.mac import HmacSha256
 __all__ = ["TokenSigner"]
 
 _SEP = b"\x1f"
+_URLSAFE = bytes.maketrans(b"+/", b"-_")
+"""Base64's alphabet to its URL-safe one (``base64.urlsafe_b64encode``, in one call less)."""
 
 
 class TokenSigner:
@@ -86,7 +88,7 @@ class TokenSigner:
             self._last = (issued_at, millis)
         message = b"".join((request_id.encode(), _SEP, context, _SEP, millis))
         digest = self._mac.digest(message)
-        return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+        return binascii.b2a_base64(digest, newline=False).translate(_URLSAFE).rstrip(b"=").decode()
 
     def verify(
         self,

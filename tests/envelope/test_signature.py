@@ -93,6 +93,21 @@ def test_every_message_of_a_batch_verifies_alone_under_the_batchs_one_signature(
         assert MessageVerifier(signer.public_key).problem(topic, value, headers) is None
 
 
+def test_batches_to_more_topics_than_a_signer_keeps_prefixes_for_verify_each_time() -> None:
+    signer = MessageSigner(Ed25519PrivateKey.generate())
+    verifier = MessageVerifier(signer.public_key)
+    batch = [(f"dx.replies.dept{i}", VALUE + bytes([i % 256])) for i in range(1500)]
+
+    for _ in range(2):  # the second time, over prefixes hashed (and dropped) the first
+        signed = signer.sign_batch(batch)
+
+        assert all(
+            verifier.problem(topic, value, headers) is None
+            for (topic, value), headers in zip(batch, signed, strict=True)
+        )
+        assert verifier.problem(batch[1][0], batch[0][1], signed[0]) is not None
+
+
 def test_a_batch_message_altered_moved_or_given_another_messages_proof_does_not_verify(
     signer: MessageSigner, verifier: MessageVerifier
 ) -> None:
