@@ -24,6 +24,7 @@ and keyed per response, the way the general path does.
 from __future__ import annotations
 
 import re
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -152,7 +153,9 @@ class DecisionClasses(Generic[K, P]):
         if capacity < 0:
             raise ValueError("capacity must not be negative")
         self._capacity = capacity
-        self._plans: dict[K, P] = {}
+        self._plans: OrderedDict[K, P] = OrderedDict()
+        """In the order compiled: popping the oldest stays O(1) however many went before,
+        where a dict's first key is found by skipping every slot deleted at its front."""
         self.compiled = 0
         """Plans compiled since the start."""
         self.hits = 0
@@ -170,7 +173,7 @@ class DecisionClasses(Generic[K, P]):
         if not self._capacity:
             return
         if key not in plans and len(plans) >= self._capacity:
-            del plans[next(iter(plans))]
+            plans.popitem(last=False)
         plans[key] = plan
         self.compiled += 1
 

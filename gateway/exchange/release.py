@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from gateway.envelope.models import ProviderResponse, Reason
@@ -29,12 +29,13 @@ class ReleaseCheck:
     transforms: TransformPlan = field(default=EMPTY_PLAN)
     purpose: CompiledPurpose | None = None
 
-    def subject_problem(self, record: Mapping[str, Any], now: datetime) -> Reason | None:
-        """Why the record's subject may not be released for this purpose today, if so."""
+    def subject_problem(self, record: Mapping[str, Any], today: date) -> Reason | None:
+        """Why the record's subject may not be released for this purpose on UTC day ``today``
+        (:func:`~gateway.policy.utc_day`), if so."""
         purpose = self.purpose
         if purpose is None or purpose.subject is None:
             return None
-        return purpose.subject.check(record, utc_day(now))
+        return purpose.subject.check(record, today)
 
 
 class ReleaseChecker:

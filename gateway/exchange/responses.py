@@ -53,7 +53,7 @@ from gateway.exchange.reasons import (
 )
 from gateway.exchange.release import ReleaseCheck, ReleaseChecker
 from gateway.exchange.tokens import TokenSigner
-from gateway.policy import CompiledPolicy
+from gateway.policy import CompiledPolicy, utc_day
 from gateway.redaction import RedactionResult, leaf_paths, redact
 from gateway.redaction.compiled import compile_redaction, record_json
 
@@ -298,7 +298,7 @@ class ResponsePath:
                 record = self._codec.decode_record_as(data, plan.dataset)
             except DecodeError:
                 return False
-            if plan.release.subject_problem(record, now) is not None:
+            if plan.release.subject_problem(record, self._day.of(now)) is not None:
                 return False
             assert plan.redaction is not None  # a plan with a dataset has one
             record_json, shape_key = plan.redaction(record)
@@ -409,7 +409,7 @@ def _redacted(
     """The record as the purpose may release it, the reasons to give, and whether the whole
     record is withheld because of who its subject is (for example a child)."""
     reasons = list(release.reasons)
-    problem = release.subject_problem(record, now)
+    problem = release.subject_problem(record, utc_day(now))
     if problem is not None:
         reasons.append(problem)
         return RedactionResult({}, (), leaf_paths(record)), reasons, True
