@@ -31,11 +31,14 @@ $(BIN)/python:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv; }
 	$(PYTHON) -m venv $(VENV)
 
-$(STAMP): pyproject.toml setup.py gateway/envelope/binary/_native.pyx | $(BIN)/python
+$(STAMP): pyproject.toml setup.py gateway/envelope/binary/_native.pyx gateway/envelope/_sha256.pyx | $(BIN)/python
 	@$(BIN)/python -c 'import os, sysconfig; \
 		os.stat(os.path.join(sysconfig.get_paths()["include"], "Python.h"))' 2>/dev/null || { \
-		echo "Python's headers are missing (the C reader needs them): installing Debian's python3-dev" >&2; \
+		echo "Python's headers are missing (the C extensions need them): installing Debian's python3-dev" >&2; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-dev; }
+	@test -f /usr/include/openssl/sha.h || { \
+		echo "OpenSSL's headers are missing (the C SHA-256 needs them): installing Debian's libssl-dev" >&2; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libssl-dev; }
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	touch $@
 

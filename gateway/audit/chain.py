@@ -30,6 +30,7 @@ from typing import Any
 from gateway.audit.checkpoint import CheckpointSigner
 from gateway.envelope.binary import read_long
 from gateway.envelope.codec import Codec, MessageTemplate
+from gateway.envelope.digests import prefixed_sha256
 from gateway.envelope.models import AuditCheckpoint, AuditRecord
 from gateway.errors import ChainBrokenError
 
@@ -68,9 +69,12 @@ def genesis_hash(partition: int) -> str:
     return hashlib.sha256(f"dx.gateway.audit/genesis/{partition}".encode()).hexdigest()
 
 
+_SHA256 = prefixed_sha256(b"")
+
+
 def message_hash(data: bytes) -> str:
     """A message's hash: hex SHA-256 of its complete bytes."""
-    return hashlib.sha256(data).hexdigest()
+    return _SHA256.digest(data).hex()
 
 
 def read_link(data: bytes) -> tuple[str, int]:
@@ -136,7 +140,7 @@ class _PartitionState:
     def link(self, data: bytes, at: datetime | None) -> bytes:
         """Make record ``data``, made at ``at``, the head: the next link follows it."""
         self.sequence += 1
-        self.hash = hashlib.sha256(data).hexdigest()
+        self.hash = message_hash(data)
         if self.pending == 0:
             self.pending_since = at
         self.pending += 1
@@ -269,7 +273,7 @@ class AuditChain:
             )
         )
         state.sequence += 1
-        state.hash = hashlib.sha256(data).hexdigest()
+        state.hash = message_hash(data)
         state.pending, state.pending_since, state.owed = 0, None, False
         return data
 

@@ -2,13 +2,16 @@
 
 ``hmac.digest`` hashes the padded key afresh on every call; the gateway takes two MACs per
 record under keys fixed for its lifetime (approval tokens, subject keys). Hashing the inner and
-outer pads once and copying the two hash states per message gives the same digest (RFC 2104) in
-half the time.
+outer pads once and hashing on from copies of the two states per message
+(:mod:`gateway.envelope.digests`) gives the same digest (RFC 2104) in half the time with
+``hashlib``, and in a quarter with the C hash.
 """
 
 from __future__ import annotations
 
 import hashlib
+
+from gateway.envelope.digests import prefixed_sha256
 
 __all__ = ["HmacSha256"]
 
@@ -30,13 +33,9 @@ class HmacSha256:
         if len(key) > _BLOCK:
             key = hashlib.sha256(key).digest()
         block = key.ljust(_BLOCK, b"\x00")
-        self._inner = hashlib.sha256(_xor(block, _INNER))
-        self._outer = hashlib.sha256(_xor(block, _OUTER))
+        self._inner = prefixed_sha256(_xor(block, _INNER))
+        self._outer = prefixed_sha256(_xor(block, _OUTER))
 
     def digest(self, message: bytes) -> bytes:
         """The 32-byte MAC of ``message``."""
-        inner = self._inner.copy()
-        inner.update(message)
-        outer = self._outer.copy()
-        outer.update(inner.digest())
-        return outer.digest()
+        return self._outer.digest(self._inner.digest(message))

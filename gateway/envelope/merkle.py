@@ -12,11 +12,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from hashlib import sha256
 
+from gateway.envelope.digests import prefixed_sha256
+
 __all__ = ["LEAF_PREFIX", "leaf_hash", "proofs", "root_of"]
 
 LEAF_PREFIX = b"\x00"
 """What a leaf's bytes are prefixed with before hashing."""
-_NODE = b"\x01"
+_NODE_HASH = prefixed_sha256(b"\x01")
 
 
 def leaf_hash(data: bytes) -> bytes:
@@ -24,7 +26,7 @@ def leaf_hash(data: bytes) -> bytes:
 
 
 def _node(left: bytes, right: bytes) -> bytes:
-    return sha256(b"".join((_NODE, left, right))).digest()
+    return _NODE_HASH.digest(left + right)
 
 
 def proofs(leaves: Sequence[bytes]) -> tuple[bytes, list[bytes]]:

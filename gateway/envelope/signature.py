@@ -23,7 +23,6 @@ and gives departments the public half.
 from __future__ import annotations
 
 import functools
-import hashlib
 import logging
 import struct
 from collections import OrderedDict
@@ -32,6 +31,7 @@ from collections.abc import Iterable, Sequence
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from gateway.envelope.digests import PrefixedSha256, prefixed_sha256
 from gateway.envelope.merkle import LEAF_PREFIX, leaf_hash, proofs, root_of
 from gateway.errors import SigningKeyError
 from gateway.keys import CONFIG_DIR, KeySource, key_id, load_private_key, load_public_key
@@ -84,7 +84,7 @@ class MessageSigner:
 
     def __init__(self, private_key: Ed25519PrivateKey) -> None:
         self._key = private_key
-        self._starts: dict[str, hashlib._Hash] = {}
+        self._starts: dict[str, PrefixedSha256] = {}
         """Per destination topic, the hash of a leaf's bytes up to the message's own: the
         leaf prefix, :func:`signed_bytes`'s tag, the topic and its separator."""
         self.public_key = private_key.public_key()
@@ -135,18 +135,16 @@ class MessageSigner:
         )
 
     def _leaves(self, messages: Sequence[tuple[str, bytes]]) -> list[bytes]:
-        """``leaf_hash(signed_bytes(topic, value))`` of each message, hashing on from a copy
-        of its topic's prefix rather than joining the prefix to the value."""
+        """``leaf_hash(signed_bytes(topic, value))`` of each message, hashing on from its
+        topic's hashed prefix rather than joining the prefix to the value."""
         starts, leaves = self._starts, []
         for topic, value in messages:
             start = starts.get(topic)
             if start is None:
                 if len(starts) >= _TOPICS_KEPT:
                     starts.clear()
-                start = starts[topic] = hashlib.sha256(LEAF_PREFIX + signed_bytes(topic, b""))
-            leaf = start.copy()
-            leaf.update(value)
-            leaves.append(leaf.digest())
+                start = starts[topic] = prefixed_sha256(LEAF_PREFIX + signed_bytes(topic, b""))
+            leaves.append(start.digest(value))
         return leaves
 
 

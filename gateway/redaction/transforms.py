@@ -9,7 +9,6 @@ pseudonym is a keyed hash. A value a transform cannot reduce safely becomes null
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import math
 import re
@@ -18,6 +17,8 @@ from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 from typing import Any
+
+from gateway.envelope.mac import HmacSha256
 
 __all__ = [
     "KEEP",
@@ -209,27 +210,20 @@ def derive_pseudonym_key(secret: bytes, agreement_id: str) -> bytes:
 class Pseudonymiser:
     """HMAC-SHA256 pseudonyms under one key; case and spacing of text do not change them.
 
-    The key's inner and outer pads are hashed once (RFC 2104), so each pseudonym costs two
-    hash copies instead of a fresh HMAC set-up. The output equals ``hmac.new(key, value,
-    sha256)``'s, truncated to 96 bits.
+    The key's pads are hashed once (:class:`~gateway.envelope.mac.HmacSha256`). The output
+    equals ``hmac.new(key, value, sha256)``'s, truncated to 96 bits.
     """
 
-    __slots__ = ("_inner", "_outer")
+    __slots__ = ("_mac",)
 
     def __init__(self, key: bytes) -> None:
-        block = hashlib.sha256().block_size
-        padded = (hashlib.sha256(key).digest() if len(key) > block else key).ljust(block, b"\0")
-        self._inner = hashlib.sha256(bytes(b ^ 0x36 for b in padded))
-        self._outer = hashlib.sha256(bytes(b ^ 0x5C for b in padded))
+        self._mac = HmacSha256(key)
 
     def __call__(self, value: Any) -> str | None:
         if type(value) is bool:  # two possible values: a pseudonym would hide nothing
             return None
-        inner = self._inner.copy()
-        inner.update("".join(str(value).split()).casefold().encode())
-        outer = self._outer.copy()
-        outer.update(inner.digest())
-        return "pn-" + outer.digest()[:12].hex()
+        text = "".join(str(value).split()).casefold()
+        return "pn-" + self._mac.digest(text.encode())[:12].hex()
 
 
 def pseudonymise(key: bytes, value: Any) -> str | None:
