@@ -45,6 +45,11 @@ class WorkerProcess:
                 f"the {self.mode} worker sent no {name!r} within {limit_s:g}s"
             ) from None
 
+    def proceed(self) -> None:
+        """Tell a warmed gateway worker that its measured inputs are in place."""
+        if self._process.stdin is not None and not self._process.stdin.is_closing():
+            self._process.stdin.write(b"go\n")
+
     def request_stop(self) -> None:
         """Ask the worker to finish; it answers with a ``stopped`` event."""
         if self._process.stdin is not None and not self._process.stdin.is_closing():

@@ -2,8 +2,9 @@
 
 The driver starts it as a child process, pinned to one CPU, so "on one core" holds literally.
 It reports JSON lines on stdout (``ready``, ``done``, ``stopped``, or ``error``); logs go to
-stderr. A line on stdin tells it to stop; stdin closing too, and then it exits within seconds
-even if the broker (which lives in the driver) is gone.
+stderr. A line ``go`` on stdin tells a warmed gateway its measured inputs are in place; any
+other line tells it to stop; stdin closing too, and then it exits within seconds even if the
+broker (which lives in the driver) is gone.
 
 - ``passthrough``: the gateway runner's loop with nothing in the middle. Consume the input topic
   with a consumer group, write every record unchanged to the output topic with the runner's
@@ -75,18 +76,19 @@ def _pin(cpu: int | None) -> int | None:
     return cpu
 
 
-def _watch_stdin(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> None:
-    """Set ``stop`` for each line on stdin. When stdin closes (the driver is done, or gone with
-    the broker), set it too and end this process a few seconds later whatever it waits for."""
+def _watch_stdin(loop: asyncio.AbstractEventLoop, stop: asyncio.Event, go: asyncio.Event) -> None:
+    """Set ``go`` for a line ``go`` on stdin and ``stop`` for any other. When stdin closes (the
+    driver is done, or gone with the broker), set ``stop`` too and end this process a few
+    seconds later whatever it waits for."""
 
-    def notify() -> None:
+    def notify(event: asyncio.Event) -> None:
         with contextlib.suppress(RuntimeError):  # the loop has already closed
-            loop.call_soon_threadsafe(stop.set)
+            loop.call_soon_threadsafe(event.set)
 
     def read() -> None:
-        while sys.stdin.readline():
-            notify()
-        notify()
+        while line := sys.stdin.readline():
+            notify(go if line.strip() == "go" else stop)
+        notify(stop)
         time.sleep(_ORPHAN_GRACE_S)
         os._exit(3)
 
@@ -233,7 +235,7 @@ class _Meter:
         return self.requests + self.responses + self.others
 
 
-async def _gateway(args: argparse.Namespace, abort: asyncio.Event) -> None:
+async def _gateway(args: argparse.Namespace, abort: asyncio.Event, go: asyncio.Event) -> None:
     settings = GatewaySettings(
         bootstrap=args.bootstrap,
         topic_prefix=args.prefix,
@@ -271,6 +273,9 @@ async def _gateway(args: argparse.Namespace, abort: asyncio.Event) -> None:
             await _within(runner.run(meter.done), args.timeout, abort, "warm-up")
             meter.restart(args.requests)
             _emit("warmed", records=runner.stats.records_in)
+            # The driver produces the measured requests now: the phase starts, as a cold one
+            # does, with them all waiting rather than arriving as fast as the driver writes.
+            await _within(go.wait(), args.timeout, abort, "waiting for the measured requests")
         before = runner.stats
         records_before, batches_before = before.records_in, before.batches
         audit_before, routed_before = before.audit_out, before.routed_out
@@ -381,7 +386,8 @@ def _parser() -> argparse.ArgumentParser:
         type=int,
         default=0,
         metavar="N",
-        help="first process N requests (and their responses) untimed, then say 'warmed'",
+        help="first process N requests (and their responses) untimed, say 'warmed', and wait for "
+        "'go' on stdin",
     )
     gateway.add_argument("--profile", metavar="FILE", help="write cProfile stats of the run")
     gateway.add_argument("--metrics", action="store_true", help="with the gateway's metrics")
@@ -396,14 +402,14 @@ def _parser() -> argparse.ArgumentParser:
 
 
 async def _main(args: argparse.Namespace) -> None:
-    abort = asyncio.Event()
-    _watch_stdin(asyncio.get_running_loop(), abort)
+    abort, go = asyncio.Event(), asyncio.Event()
+    _watch_stdin(asyncio.get_running_loop(), abort, go)
     if args.mode == "passthrough":
         await _within(_passthrough(args, abort), args.timeout, abort, "pass-through phase")
     elif args.mode == "floor":
         await _floor(args, abort)
     else:
-        await _gateway(args, abort)
+        await _gateway(args, abort, go)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -135,6 +135,21 @@ def test_the_ratio_is_reported_with_cold_and_warm_decision_caches_and_a_realisti
     assert realistic["request_hit_rate"] > cold["request_hit_rate"]
 
 
+def test_each_gateway_phase_splits_its_time_into_cpu_and_off_cpu(report: dict[str, Any]) -> None:
+    """What the worker spent on its core, and the wall time it waited: together its elapsed
+    time, which the throughput is measured over."""
+    main = report["gateway"]
+    wall_us = main["elapsed_s"] / main["records"] * 1e6
+    assert main["cpu_us_per_record"] + main["off_cpu_us_per_record"] == pytest.approx(
+        wall_us, rel=0.02, abs=0.2
+    )
+    for phase in report["decision_caches"].values():
+        assert phase["cpu_us_per_record"] >= phase["processor_us_per_record"] > 0
+        assert phase["off_cpu_us_per_record"] >= 0
+        wall_us = 1e6 / phase["gateway_msgs_per_s"]
+        assert phase["cpu_us_per_record"] + phase["off_cpu_us_per_record"] >= wall_us * 0.98
+
+
 def test_the_worker_cpu_is_reported(report: dict[str, Any]) -> None:
     cpu = report["cpu"]
 
