@@ -31,7 +31,7 @@ $(BIN)/python:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv; }
 	$(PYTHON) -m venv $(VENV)
 
-$(STAMP): pyproject.toml setup.py gateway/envelope/binary/_native.pyx gateway/envelope/_sha256.pyx | $(BIN)/python
+$(STAMP): pyproject.toml setup.py gateway/envelope/binary/_native.pyx gateway/_hashes.pyx | $(BIN)/python
 	@$(BIN)/python -c 'import os, sysconfig; \
 		os.stat(os.path.join(sysconfig.get_paths()["include"], "Python.h"))' 2>/dev/null || { \
 		echo "Python's headers are missing (the C extensions need them): installing Debian's python3-dev" >&2; \

@@ -1,10 +1,11 @@
 """Builds the two C extensions: the Avro reader and template writer
-(gateway/envelope/binary/_native.pyx) and prefixed SHA-256 on OpenSSL's libcrypto
-(gateway/envelope/_sha256.pyx).
+(gateway/envelope/binary/_native.pyx), and the hashes taken per record (gateway/_hashes.pyx:
+prefixed SHA-256 on OpenSSL's libcrypto, and Kafka's murmur2 partitioner hash).
 
 Everything else is in pyproject.toml. Both are optional: where one cannot be built (no Cython,
 no C compiler, no Python or OpenSSL headers) the install goes on and the gateway uses the Python
-code each falls back to (gateway.envelope.binary.native, gateway.envelope.digests).
+code each falls back to (gateway.envelope.binary.native, gateway.envelope.digests,
+gateway.transport.partitioning).
 """
 
 import sys
@@ -25,8 +26,8 @@ else:
                 optional=True,
             ),
             Extension(
-                "gateway.envelope._sha256",
-                ["gateway/envelope/_sha256.pyx"],
+                "gateway._hashes",
+                ["gateway/_hashes.pyx"],
                 libraries=["crypto"],
                 # SHA256_Init and the rest are deprecated in OpenSSL 3 in favour of EVP; their
                 # state is a plain struct, copied per message without an allocation

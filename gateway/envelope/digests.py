@@ -2,7 +2,7 @@
 
 The prefix is hashed once; each message hashes on from a copy of that state. Where ``pip
 install`` could build it (``setup.py``: OpenSSL's headers and libcrypto), the copy and the hash
-are C (:mod:`gateway.envelope._sha256`), a third of the time of ``hashlib``'s copy, update and
+are C (:mod:`gateway._hashes`), a third of the time of ``hashlib``'s copy, update and
 digest, which stays the fallback and the reference (also with ``GATEWAY_PURE_PYTHON=1``).
 """
 
@@ -38,7 +38,7 @@ class PythonPrefixedSha256:
 
 _CPrefixedSha256: Callable[[bytes], PrefixedSha256] | None
 try:
-    from gateway.envelope._sha256 import PrefixedSha256 as _CPrefixedSha256
+    from gateway._hashes import PrefixedSha256 as _CPrefixedSha256
 except ImportError:  # not built: no compiler, Python headers or OpenSSL headers at install
     _CPrefixedSha256 = None
 

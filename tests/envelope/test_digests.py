@@ -34,8 +34,8 @@ def test_any_bytes_like_message_hashes_as_its_bytes(kind: type) -> None:
 def test_the_c_hash_is_built_and_used_here() -> None:
     """The machines this project targets have OpenSSL's headers (the Makefile installs them):
     ``pip install`` builds the C hash there, and the gateway uses it."""
-    assert digests.AVAILABLE, "gateway.envelope._sha256 was not built (see setup.py)"
-    assert type(prefixed_sha256(b"")).__module__ == "gateway.envelope._sha256"
+    assert digests.AVAILABLE, "gateway._hashes was not built (see setup.py)"
+    assert type(prefixed_sha256(b"")).__module__ == "gateway._hashes"
 
 
 def test_without_the_c_hash_the_gateway_hashes_with_hashlib() -> None:
