@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import sys
 from collections.abc import AsyncIterator
 from typing import Any
@@ -71,14 +72,18 @@ class WorkerProcess:
 
 
 @contextlib.asynccontextmanager
-async def worker_process(mode: str, *args: str, cpu: int | None) -> AsyncIterator[WorkerProcess]:
+async def worker_process(
+    mode: str, *args: str, cpu: int | None, pure_python: bool = False
+) -> AsyncIterator[WorkerProcess]:
     """Start ``python -m gateway.bench.worker MODE ARGS`` (with this process's settings from the
-    environment); on leaving, end it whatever happened."""
+    environment; with ``pure_python``, ``GATEWAY_PURE_PYTHON=1`` too: none of the project's C
+    code); on leaving, end it whatever happened."""
     argv = [sys.executable, "-m", "gateway.bench.worker", mode, *args]
     if cpu is not None:
         argv += ["--cpu", str(cpu)]
+    env = {**os.environ, "GATEWAY_PURE_PYTHON": "1"} if pure_python else None
     process = await asyncio.create_subprocess_exec(
-        *argv, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE
+        *argv, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, env=env
     )
     worker = WorkerProcess(mode, process)
     try:
