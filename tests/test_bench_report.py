@@ -35,6 +35,17 @@ def test_the_ratio_with_each_state_of_the_decision_caches_follows_the_headline()
         assert row.startswith(f"| ratio, decision caches {name} | {phase['ratio']:.3f} |")
 
 
+def test_the_pass_through_with_the_gateways_hashes_follows_the_bare_one() -> None:
+    report = json.loads(STORED.read_text())
+    rows = render_table(report).splitlines()
+    hashed = report["passthrough_gateway_hashes"]
+    assert rows[6].startswith("| pass-through (raw aiokafka) |")
+    assert rows[7].startswith(
+        f"| pass-through, the gateway's C murmur2 | {hashed['msgs_per_s']:,.0f} msgs/s |"
+    )
+    assert f"the gateway against it: {hashed['gateway_ratio']:.3f}" in rows[7]
+
+
 def test_updating_replaces_only_the_marked_section() -> None:
     readme = f"intro\n{BEGIN}\nold table\n{END}\nrest\n"
     assert update_readme(readme, "| new |\n") == f"intro\n{BEGIN}\n| new |\n{END}\nrest\n"
