@@ -180,6 +180,11 @@ class DecisionClasses(Generic[K, P]):
     def clear(self) -> None:
         self._plans.clear()
 
+    @property
+    def plans(self) -> tuple[P, ...]:
+        """The plans held, oldest first."""
+        return tuple(self._plans.values())
+
     def __len__(self) -> int:
         return len(self._plans)
 

@@ -20,7 +20,7 @@ from pydantic import ValidationError
 
 from gateway.audit.subject import SubjectKeyer
 from gateway.audit.withheld import WithheldValues
-from gateway.envelope.codec import ENVELOPE_NAMESPACE, Codec
+from gateway.envelope.codec import ENVELOPE_NAMESPACE, Codec, MessageTemplate
 from gateway.envelope.models import (
     AuditOutcome,
     AuditStage,
@@ -66,6 +66,8 @@ _AUDIT_HOLES = ("request_id", "subject_key", "sent_at")
 """The fields of a request's audit record that vary within its decision class."""
 _ROUTED_HOLES = ("request_id", "query", "issued_at", "token")
 _DENIAL_HOLES = ("request_id", "replied_at")
+_TEMPLATES_KEPT = 4096
+"""Routed-request and denial templates kept for the classes that share them."""
 
 
 class RequestPath:
@@ -79,6 +81,7 @@ class RequestPath:
         "_seen",
         "_signer",
         "_subjects",
+        "_templates",
         "_topics",
         "_trail",
         "_window",
@@ -112,6 +115,9 @@ class RequestPath:
         self._trail = trail
         self._withheld = withheld
         self._window = sent_at_window
+        self._templates: dict[tuple[Any, ...], MessageTemplate] = {}
+        """By their constant fields: many classes route the same message, or deny with the
+        same reply, but for the holes (their query's fields or the fields they want differ)."""
 
     def on_request(
         self,
@@ -429,7 +435,7 @@ class RequestPath:
                 routed=None,
                 kept=(),
                 token_context=b"",
-                denial=self._codec.template(Reply, constants, _DENIAL_HOLES),
+                denial=self._template(Reply, constants, _DENIAL_HOLES),
             )
         constants = _routed_fields(request, decision, wanted, now, "")
         context = self._signer.context(
@@ -443,11 +449,28 @@ class RequestPath:
             audit=audit,
             observed=observed,
             topic=self._topics.inbox(request.provider),
-            routed=self._codec.template(RoutedRequest, constants, _ROUTED_HOLES),
+            routed=self._template(RoutedRequest, constants, _ROUTED_HOLES),
             kept=tuple(decision.query),
             token_context=context,
             denial=None,
         )
+
+    def _template(
+        self,
+        model: type[Reply | RoutedRequest],
+        constants: Mapping[str, Any],
+        holes: tuple[str, ...],
+    ) -> MessageTemplate:
+        """The template of ``model`` messages whose fields but ``holes`` are ``constants``:
+        made once for every class whose messages have those."""
+        key = (model, *(_hashable(constants.get(name, _LEFT_OUT)) for name in _FIXED[model]))
+        templates = self._templates
+        template = templates.get(key)
+        if template is None:
+            if len(templates) >= _TEMPLATES_KEPT:
+                templates.clear()
+            template = templates[key] = self._codec.template(model, constants, holes)
+        return template
 
     def _shown(
         self, request: ExchangeRequest, dept: str, policy: CompiledPolicy
@@ -465,6 +488,21 @@ class RequestPath:
         if request.provider not in policy.party_ids:
             changes["provider"] = self._withheld.unknown(request.provider)
         return request.model_copy(update=changes) if changes else request
+
+
+def _hashable(value: Any) -> Any:
+    """A constant as part of a template's key: a list as the tuple it encodes as."""
+    return tuple(value) if isinstance(value, list) else value
+
+
+_LEFT_OUT = object()
+"""In a template's key, a field its constants leave to the model's default."""
+_FIXED: dict[type[Reply | RoutedRequest], tuple[str, ...]] = {
+    model: tuple(name for name in model.model_fields if name not in holes)
+    for model, holes in ((RoutedRequest, _ROUTED_HOLES), (Reply, _DENIAL_HOLES))
+}
+"""The fields a routed request's and a denial's template fix: every one but the holes (a
+field the constants leave out takes the model's default, in every template alike)."""
 
 
 def _routed_fields(

@@ -115,6 +115,52 @@ def test_wanted_fields_in_another_order_share_a_class_and_give_the_references_by
     assert verify_messages(log, KEY.public_key).ok
 
 
+def test_classes_that_route_the_same_message_share_its_template() -> None:
+    """Requests that want fields the purpose does not allow, or send query fields it drops, are
+    classes of their own (their audit records differ) whose routed requests are alike but for
+    the holes: one template serves them, and their outputs are the reference's."""
+    policy = one_agreement(
+        "nhs-ho",
+        purpose(
+            "status",
+            request_fields=["person_id", "surname"],
+            subject_identifiers=["person_id"],
+            response_fields=["immigration_status", "leave_expiry"],
+        ),
+    )
+    shapes = [
+        ({"person_id": "P", "surname": "Okafor"}, ["immigration_status"]),
+        ({"person_id": "P", "surname": "Okafor"}, ["immigration_status", "nationality"]),
+        ({"person_id": "P", "surname": "Okafor", "postcode": "AB1"}, ["immigration_status"]),
+        ({"person_id": "P"}, ["immigration_status", "leave_expiry"]),
+    ]
+    messages = [
+        _message(
+            "nhs",
+            i,
+            {
+                "request_id": f"t-{i}",
+                "requester": "nhs",
+                "provider": "ho",
+                "agreement_id": "nhs-ho",
+                "purpose": "status",
+                "query": {k: f"{v}{i}" for k, v in query.items()},
+                "wanted": wanted,
+                "sent_at": NOW - timedelta(seconds=i),
+            },
+        )
+        for i, (query, wanted) in enumerate(shapes * 2)
+    ]
+
+    fast, log = same_outputs([messages], policy)
+
+    plans = fast.decision_classes.plans
+    assert len(plans) == 4 and fast.decision_classes.hits == 4
+    assert all(plan.routed is not None for plan in plans)
+    assert len({id(plan.routed) for plan in plans}) == 2  # wanting leave_expiry or not
+    assert verify_messages(log, KEY.public_key).ok
+
+
 def test_a_policy_change_forgets_every_compiled_class() -> None:
     fast, _ = pair()
     fast.process_batch([_message(r["requester"], i, r) for i, r in enumerate(_traffic(50, 3))], NOW)
