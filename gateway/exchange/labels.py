@@ -31,26 +31,28 @@ class OutputLabels:
         and request id headers, and those that go to a department's inbox or replies topic the
         signature headers too, under one signature for them all (capped forwards stay with the
         gateway)."""
-        signed: list[OutputMessage] = []
-        pairs: list[tuple[str, bytes]] = []
+        signed: list[tuple[int, OutputMessage, tuple[str, bytes]]] = []
         kinds = self._kinds
         for i, m in enumerate(routed):
             schema, signs = kinds.get(m.topic) or self._kind(m.topic)
             if schema is None:
                 continue
             if signs:
-                headers = [schema, (h.REQUEST_ID, m.key)] if m.key else [schema]
-                routed[i] = m = OutputMessage(m.topic, m.key, m.value, m.partition, headers)
-                signed.append(m)
-                pairs.append((m.topic, m.value))
+                signed.append((i, m, schema))
             else:
                 routed[i] = OutputMessage(m.topic, m.key, m.value, m.partition, [schema])
         if not signed:
             return
+        pairs = [(m.topic, m.value) for _, m, _ in signed]
         signature, key, proofs = self._signer.signed_batch(pairs)
-        for m, proof in zip(signed, proofs, strict=True):
-            assert m.headers is not None  # labelled above
-            m.headers.extend((signature, key, proof))
+        request_id = h.REQUEST_ID
+        for (i, m, schema), proof in zip(signed, proofs, strict=True):
+            headers = (
+                [schema, (request_id, m.key), signature, key, proof]
+                if m.key
+                else [schema, signature, key, proof]
+            )
+            routed[i] = OutputMessage(m.topic, m.key, m.value, m.partition, headers)
 
     def _kind(self, topic: str) -> _Kind:
         known = self._kinds[topic] = self._kind_of(topic)
