@@ -302,7 +302,20 @@ def _gateway_summary(done: dict[str, Any]) -> dict[str, Any]:
         "other_us_per_record": round((elapsed - busy) / records * 1e6, 1),
         "gc_us_per_record": round(done["gc_s"] / records * 1e6, 1),
         **_idle(done),
+        **_stages(done),
     }
+
+
+def _stages(done: dict[str, Any]) -> dict[str, Any]:
+    """Wall time per record of each stage of the runner's batches, and of the rest of its loop
+    (fetching, the audit chains' and caps' preparation, the loop itself)."""
+    stages = done.get("stages_s") or {}
+    if not stages:
+        return {}
+    records = done["records"]
+    rest = done["elapsed_s"] - sum(stages.values())
+    per_record = {stage: round(s / records * 1e6, 1) for stage, s in sorted(stages.items())}
+    return {"stages_us_per_record": per_record | {"rest": round(rest / records * 1e6, 1)}}
 
 
 def _idle(done: dict[str, Any]) -> dict[str, float]:

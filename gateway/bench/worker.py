@@ -35,7 +35,8 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any
 
@@ -50,6 +51,7 @@ from gateway.operations.metrics import GatewayMetrics
 from gateway.service import build_processor
 from gateway.settings import GatewaySettings
 from gateway.transport.clients import input_consumer, output_producer
+from gateway.transport.hooks import NoHooks
 from gateway.transport.produce import send_and_wait_all
 from gateway.transport.runner import GatewayRunner
 from gateway.transport.topics import TopicNames
@@ -183,6 +185,28 @@ class _GcClock:
         gc.callbacks.remove(self)
 
 
+class _StageClock(NoHooks):
+    """Adds up the wall time of each stage the runner times (``process``, ``audit_write``,
+    ``produce``, ``commit``, ``transaction``), while ``counting``."""
+
+    def __init__(self) -> None:
+        self.total_s: dict[str, float] = {}
+        self.counting = False
+
+    @contextlib.contextmanager
+    def _clock(self, stage: str) -> Iterator[None]:
+        began = time.perf_counter()
+        try:
+            yield
+        finally:
+            if self.counting:
+                spent = time.perf_counter() - began
+                self.total_s[stage] = self.total_s.get(stage, 0.0) + spent
+
+    def timed(self, stage: str) -> AbstractContextManager[None]:
+        return self._clock(stage)
+
+
 class _Meter:
     """Wraps ``process_batch``: counts the records it is given (requests, responses, any other
     input) and the requests it routes, times the processor, and sets ``done`` once every request
@@ -248,6 +272,7 @@ async def _gateway(args: argparse.Namespace, abort: asyncio.Event, go: asyncio.E
     first = args.warm_up or args.requests
     meter = _Meter(processor.process_batch, topics, settings.departments, first)
     processor.process_batch = meter  # type: ignore[method-assign]  # measuring instrument
+    stages = _StageClock()
     # As gateway.service.running_gateway builds it (transactions: as on Apache Kafka).
     runner = GatewayRunner(
         processor,
@@ -259,6 +284,7 @@ async def _gateway(args: argparse.Namespace, abort: asyncio.Event, go: asyncio.E
         batch_timeout_ms=settings.batch_timeout_ms,
         session_timeout_ms=EMBEDDED_SESSION_TIMEOUT_MS,
         transactions=args.transactions,
+        hooks=stages,
     )
     scraping = None
     if args.metrics:  # as gateway run has them, scraped every second
@@ -284,6 +310,7 @@ async def _gateway(args: argparse.Namespace, abort: asyncio.Event, go: asyncio.E
         if profiler is not None:
             profiler.enable()
         task = asyncio.create_task(runner.run(meter.done))
+        stages.counting = True
         try:
             with _GcClock() as gc_clock:
                 await _within(asyncio.shield(task), args.timeout, abort, "throughput phase")
@@ -296,6 +323,7 @@ async def _gateway(args: argparse.Namespace, abort: asyncio.Event, go: asyncio.E
             ) from None
         elapsed = time.perf_counter() - meter.first
         cpu_s = time.process_time() - meter.first_cpu
+        stages.counting = False
         if profiler is not None:
             profiler.disable()
             profiler.dump_stats(args.profile)
@@ -314,6 +342,7 @@ async def _gateway(args: argparse.Namespace, abort: asyncio.Event, go: asyncio.E
             cpu_s=cpu_s,
             processor_s=meter.busy_s,
             gc_s=gc_clock.total_s,
+            stages_s=stages.total_s,
             audit_out=stats.audit_out - audit_before,
             routed_out=stats.routed_out - routed_before,
             classes={k: v - classes_before[k] for k, v in _class_counts(processor).items()},

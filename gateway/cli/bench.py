@@ -97,6 +97,26 @@ def _show(report: dict[str, Any], as_json: bool) -> None:
     Console().print(render_report(report))
 
 
+_STAGE_NAMES = {
+    "audit_write": "audit write",
+    "produce": "routed write",
+    "transaction": "transaction",
+    "commit": "commit",
+    "rest": "fetch and the rest",
+}
+
+
+def _stage_rows(gateway: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """The wall time per record of the runner's stages, where the report has them."""
+    stages = gateway.get("stages_us_per_record")
+    if not stages:
+        return []
+    others = ", ".join(
+        f"{label} {stages[name]:.1f}" for name, label in _STAGE_NAMES.items() if name in stages
+    )
+    return [("runner stages", f"{stages.get('process', 0):.0f} µs", f"processing; {others} µs")]
+
+
 def render_report(report: dict[str, Any]) -> Group:
     """The report, phase by phase: what each phase did, and what it measured."""
     gateway, latency, cpu = report["gateway"], report["latency"], report["cpu"]
@@ -115,6 +135,7 @@ def render_report(report: dict[str, Any]) -> Group:
                 ("ratio", f"{report['ratio']:.3f}", f"{goal} the goal of {report['goal_ratio']}"),
                 ("processor", f"{gateway['processor_us_per_record']:.0f} µs", "per record"),
                 ("kafka, the rest", f"{gateway['other_us_per_record']:.0f} µs", "per record"),
+                *_stage_rows(gateway),
                 ("batches", f"{gateway['batches']:,}", f"{gateway['records_per_batch']:g} each"),
             ],
         ),

@@ -162,6 +162,20 @@ def test_each_gateway_phase_splits_its_time_into_cpu_and_off_cpu(report: dict[st
         assert phase["cpu_us_per_record"] + phase["off_cpu_us_per_record"] >= wall_us * 0.98
 
 
+def test_the_gateway_phase_splits_its_wall_time_by_the_runners_stages(
+    report: dict[str, Any],
+) -> None:
+    """Processing, the audit write, the routed write and the commit of every batch, and the rest
+    of the runner's loop: together the elapsed time."""
+    main = report["gateway"]
+    stages = main["stages_us_per_record"]
+    assert set(stages) == {"process", "audit_write", "produce", "commit", "rest"}
+    assert all(us >= 0 for us in stages.values())
+    wall_us = main["elapsed_s"] / main["records"] * 1e6
+    assert sum(stages.values()) == pytest.approx(wall_us, rel=0.02, abs=0.5)
+    assert stages["process"] >= main["processor_us_per_record"] * 0.95
+
+
 def test_the_worker_cpu_is_reported(report: dict[str, Any]) -> None:
     cpu = report["cpu"]
 
