@@ -55,6 +55,7 @@ def render_table(report: dict[str, Any]) -> str:
             f"{gateway['processor_us_per_record']:.0f} / {gateway['other_us_per_record']:.0f} µs",
             "per record consumed",
         ),
+        *_stage_rows(gateway),
         (
             "reply latency p50 / p99",
             f"{report['p50_ms']:.0f} / {report['p99_ms']:.0f} ms",
@@ -70,6 +71,24 @@ def render_table(report: dict[str, Any]) -> str:
     lines = ["| figure | value | notes |", "|---|---|---|"]
     lines += [f"| {what} | {value} | {notes} |" for what, value, notes in rows]
     return "\n".join(lines) + "\n"
+
+
+def _stage_rows(gateway: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """Where the gateway's wall time per record went, by the runner's stages (where measured)."""
+    stages = gateway.get("stages_us_per_record")
+    if not stages or "audit_write" not in stages:
+        return []
+    writes = stages["audit_write"] + stages["produce"]
+    return [
+        (
+            "runner stages: process / writes / commit / rest",
+            f"{stages['process']:.0f} / {writes:.0f} / {stages['commit']:.0f} / "
+            f"{stages['rest']:.0f} µs",
+            f"wall time per record; writes: audit {stages['audit_write']:.1f}, then routed "
+            f"{stages['produce']:.1f}, each waiting for its acknowledgements; rest: fetching "
+            "and the loop",
+        )
+    ]
 
 
 def _hashed_rows(report: dict[str, Any]) -> list[tuple[str, str, str]]:
