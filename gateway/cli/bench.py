@@ -14,6 +14,7 @@ from rich.text import Text
 
 from gateway.bench.driver import BenchConfig, run_bench
 from gateway.bench.errors import BenchError
+from gateway.bench.report import stage_summary
 from gateway.logs import configure_logging
 
 __all__ = ["bench_command", "render_report"]
@@ -97,24 +98,12 @@ def _show(report: dict[str, Any], as_json: bool) -> None:
     Console().print(render_report(report))
 
 
-_STAGE_NAMES = {
-    "audit_write": "audit write",
-    "produce": "routed write",
-    "transaction": "transaction",
-    "commit": "commit",
-    "rest": "fetch and the rest",
-}
-
-
 def _stage_rows(gateway: dict[str, Any]) -> list[tuple[str, str, str]]:
     """The wall time per record of the runner's stages, where the report has them."""
     stages = gateway.get("stages_us_per_record")
     if not stages:
         return []
-    others = ", ".join(
-        f"{label} {stages[name]:.1f}" for name, label in _STAGE_NAMES.items() if name in stages
-    )
-    return [("runner stages", f"{stages.get('process', 0):.0f} µs", f"processing; {others} µs")]
+    return [("runner stages", f"{sum(stages.values()):.0f} µs", f"{stage_summary(stages)} µs")]
 
 
 def render_report(report: dict[str, Any]) -> Group:

@@ -9,9 +9,10 @@ digest, which stays the fallback and the reference (also with ``GATEWAY_PURE_PYT
 from __future__ import annotations
 
 import hashlib
-import os
 from collections.abc import Callable
 from typing import Protocol
+
+from gateway import extensions
 
 __all__ = ["AVAILABLE", "PrefixedSha256", "PythonPrefixedSha256", "prefixed_sha256"]
 
@@ -42,7 +43,7 @@ try:
 except ImportError:  # not built: no compiler, Python headers or OpenSSL headers at install
     _CPrefixedSha256 = None
 
-AVAILABLE = _CPrefixedSha256 is not None and os.environ.get("GATEWAY_PURE_PYTHON", "") in ("", "0")
+AVAILABLE = _CPrefixedSha256 is not None and extensions.wanted()
 """Whether :func:`prefixed_sha256` gives the C one."""
 
 

@@ -13,10 +13,10 @@ the reference (also with ``GATEWAY_PURE_PYTHON=1``).
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Sequence
 from hashlib import sha256
 
+from gateway import extensions
 from gateway.envelope.digests import prefixed_sha256
 
 __all__ = ["AVAILABLE", "LEAF_PREFIX", "leaf_hash", "proofs", "python_proofs", "root_of"]
@@ -40,7 +40,7 @@ try:
 except ImportError:  # not built (see setup.py)
     _c_proofs = None
 
-AVAILABLE = _c_proofs is not None and os.environ.get("GATEWAY_PURE_PYTHON", "") in ("", "0")
+AVAILABLE = _c_proofs is not None and extensions.wanted()
 """Whether :func:`proofs` is the C one."""
 
 

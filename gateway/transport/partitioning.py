@@ -8,10 +8,11 @@ put them: both ask :func:`key_partition`, so they cannot disagree.
 from __future__ import annotations
 
 import functools
-import os
 from collections.abc import Callable
 
 from aiokafka.partitioner import murmur2 as _python_murmur2
+
+from gateway import extensions
 
 __all__ = ["AVAILABLE", "key_partition"]
 
@@ -21,7 +22,7 @@ try:
 except ImportError:  # not built (see setup.py)
     _c_murmur2 = None
 
-AVAILABLE = _c_murmur2 is not None and os.environ.get("GATEWAY_PURE_PYTHON", "") in ("", "0")
+AVAILABLE = _c_murmur2 is not None and extensions.wanted()
 """Whether the key hash is the C murmur2 (``gateway._hashes``) rather than aiokafka's."""
 
 

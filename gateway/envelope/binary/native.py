@@ -9,11 +9,11 @@ nodes, one per type.
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from gateway import extensions
 from gateway.envelope.binary._types import base, named_types, optional
 
 __all__ = ["AVAILABLE", "NativeTemplate", "TemplateWriters", "native_reader"]
@@ -26,7 +26,7 @@ except ImportError:  # not built: no compiler or Python headers where it was ins
 AVAILABLE = (
     _native is not None
     and sys.byteorder == "little"  # doubles are copied as they lie in memory
-    and os.environ.get("GATEWAY_PURE_PYTHON", "") in ("", "0")
+    and extensions.wanted()
 )
 """Whether readers are the C ones."""
 
