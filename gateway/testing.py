@@ -47,8 +47,9 @@ class BrokerUnderTest(Protocol):
 
     def allow_writes(self, topic: str) -> None: ...
 
-    def limit_retention(self, topic: str, max_bytes: int) -> None:
-        """Let the broker delete data of ``topic`` beyond about ``max_bytes`` per partition."""
+    def limit_retention(self, topic: str, max_bytes: int | None) -> None:
+        """Let the broker delete data of ``topic`` beyond about ``max_bytes`` per partition
+        (``None``: keep everything again)."""
 
 
 class ExistingKafka:
@@ -70,7 +71,7 @@ class ExistingKafka:
     def allow_writes(self, topic: str) -> None:
         self.admin.allow_writes(topic)
 
-    def limit_retention(self, topic: str, max_bytes: int) -> None:
+    def limit_retention(self, topic: str, max_bytes: int | None) -> None:
         self.admin.limit_retention(topic, max_bytes)
 
 

@@ -112,8 +112,13 @@ class KafkaAdmin:
         """Undo :meth:`block_writes`."""
         self.set_topic_config(topic, {"max.message.bytes": None})
 
-    def limit_retention(self, topic: str, max_bytes: int) -> None:
-        """Keep about ``max_bytes`` per partition: small segments, deleted beyond the limit."""
+    def limit_retention(self, topic: str, max_bytes: int | None) -> None:
+        """Keep about ``max_bytes`` per partition: small segments, deleted beyond the limit.
+
+        ``None`` lifts the limit: the broker's defaults again, and nothing more is deleted."""
+        if max_bytes is None:
+            self.set_topic_config(topic, {"retention.bytes": None, "segment.bytes": None})
+            return
         self.set_topic_config(
             topic,
             {

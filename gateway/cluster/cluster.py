@@ -217,7 +217,7 @@ class KafkaCluster:
     def allow_writes(self, topic: str) -> None:
         self.admin.allow_writes(topic)
 
-    def limit_retention(self, topic: str, max_bytes: int) -> None:
+    def limit_retention(self, topic: str, max_bytes: int | None) -> None:
         """Keep about ``max_bytes`` per partition of ``topic``; older segments are deleted."""
         self.admin.limit_retention(topic, max_bytes)
 

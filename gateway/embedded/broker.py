@@ -246,7 +246,7 @@ class EmbeddedBroker:
         """Accept writes to ``topic`` again."""
         self.set_topic_error(topic, 0)
 
-    def limit_retention(self, topic: str, max_bytes: int) -> None:
+    def limit_retention(self, topic: str, max_bytes: int | None) -> None:
         """Nothing to set: this broker keeps about 5 MB per partition whatever is asked."""
 
     def set_broker_down(self) -> None:
