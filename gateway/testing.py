@@ -6,11 +6,12 @@ Apache Kafka started by :func:`start_test_kafka`.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
 import os
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Protocol
 
 from gateway.cluster import KafkaAdmin, KafkaCluster
@@ -28,6 +29,7 @@ __all__ = [
     "gateway_runner",
     "signed_as_gateway",
     "start_test_kafka",
+    "until",
 ]
 
 DOCKER_KAFKA_IMAGE = "confluentinc/cp-kafka:7.7.1"
@@ -149,3 +151,13 @@ def signed_as_gateway(topic: str, value: bytes) -> Headers:
 @functools.cache
 def _development_signer() -> MessageSigner:
     return MessageSigner.load()
+
+
+async def until(condition: Callable[[], object], within: float = 20.0) -> None:
+    """Wait until ``condition()`` holds, checking every 50 ms; fail the test after ``within``
+    seconds."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while not condition():
+        assert loop.time() < deadline, f"timed out after {within:g} s"
+        await asyncio.sleep(0.05)

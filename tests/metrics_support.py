@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import httpx
@@ -19,7 +19,7 @@ from gateway.embedded.broker import EmbeddedBroker
 from gateway.operations.http import OperatorEndpoint, readiness
 from gateway.operations.metrics import GatewayMetrics
 from gateway.synthetic.datasets import generate
-from gateway.testing import fresh_topics, gateway_runner
+from gateway.testing import fresh_topics, gateway_runner, until
 from gateway.transport.runner import GatewayRunner
 from gateway.transport.topics import TopicNames
 
@@ -30,7 +30,6 @@ __all__ = [
     "Scrape",
     "running_gateway",
     "send_traffic",
-    "until",
 ]
 
 Scrape = dict[str, dict[tuple[tuple[str, str], ...], float]]
@@ -84,13 +83,6 @@ class Running:
             int(dict(k)["partition"]): int(v)
             for k, v in scraped["dx_gateway_audit_chain_head_sequence"].items()
         }
-
-
-async def until(condition: Callable[[], bool], within: float = 20.0) -> None:
-    deadline = asyncio.get_running_loop().time() + within
-    while not condition():
-        assert asyncio.get_running_loop().time() < deadline, "timed out"
-        await asyncio.sleep(0.05)
 
 
 @contextlib.asynccontextmanager

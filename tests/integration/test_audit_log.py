@@ -20,7 +20,7 @@ from gateway.audit.verify import VerifyReport, verify_export
 from gateway.envelope.codec import Codec
 from gateway.envelope.models import AuditOutcome, AuditRecord, ExchangeRequest
 from gateway.settings import GatewaySettings
-from gateway.testing import BrokerUnderTest, fresh_topics, gateway_runner
+from gateway.testing import BrokerUnderTest, fresh_topics, gateway_runner, until
 from gateway.transport.audit_log import export_audit, read_audit_log
 from gateway.transport.runner import GatewayRunner
 from gateway.transport.topics import TopicNames
@@ -50,13 +50,6 @@ async def send_requests(producer: AIOKafkaProducer, topics: TopicNames, count: i
         request_id = uuid.uuid4().hex
         await producer.send(topics.requests("nhs"), request(request_id), key=request_id.encode())
     await producer.flush()
-
-
-async def until(condition: Callable[[], bool], within: float = 20.0) -> None:
-    deadline = asyncio.get_running_loop().time() + within
-    while not condition():
-        assert asyncio.get_running_loop().time() < deadline, "timed out"
-        await asyncio.sleep(0.05)
 
 
 @contextlib.asynccontextmanager

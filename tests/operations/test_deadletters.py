@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
@@ -22,19 +22,12 @@ from gateway.operations.deadletters import (
     read_dead_letters,
     replay_dead_letter,
 )
-from gateway.testing import fresh_topics, gateway_runner
+from gateway.testing import fresh_topics, gateway_runner, until
 from gateway.transport.runner import GatewayRunner
 from gateway.transport.topics import TopicNames
 
 CODEC = Codec.default()
 SECRET = b"not avro, and personal: 9990001234"
-
-
-async def until(condition: Callable[[], bool], within: float = 20.0) -> None:
-    deadline = asyncio.get_running_loop().time() + within
-    while not condition():
-        assert asyncio.get_running_loop().time() < deadline, "timed out"
-        await asyncio.sleep(0.05)
 
 
 @pytest.fixture

@@ -10,13 +10,14 @@ from collections.abc import AsyncIterator
 
 import pytest
 from aiokafka import AIOKafkaProducer
-from metrics_support import STATUS, Running, running_gateway, send_traffic, until
+from metrics_support import STATUS, Running, running_gateway, send_traffic
 from prometheus_client.parser import text_string_to_metric_families
 
 from gateway.departments import DepartmentClient
 from gateway.embedded.broker import EmbeddedBroker
 from gateway.operations.metrics import METRIC_NAMES
 from gateway.operations.reader import take_snapshot
+from gateway.testing import until
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ from gateway.audit.files import read_export
 from gateway.audit.verify import verify_export
 from gateway.envelope.codec import Codec
 from gateway.envelope.models import AuditCheckpoint, AuditRecord, ExchangeRequest
+from gateway.testing import until
 from gateway.transport.audit_log import export_audit
 from gateway.transport.runner import GatewayRunner
 from gateway.transport.topics import TopicNames
@@ -44,13 +45,6 @@ async def send(producer: AIOKafkaProducer, topics: TopicNames, count: int) -> No
     await producer.flush()
 
 
-async def until(condition: Callable[[], object], within: float = 60.0) -> None:
-    deadline = asyncio.get_running_loop().time() + within
-    while not condition():
-        assert asyncio.get_running_loop().time() < deadline, "timed out"
-        await asyncio.sleep(0.1)
-
-
 async def test_a_rebalance_signs_the_chains_that_move_and_the_new_owner_continues_them(
     bootstrap: str,
     tmp_path: Path,
@@ -71,12 +65,12 @@ async def test_a_rebalance_signs_the_chains_that_move_and_the_new_owner_continue
         tasks.append(asyncio.create_task(first.run(stop)))
         await first.wait_assigned(within=60)
         await send(producer, topics, 20)
-        await until(lambda: first.stats.records_in == 20)
+        await until(lambda: first.stats.records_in == 20, within=60)
         await second.start()
         tasks.append(asyncio.create_task(second.run(stop)))
-        await until(lambda: first.assigned() and second.assigned())
+        await until(lambda: first.assigned() and second.assigned(), within=60)
         await send(producer, topics, 20)
-        await until(lambda: first.stats.records_in + second.stats.records_in == 40)
+        await until(lambda: first.stats.records_in + second.stats.records_in == 40, within=60)
     finally:
         stop.set()
         await asyncio.gather(*tasks)
