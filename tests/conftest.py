@@ -25,11 +25,12 @@ import logging
 import os
 import re
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from factories_support import ConsumerFactory, ProducerFactory
 from processor_support import ProcessorFactory, make_processor
 
 from gateway import logs
@@ -53,8 +54,6 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         report.longrepr = f"GATEWAY_TEST_NO_SKIPS is set, and this test was skipped: {reason}"
 
 
-ProducerFactory = Callable[..., Awaitable[AIOKafkaProducer]]
-ConsumerFactory = Callable[..., Awaitable[AIOKafkaConsumer]]
 TopicFactory = Callable[..., str]
 
 

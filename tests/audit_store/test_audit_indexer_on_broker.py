@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack
 
 import pytest
-from aiokafka import AIOKafkaConsumer
+from factories_support import ConsumerFactory
 
 from gateway.audit_store import DecisionQuery, open_store
 from gateway.departments import DepartmentClient, answer_from_dataset, index_records
@@ -23,7 +23,6 @@ from gateway.transport.audit_indexer import index_audit_topic
 from gateway.transport.runner import GatewayRunner
 from gateway.transport.topics import TopicNames
 
-ConsumerFactory = Callable[..., Awaitable[AIOKafkaConsumer]]
 CODEC = Codec.default()
 PEOPLE = generate("ho", 10)
 HO = index_records(PEOPLE, "person_id")

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from aiokafka import AIOKafkaProducer
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from factories_support import ProducerFactory
 
 from gateway.audit.chain import AuditChain
 from gateway.audit.checkpoint import CheckpointSigner
@@ -23,7 +22,6 @@ from gateway.envelope.codec import Codec
 from gateway.envelope.models import AuditOutcome, AuditStage
 from gateway.testing import fresh_topics
 
-ProducerFactory = Callable[..., Awaitable[AIOKafkaProducer]]
 NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from factories_support import ClientFactory
 
 from gateway.departments import (
     Answer,
@@ -37,7 +38,6 @@ from gateway.transport.topics import TopicNames
 
 pytestmark = pytest.mark.kafka
 
-ClientFactory = Callable[[str], Awaitable[DepartmentClient]]
 _DEPTS = ["ho", "nhs"]
 
 

@@ -7,12 +7,12 @@ import asyncio
 import signal
 import socket
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaProducer, TopicPartition
 from aiokafka.errors import (
     KafkaError,
     KafkaTimeoutError,
@@ -21,6 +21,7 @@ from aiokafka.errors import (
     NotLeaderForPartitionError,
     UnknownTopicOrPartitionError,
 )
+from factories_support import ConsumerFactory, ProducerFactory
 
 from gateway.embedded.broker import (
     EMBEDDED_BROKER_LIMITS,
@@ -32,8 +33,6 @@ from gateway.errors import BrokerError, TransportError
 from gateway.settings import DEFAULT_DEPARTMENTS
 from gateway.transport.topics import TopicNames
 
-ProducerFactory = Callable[..., Awaitable[AIOKafkaProducer]]
-ConsumerFactory = Callable[..., Awaitable[AIOKafkaConsumer]]
 TopicFactory = Callable[..., str]
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

@@ -5,18 +5,17 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable
 from contextlib import AsyncExitStack
+from typing import Any
 
 import pytest
+from factories_support import ClientFactory, ProviderFactory
 
 from gateway.departments import Answer, DepartmentClient, Handler
 from gateway.testing import BrokerUnderTest, fresh_topics, gateway_runner
 from gateway.transport.runner import GatewayRunner
 from gateway.transport.topics import TopicNames
-
-ClientFactory = Callable[[str], Awaitable[DepartmentClient]]
-ProviderFactory = Callable[[str, Handler], Awaitable[list[object]]]
 
 
 @pytest.fixture(scope="session")
@@ -69,9 +68,9 @@ async def provider(department: ClientFactory) -> AsyncIterator[ProviderFactory]:
     stop = asyncio.Event()
     tasks: list[asyncio.Task[int]] = []
 
-    async def make(dept: str, handler: Handler) -> list[object]:
+    async def make(dept: str, handler: Handler) -> list[Any]:
         client = await department(dept)
-        seen: list[object] = []
+        seen: list[Any] = []
 
         def recording(routed: object) -> Answer | Awaitable[Answer]:
             seen.append(routed)

@@ -4,17 +4,15 @@ passes before the gateway got to the record."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import TopicPartition
+from factories_support import ConsumerFactory
 
 from gateway.transport.read_back import read_to_ends
 from gateway.transport.topics import TopicNames
 
 __all__ = ["gateway_committed_past", "read_to_end"]
-
-ConsumerFactory = Callable[..., Awaitable[AIOKafkaConsumer]]
 
 
 async def gateway_committed_past(

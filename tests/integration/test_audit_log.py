@@ -8,11 +8,12 @@ import asyncio
 import contextlib
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from factories_support import ConsumerFactory, ProducerFactory
 
 from gateway.audit.chain import is_checkpoint, read_link
 from gateway.audit.files import ExportedMessage, read_export
@@ -25,8 +26,6 @@ from gateway.transport.audit_log import export_audit, read_audit_log
 from gateway.transport.runner import GatewayRunner
 from gateway.transport.topics import TopicNames
 
-ProducerFactory = Callable[..., Awaitable[AIOKafkaProducer]]
-ConsumerFactory = Callable[..., Awaitable[AIOKafkaConsumer]]
 CODEC = Codec.default()
 
 

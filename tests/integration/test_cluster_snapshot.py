@@ -4,13 +4,13 @@ traffic: the counts, lags, dead letters and audit chain heads they report match 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from aiokafka import AIOKafkaProducer
+from factories_support import ClientFactory, ProducerFactory, ProviderFactory
 
-from gateway.departments import DepartmentClient, Handler, answer_from_dataset, index_records
+from gateway.departments import DepartmentClient, answer_from_dataset, index_records
 from gateway.embedded.broker import EmbeddedBroker
 from gateway.errors import TransportError
 from gateway.operations.reader import ClusterReader, take_snapshot
@@ -19,10 +19,6 @@ from gateway.synthetic.datasets import generate
 from gateway.testing import fresh_topics, gateway_runner
 from gateway.transport.runner import GatewayRunner
 from gateway.transport.topics import TopicNames
-
-ClientFactory = Callable[[str], Awaitable[DepartmentClient]]
-ProviderFactory = Callable[[str, Handler], Awaitable[list[object]]]
-ProducerFactory = Callable[..., Awaitable[AIOKafkaProducer]]
 
 HO_PEOPLE = generate("ho", 10)
 HO = index_records(HO_PEOPLE, "person_id")

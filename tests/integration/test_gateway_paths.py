@@ -5,17 +5,17 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer
+from factories_support import ClientFactory, ConsumerFactory, ProducerFactory, ProviderFactory
 from settle_support import gateway_committed_past, read_to_end
 
 from gateway.departments import (
     Answer,
     DepartmentClient,
-    Handler,
     answer_from_dataset,
     index_records,
 )
@@ -35,11 +35,6 @@ from gateway.envelope.models import (
 from gateway.synthetic.datasets import generate
 from gateway.testing import BrokerUnderTest, fresh_topics, gateway_runner
 from gateway.transport.topics import TopicNames
-
-ClientFactory = Callable[[str], Awaitable[DepartmentClient]]
-ProviderFactory = Callable[[str, Handler], Awaitable[list[Any]]]
-ProducerFactory = Callable[..., Awaitable[AIOKafkaProducer]]
-ConsumerFactory = Callable[..., Awaitable[AIOKafkaConsumer]]
 
 CODEC = Codec.default()
 HO_PEOPLE = generate("ho", 20)

@@ -5,16 +5,12 @@ genuine message is still received."""
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from factories_support import ClientFactory, ConsumerFactory, ProducerFactory, ProviderFactory
 
 from gateway.departments import (
     Answer,
-    DepartmentClient,
-    Handler,
     answer_from_dataset,
     index_records,
 )
@@ -28,11 +24,6 @@ from gateway.envelope.models import (
 )
 from gateway.synthetic.datasets import generate
 from gateway.transport.topics import TopicNames
-
-ClientFactory = Callable[[str], Awaitable[DepartmentClient]]
-ProviderFactory = Callable[[str, Handler], Awaitable[list[Any]]]
-ProducerFactory = Callable[..., Awaitable[AIOKafkaProducer]]
-ConsumerFactory = Callable[..., Awaitable[AIOKafkaConsumer]]
 
 CODEC = Codec.default()
 HO_PEOPLE = generate("ho", 20)

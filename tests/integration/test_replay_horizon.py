@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from contextlib import AsyncExitStack
 from datetime import UTC, datetime, timedelta
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import TopicPartition
+from factories_support import ConsumerFactory, ProducerFactory
 
 from gateway.departments import DepartmentClient, answer_from_dataset, index_records
 from gateway.envelope.codec import Codec
@@ -28,8 +29,6 @@ from gateway.transport.recall import retention_covers
 from gateway.transport.runner import GatewayRunner
 from gateway.transport.topics import TopicNames
 
-ProducerFactory = Callable[..., Awaitable[AIOKafkaProducer]]
-ConsumerFactory = Callable[..., Awaitable[AIOKafkaConsumer]]
 RunnerFactory = Callable[[str], GatewayRunner]
 
 CODEC = Codec.default()

@@ -6,18 +6,16 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from factories_support import ClientFactory, ConsumerFactory, ProducerFactory, ProviderFactory
 from settle_support import gateway_committed_past, read_to_end
 
 from gateway.departments import (
-    DepartmentClient,
     ExchangeTimeout,
-    Handler,
     answer_from_dataset,
     index_records,
 )
@@ -35,11 +33,6 @@ from gateway.envelope.models import (
 )
 from gateway.synthetic.datasets import generate
 from gateway.transport.topics import TopicNames
-
-ClientFactory = Callable[[str], Awaitable[DepartmentClient]]
-ProviderFactory = Callable[[str, Handler], Awaitable[list[Any]]]
-ProducerFactory = Callable[..., Awaitable[AIOKafkaProducer]]
-ConsumerFactory = Callable[..., Awaitable[AIOKafkaConsumer]]
 
 CODEC = Codec.default()
 PUPILS = generate("dfe", 10)

@@ -7,16 +7,14 @@ import json
 import os
 import signal
 import sys
-from collections.abc import Awaitable, Callable
 from typing import Any
 
-from gateway.departments import DepartmentClient, Handler, answer_from_dataset, index_records
+from factories_support import ClientFactory, ProviderFactory
+
+from gateway.departments import answer_from_dataset, index_records
 from gateway.synthetic.datasets import generate
 from gateway.transport.runner import GatewayRunner
 from gateway.transport.topics import TopicNames
-
-ClientFactory = Callable[[str], Awaitable[DepartmentClient]]
-ProviderFactory = Callable[[str, Handler], Awaitable[list[object]]]
 
 HO_PEOPLE = generate("ho", 6)
 HO = index_records(HO_PEOPLE, "person_id")

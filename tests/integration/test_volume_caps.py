@@ -9,13 +9,14 @@ import asyncio
 import shutil
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaProducer, TopicPartition
+from factories_support import ConsumerFactory, ProducerFactory
 
 from gateway.envelope.codec import Codec
 from gateway.envelope.models import AuditOutcome, AuditRecord, AuditStage, ExchangeRequest
@@ -29,8 +30,6 @@ from gateway.transport.volume_restore import cap_partition
 
 pytestmark = pytest.mark.kafka
 
-ProducerFactory = Callable[..., Awaitable[AIOKafkaProducer]]
-ConsumerFactory = Callable[..., Awaitable[AIOKafkaConsumer]]
 
 CODEC = Codec.default()
 SHIPPED = Path(__file__).resolve().parents[2] / "policies"

@@ -4,12 +4,12 @@ signed and forgotten when partitions move, sealed again after a write that may h
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from aiokafka import AIOKafkaProducer, TopicPartition
+from factories_support import ProducerFactory
 
 from gateway.audit.chain import is_checkpoint, read_link
 from gateway.audit.files import read_export
@@ -28,7 +28,6 @@ from gateway.transport.audit_log import export_audit
 from gateway.transport.produce import send_and_wait_all
 from gateway.transport.topics import TopicNames
 
-ProducerFactory = Callable[..., Awaitable[AIOKafkaProducer]]
 CODEC = Codec.default()
 NOW = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
 

@@ -6,12 +6,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Awaitable, Callable, Collection
+from collections.abc import Collection
 from datetime import UTC, datetime
 
 import pytest
 from aiokafka import AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from capped_support import CODEC, KEY, capped_processor
+from factories_support import ProducerFactory
 
 from gateway.embedded.broker import EmbeddedBroker
 from gateway.envelope.models import ExchangeRequest
@@ -26,7 +27,6 @@ from gateway.transport.volume_restore import cap_partition
 
 pytestmark = pytest.mark.kafka
 
-ProducerFactory = Callable[..., Awaitable[AIOKafkaProducer]]
 OWNED = cap_partition(KEY, 4)
 
 

@@ -3,11 +3,11 @@ de-duplication memory, and what cannot be read moves the replay horizon."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from aiokafka import AIOKafkaProducer
+from factories_support import ProducerFactory
 
 from gateway.embedded.broker import EmbeddedBroker
 from gateway.envelope.codec import Codec
@@ -21,7 +21,6 @@ from gateway.transport.topics import TopicNames
 
 pytestmark = pytest.mark.kafka
 
-ProducerFactory = Callable[..., Awaitable[AIOKafkaProducer]]
 CODEC = Codec.default()
 DEPTS = ("ho", "nhs")
 
